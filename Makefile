@@ -1,0 +1,41 @@
+# rai-pipeline: `make demo` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint format ui bench clean help
+
+help:
+	@echo "make demo   - install (first time), run the whole pipeline on the bundled demo"
+	@echo "make test   - install (first time), run the whole test suite"
+	@echo "make lint   - ruff and mypy"
+	@echo "make ui     - Dagster UI on http://127.0.0.1:3000"
+	@echo "make clean  - remove .rai (state) and build leftovers; keeps .venv"
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/rai demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+ui: $(STAMP)
+	$(BIN)/rai ui
+
+clean:
+	rm -rf .rai dbt_project/target dbt_project/logs logs .pytest_cache .ruff_cache .mypy_cache

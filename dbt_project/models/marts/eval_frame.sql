@@ -1,0 +1,79 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['model_name', 'model_version'],
+        on_schema_change='fail',
+        tags=['per_model_version'],
+    )
+}}
+
+with
+
+predictions as (
+
+    select * from {{ ref('stg_predictions') }}
+    where
+        model_name = {{ sql_string(var('model_name')) }}
+        and model_version = {{ sql_string(var('model_version')) }}
+
+),
+
+examples_labeled as (
+
+    select * from {{ ref('int_examples_labeled') }}
+
+),
+
+dataset_versions as (
+
+    select dataset_version from {{ ref('stg_dataset_versions') }}
+
+),
+
+scored_examples as (
+
+    select
+        predictions.model_name,
+        predictions.model_version,
+        predictions.example_id,
+        examples_labeled.label,
+        predictions.score,
+        {{ threshold_literal() }} as threshold,
+        examples_labeled.sex,
+        examples_labeled.race,
+        examples_labeled.age_band
+    from predictions
+    inner join examples_labeled on examples_labeled.example_id = predictions.example_id
+
+),
+
+decided as (
+
+    select
+        *,
+        cast(score >= threshold as integer) as decision
+    from scored_examples
+
+),
+
+final as (
+
+    select
+        decided.model_name,
+        decided.model_version,
+        decided.example_id,
+        decided.label,
+        decided.score,
+        decided.threshold,
+        decided.decision,
+        decided.sex,
+        decided.race,
+        decided.age_band,
+        dataset_versions.dataset_version
+    from decided
+    cross join dataset_versions
+
+)
+
+select * from final

@@ -1,0 +1,37 @@
+{{ config(tags=['per_model_version']) }}
+
+{#- A model version that has predictions must have one for every labeled example: a partial
+    scoring run would otherwise shrink the evaluation frame silently. Returns the examples
+    missing from the frame of var('model_name') / var('model_version'). -#}
+
+with
+
+examples_labeled as (
+
+    select example_id from {{ ref('int_examples_labeled') }}
+
+),
+
+current_frame as (
+
+    select example_id from {{ ref('eval_frame') }}
+    where
+        model_name = {{ sql_string(var('model_name')) }}
+        and model_version = {{ sql_string(var('model_version')) }}
+
+),
+
+missing as (
+
+    select examples_labeled.example_id
+    from examples_labeled
+    where
+        exists (select 1 from current_frame)
+        and not exists (
+            select 1 from current_frame
+            where current_frame.example_id = examples_labeled.example_id
+        )
+
+)
+
+select * from missing

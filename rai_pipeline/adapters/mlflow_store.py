@@ -1,0 +1,176 @@
+"""MLflow implementation of the registry and evaluation-tracking interfaces.
+
+Tracking and registry URIs and the artifact location are always explicit (MLflow's defaults
+write into the current directory). ``mlflow`` is imported lazily: it costs seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rai_pipeline.core.registry import ModelVersionInfo, ModelVersionRef, Scorer
+
+EXPERIMENT_PREFIX = "rai/"
+MSG_MISSING_INPUTS = (
+    "model {uri} expects input column(s) {missing} that the evaluation examples do not have"
+)
+_METRIC_KEY_INVALID = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+def experiment_name(model_name: str) -> str:
+    """One MLflow experiment per registered model holds its evaluation runs."""
+    return f"{EXPERIMENT_PREFIX}{model_name}"
+
+
+def metric_key(*parts: str) -> str:
+    """An MLflow metric key from parts, with characters MLflow rejects replaced by ``_``."""
+    return "/".join(_METRIC_KEY_INVALID.sub("_", part) for part in parts)
+
+
+def directory_sha256(folder: Path) -> str:
+    """sha256 over the sorted relative paths and bytes of every file below ``folder``."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class MlflowStore:
+    """A tracking store and model registry at ``tracking_uri`` with artifacts under
+    ``artifact_root``."""
+
+    tracking_uri: str
+    artifact_root: str
+
+    def client(self) -> Any:
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def _activate(self) -> Any:
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return mlflow
+
+    def ensure_experiment(self, name: str) -> str:
+        """The id of experiment ``name``, created with an explicit artifact location."""
+        client = self.client()
+        existing = client.get_experiment_by_name(name)
+        if existing is not None:
+            return str(existing.experiment_id)
+        location = Path(self.artifact_root) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+        return str(client.create_experiment(name, artifact_location=location.as_uri()))
+
+    # Registry -------------------------------------------------------------------------------
+
+    def list_versions(self, name: str) -> list[ModelVersionInfo]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            versions = self.client().search_model_versions(f"name = '{_escape(name)}'")
+        except MlflowException:
+            return []
+        return [
+            ModelVersionInfo(
+                ref=ModelVersionRef(mv.name, str(mv.version)),
+                status=str(mv.status),
+                tags=dict(mv.tags or {}),
+                run_id=mv.run_id,
+                source=mv.source,
+            )
+            for mv in versions
+        ]
+
+    def load_scorer(self, ref: ModelVersionRef) -> Scorer:
+        """Load ``models:/<name>/<version>`` as a function from features to positive scores.
+
+        The model's pyfunc ``predict`` must return the positive-class score: one column, or
+        class probabilities whose last column is the positive class (sklearn models logged
+        with ``pyfunc_predict_fn="predict_proba"``).
+        """
+        mlflow = self._activate()
+        model = mlflow.pyfunc.load_model(ref.uri)
+        schema = model.metadata.get_input_schema()
+        wanted = schema.input_names() if schema is not None and schema.has_input_names() else None
+
+        def score(features: pd.DataFrame) -> np.ndarray:
+            if wanted is not None:
+                missing = [name for name in wanted if name not in features.columns]
+                if missing:
+                    raise ValueError(MSG_MISSING_INPUTS.format(uri=ref.uri, missing=missing))
+                features = features[wanted]
+            output = np.asarray(model.predict(features), dtype=float)
+            return output[:, -1] if output.ndim == 2 else output
+
+        return score
+
+    def model_artifact_digest(self, ref: ModelVersionRef) -> str:
+        """sha256 over the model version's artifact files: what was actually scored."""
+        mlflow = self._activate()
+        with tempfile.TemporaryDirectory() as tmp:
+            local = mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=tmp)
+            return directory_sha256(Path(local))
+
+    def set_version_tags(self, ref: ModelVersionRef, tags: Mapping[str, str]) -> None:
+        client = self.client()
+        for key, value in tags.items():
+            client.set_model_version_tag(ref.name, ref.version, key, value)
+
+    # Tracking -------------------------------------------------------------------------------
+
+    def log_evaluation(
+        self,
+        *,
+        ref: ModelVersionRef,
+        run_name: str,
+        tags: Mapping[str, str],
+        params: Mapping[str, str],
+        metrics: Mapping[str, float],
+    ) -> str:
+        """Create the evaluation run with its tags, params and metrics; return its id."""
+        client = self.client()
+        experiment_id = self.ensure_experiment(experiment_name(ref.name))
+        run = client.create_run(experiment_id, run_name=run_name, tags=dict(tags))
+        run_id = str(run.info.run_id)
+        from mlflow.entities import Metric, Param
+
+        finite = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
+        metric_entities = [Metric(k, v, 0, 0) for k, v in sorted(finite.items())]
+        param_entities = [Param(k, str(v)) for k, v in sorted(params.items())]
+        for start in range(0, max(len(metric_entities), 1), 900):
+            client.log_batch(
+                run_id,
+                metrics=metric_entities[start : start + 900],
+                params=param_entities if start == 0 else [],
+            )
+        return run_id
+
+    def finish_evaluation(self, run_id: str, *, artifacts_dir: Path, status: str) -> None:
+        """Upload the evidence files and close the run (``FINISHED`` or ``FAILED``)."""
+        client = self.client()
+        if artifacts_dir.exists():
+            client.log_artifacts(run_id, str(artifacts_dir), artifact_path="evidence")
+        client.set_terminated(run_id, status=status)
+
+    def fail_evaluation(self, run_id: str) -> None:
+        self.client().set_terminated(run_id, status="FAILED")
+
+    def run_artifact_uri(self, run_id: str) -> str:
+        return str(self.client().get_run(run_id).info.artifact_uri)
+
+
+def _escape(value: str) -> str:
+    return value.replace("'", "''")

@@ -1,0 +1,1 @@
+"""Application services behind the CLI."""

@@ -1,0 +1,162 @@
+"""Evaluation configuration: what to evaluate, against which policy, and who owns it.
+
+Config is YAML validated into :class:`EvaluationConfig`. A validation failure raises
+:class:`ConfigError` whose message names the file, the key and the rule that must hold, so a
+user can fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+MSG_NOT_A_MAPPING = "{path}: the top level must be a mapping of keys to values"
+MSG_UNREADABLE = "{path}: cannot read the config file ({reason})"
+MSG_INVALID_YAML = "{path}: not valid YAML ({reason})"
+MSG_INTERSECTION_MEMBER = (
+    "intersection member {member!r} is not one of sensitive_features {features}"
+)
+MSG_INTERSECTION_SIZE = "an intersection lists 2 or 3 sensitive features, got {size}"
+MSG_REFERENCE_GROUP_KEY = "reference_groups key {key!r} is not one of sensitive_features {features}"
+MSG_RATIO_BAND = "policy.ratio_band must be [lower, upper] with 0 < lower <= 1 <= upper"
+MSG_DUPLICATE_FEATURES = "sensitive_features lists {name!r} more than once"
+
+
+class ConfigError(ValueError):
+    """A config file broke a rule; the message names the file, key and rule."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FairnessPolicyConfig(_Strict):
+    """Acceptance band for disparities: ratios inside ``ratio_band``, differences within
+    ``±difference_bound``."""
+
+    ratio_band: tuple[float, float] = (0.8, 1.25)
+    difference_bound: float = Field(default=0.1, gt=0, le=1)
+
+    @field_validator("ratio_band")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lower, upper = value
+        if not (0 < lower <= 1 <= upper):
+            raise ValueError(MSG_RATIO_BAND)
+        return value
+
+
+class BootstrapConfig(_Strict):
+    n_resamples: int = Field(default=1000, ge=100, le=100_000)
+    seed: int = 0
+
+
+class Owners(_Strict):
+    model: str = "unassigned"
+    evaluation: str = "unassigned"
+
+
+class EvaluationConfig(_Strict):
+    """What to evaluate and the policy to judge it by."""
+
+    registered_models: list[str] = Field(
+        default_factory=list,
+        description="Registered model names the sensor watches (pipeline only).",
+    )
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    sensitive_features: list[str] = Field(min_length=1)
+    intersections: list[list[str]] | None = None
+    min_group_size: int = Field(default=30, ge=1)
+    min_positives: int = Field(default=0, ge=0)
+    min_negatives: int = Field(default=0, ge=0)
+    reference_groups: dict[str, str] = Field(default_factory=dict)
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
+    policy: FairnessPolicyConfig = FairnessPolicyConfig()
+    bootstrap: BootstrapConfig = BootstrapConfig()
+    risk_tier: str = Field(default="medium", pattern="^(low|medium|high)$")
+    owners: Owners = Owners()
+    intended_use: str = ""
+
+    @field_validator("sensitive_features")
+    @classmethod
+    def _features(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in value:
+            if not re.match(IDENTIFIER_PATTERN, name):
+                raise ValueError(f"{name!r} must match {IDENTIFIER_PATTERN}")
+            if name in seen:
+                raise ValueError(MSG_DUPLICATE_FEATURES.format(name=name))
+            seen.add(name)
+        return value
+
+    @model_validator(mode="after")
+    def _cross_keys(self) -> EvaluationConfig:
+        features = self.sensitive_features
+        for members in self.intersections or []:
+            if not 2 <= len(members) <= 3:
+                raise ValueError(MSG_INTERSECTION_SIZE.format(size=len(members)))
+            for member in members:
+                if member not in features:
+                    raise ValueError(
+                        MSG_INTERSECTION_MEMBER.format(member=member, features=features)
+                    )
+        for key in self.reference_groups:
+            if key not in features:
+                raise ValueError(MSG_REFERENCE_GROUP_KEY.format(key=key, features=features))
+        return self
+
+    def resolved_intersections(self) -> list[tuple[str, ...]]:
+        """The configured intersections, or every pair of sensitive features when unset."""
+        if self.intersections is not None:
+            return [tuple(members) for members in self.intersections]
+        features = self.sensitive_features
+        return [(a, b) for i, a in enumerate(features) for b in features[i + 1 :]]
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON form: the config's identity in lineage records."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _format_errors(path: Path | str, error: ValidationError) -> str:
+    lines = [f"{path}: invalid configuration"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling against docs/configuration.md)"
+        lines.append(f"  - {key}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Mapping[str, Any], *, source: Path | str = "<config>") -> EvaluationConfig:
+    """Validate a mapping into an :class:`EvaluationConfig` or raise :class:`ConfigError`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(MSG_NOT_A_MAPPING.format(path=source))
+    try:
+        return EvaluationConfig.model_validate(dict(data))
+    except ValidationError as error:
+        raise ConfigError(_format_errors(source, error)) from None
+
+
+def load_config(path: Path | str) -> EvaluationConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(MSG_UNREADABLE.format(path=path, reason=error.strerror)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(MSG_INVALID_YAML.format(path=path, reason=error)) from None
+    return parse_config(data if data is not None else {}, source=path)

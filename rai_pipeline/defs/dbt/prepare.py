@@ -1,0 +1,56 @@
+"""Make sure the dbt manifest exists and is current before the definitions load it.
+
+``DbtProject.prepare_if_dev()`` only acts under ``dagster dev``; every other entry point
+(the CLI, tests, ``execute_in_process``) needs the manifest too, so they call
+:func:`ensure_dbt_manifest`. ``dbt parse`` runs offline in a few seconds, and only when a file
+of the dbt project is newer than the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rai_pipeline.settings import DBT_PROJECT_DIR
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+_SOURCES = ("models", "macros", "tests", "seeds", "snapshots")
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    paths = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in _SOURCES:
+        paths.extend(p for p in (project_dir / folder).rglob("*") if p.is_file())
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+
+
+def manifest_is_current(project_dir: Path = DBT_PROJECT_DIR) -> bool:
+    manifest = project_dir / "target" / "manifest.json"
+    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)
+
+
+def ensure_dbt_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """Run ``dbt parse`` when the manifest is missing or older than the project's files."""
+    manifest = project_dir / "target" / "manifest.json"
+    if manifest_is_current(project_dir):
+        return manifest
+    env = dict(os.environ)
+    env.setdefault("RAI_HOME", str(Path(".rai").resolve()))
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run(
+        [str(dbt), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"dbt parse failed for {project_dir} (exit {result.returncode}):\n"
+            + (result.stdout[-4000:] or result.stderr[-4000:])
+        )
+    manifest.touch()
+    return manifest

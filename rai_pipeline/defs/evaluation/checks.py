@@ -1,0 +1,110 @@
+"""Blocking data-quality checks on one model version's evaluation frame.
+
+Both checks read the partition's rows of ``eval_frame`` and stop evidence generation when they
+fail, reporting the rule that failed and a sample of offending rows. dbt's own tests on the
+same models arrive as asset checks from dagster-dbt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from rai_pipeline.core.registry import parse_partition_key
+from rai_pipeline.defs.dbt.project import dbt_relation
+from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_KEY
+from rai_pipeline.defs.partitions import model_versions
+from rai_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from rai_pipeline.settings import EXPECTATIONS_DIR
+
+SAMPLE_ROWS = 10
+
+
+@dataclass(frozen=True)
+class FrameRule:
+    """A yes/no question about the frame: returns (passed, observed metadata, sample)."""
+
+    name: str
+    description: str
+    evaluate: Callable[[pd.DataFrame], tuple[bool, dict, pd.DataFrame]]
+
+
+def _expectation_suite(frame: pd.DataFrame) -> tuple[bool, dict, pd.DataFrame]:
+    from rai_pipeline.core.expectations import run_expectation_suite
+
+    result = run_expectation_suite(EXPECTATIONS_DIR / "eval_frame.json", frame)
+    failures = result.failures()
+    sample = pd.DataFrame(
+        [
+            {
+                "expectation": f.expectation_type,
+                "column": f.column,
+                "unexpected_count": f.unexpected_count,
+                "sample": str(f.sample[:SAMPLE_ROWS]),
+            }
+            for f in failures
+        ]
+    )
+    observed = {"expectations": len(result.results), "failed": len(failures)}
+    return result.success, observed, sample
+
+
+def _schema(frame: pd.DataFrame) -> tuple[bool, dict, pd.DataFrame]:
+    from rai_pipeline.core.quality import validate_eval_frame
+
+    report = validate_eval_frame(frame)
+    observed = {"rows": len(frame), "failure_cases": len(report.failures)}
+    return report.passed, observed, report.failures.head(SAMPLE_ROWS)
+
+
+FRAME_RULES = (
+    FrameRule(
+        "eval_frame_passes_expectation_suite",
+        "Does the frame pass the Great Expectations suite expectations/eval_frame.json?",
+        _expectation_suite,
+    ),
+    FrameRule(
+        "eval_frame_matches_schema",
+        "Do the frame's columns match the pandera schema (types, ranges, decision rule)?",
+        _schema,
+    ),
+)
+
+
+def build_frame_check(rule: FrameRule) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=EVAL_FRAME_KEY,
+        name=rule.name,
+        description=rule.description,
+        blocking=True,
+        pool=WAREHOUSE_POOL,
+        partitions_def=model_versions,
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        ref = parse_partition_key(context.partition_key)
+        with warehouse.connect() as conn:
+            frame = conn.execute(
+                f"select * from {dbt_relation('eval_frame')} "
+                "where model_name = ? and model_version = ? order by example_id",
+                [ref.name, ref.version],
+            ).df()
+        passed, observed, sample = rule.evaluate(frame)
+        metadata: dict = {"model_version": ref.version, **observed}
+        if not passed and not sample.empty:
+            metadata["offending_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata=metadata,
+            description=rule.description,
+        )
+
+    return _check
+
+
+frame_checks = [build_frame_check(rule) for rule in FRAME_RULES]

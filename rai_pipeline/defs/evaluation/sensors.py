@@ -1,0 +1,43 @@
+"""The registry sensor: every new registered model version gets a partition and a run."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from rai_pipeline.core.registry import format_cursor, parse_cursor, plan_registry_tick
+from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB, WAREHOUSE_RUN_TAGS
+from rai_pipeline.defs.partitions import model_versions
+from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource
+
+MAX_REQUESTS_PER_TICK = 10
+
+
+@dg.sensor(
+    job_name=EVALUATE_JOB,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Polls the MLflow registry for the models in the evaluation config.",
+)
+def registered_model_versions(
+    context: dg.SensorEvaluationContext,
+    mlflow: MlflowResource,
+    evaluation_config: EvaluationConfigResource,
+) -> dg.SensorResult:
+    config = evaluation_config.load()
+    store = mlflow.store()
+    versions = {name: store.list_versions(name) for name in config.registered_models}
+    plan = plan_registry_tick(
+        parse_cursor(context.cursor), versions, max_requests=MAX_REQUESTS_PER_TICK
+    )
+    for ref, reason in plan.skipped:
+        context.log.info(f"{ref.uri}: not requested ({reason})")
+    keys = [ref.partition_key for ref in plan.requests]
+    watched = ", ".join(config.registered_models) or "(no registered_models in the config)"
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(partition_key=key, run_key=key, tags=WAREHOUSE_RUN_TAGS) for key in keys
+        ],
+        dynamic_partitions_requests=[model_versions.build_add_request(keys)] if keys else [],
+        cursor=format_cursor(plan.cursor),
+        skip_reason=None if keys else f"no new versions of {watched}",
+    )

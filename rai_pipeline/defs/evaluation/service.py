@@ -1,0 +1,462 @@
+"""What the evaluation assets do, with resources passed in: scoring, metrics, publication.
+
+Row-level work stays in the warehouse (SQL from ``core.slices``); Python handles the scores a
+model returns and tables of O(groups x metrics) rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from rai_pipeline.adapters.mlflow_store import MlflowStore, metric_key
+from rai_pipeline.core import warehouse as results
+from rai_pipeline.core.config import EvaluationConfig
+from rai_pipeline.core.evidence.manifest import build_manifest, file_sha256, write_manifest
+from rai_pipeline.core.evidence.pack import assemble_pack
+from rai_pipeline.core.evidence.publish import publish_pack
+from rai_pipeline.core.evidence.render import ReportContext, gate_result
+from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
+from rai_pipeline.core.landing import PREDICTIONS_DDL, PREDICTIONS_TABLE
+from rai_pipeline.core.metrics import slice_metrics_from_stats
+from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionRef
+from rai_pipeline.core.slices import build_slices, compute_slice_stats
+from rai_pipeline.defs.dbt.project import dbt_relation
+from rai_pipeline.defs.lineage import code_lineage
+from rai_pipeline.defs.resources import WarehouseResource
+from rai_pipeline.settings import EXPECTATIONS_DIR, RaiHome
+
+MSG_SCORE_COUNT = "model {uri} returned {got} scores for {expected} examples"
+MSG_SCORE_NOT_FINITE = "model {uri} returned {count} scores that are NaN or infinite"
+MSG_DATASET_VERSIONS = (
+    "evaluation frame for {uri} holds {count} dataset versions ({versions}); expected one"
+)
+MSG_NOT_SCORED = "no scoring record for {uri}: materialize the predictions asset first"
+
+GATE_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.evidence_digest"
+
+
+def _key(ref: ModelVersionRef) -> dict[str, str]:
+    return {"model_name": ref.name, "model_version": ref.version}
+
+
+# Scoring -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoringRecord:
+    ref: ModelVersionRef
+    rows: int
+    model_artifact_sha256: str
+    model_run_id: str
+    model_source: str
+    score_min: float
+    score_max: float
+
+
+def score_model_version(
+    ref: ModelVersionRef,
+    *,
+    warehouse: WarehouseResource,
+    store: MlflowStore,
+    run_id: str,
+    log: Any,
+) -> ScoringRecord:
+    """Score the frozen examples with ``models:/<name>/<version>`` into the warehouse."""
+    log.info(f"Loading {ref.uri}")
+    scorer = store.load_scorer(ref)
+    with warehouse.connect() as conn:
+        examples = conn.execute(
+            f"select * from {dbt_relation('stg_examples')} order by example_id"
+        ).df()
+    log.info(f"Scoring {len(examples):,} examples")
+    scores = np.asarray(scorer(examples.drop(columns=["example_id"])), dtype=float)
+    if scores.shape != (len(examples),):
+        raise ValueError(
+            MSG_SCORE_COUNT.format(uri=ref.uri, got=scores.size, expected=len(examples))
+        )
+    bad = int((~np.isfinite(scores)).sum())
+    if bad:
+        raise ValueError(MSG_SCORE_NOT_FINITE.format(uri=ref.uri, count=bad))
+    info = {v.ref: v for v in store.list_versions(ref.name)}[ref]
+    record = ScoringRecord(
+        ref=ref,
+        rows=len(scores),
+        model_artifact_sha256=store.model_artifact_digest(ref),
+        model_run_id=info.run_id or "",
+        model_source=info.source or "",
+        score_min=float(scores.min()) if len(scores) else float("nan"),
+        score_max=float(scores.max()) if len(scores) else float("nan"),
+    )
+    frame = pd.DataFrame(
+        {
+            "model_name": ref.name,
+            "model_version": ref.version,
+            "example_id": examples["example_id"].astype("int64"),
+            "score": scores,
+            "scored_at_run": run_id,
+        }
+    )
+    with warehouse.connect() as conn:
+        conn.execute(PREDICTIONS_DDL)
+        conn.register("_scores", frame)
+        conn.execute("begin transaction")
+        conn.execute(
+            f"delete from {PREDICTIONS_TABLE} where model_name = ? and model_version = ?",
+            [ref.name, ref.version],
+        )
+        conn.execute(
+            f"insert into {PREDICTIONS_TABLE} (model_name, model_version, example_id, score, "
+            "scored_at_run) select model_name, model_version, example_id, score, scored_at_run "
+            "from _scores"
+        )
+        conn.execute("commit")
+        conn.unregister("_scores")
+        results.replace_rows(
+            conn,
+            "scoring_runs",
+            pd.DataFrame(
+                [
+                    {
+                        **_key(ref),
+                        "model_uri": ref.uri,
+                        "model_artifact_sha256": record.model_artifact_sha256,
+                        "model_run_id": record.model_run_id,
+                        "model_source": record.model_source,
+                        "rows": record.rows,
+                        "dagster_run_id": run_id,
+                    }
+                ]
+            ),
+            key=_key(ref),
+        )
+    return record
+
+
+def scoring_metadata(record: ScoringRecord) -> dict[str, Any]:
+    return {
+        "dagster/row_count": record.rows,
+        "model_uri": record.ref.uri,
+        "model_version": record.ref.version,
+        "model_artifact_sha256": record.model_artifact_sha256,
+        "model_run_id": record.model_run_id,
+        "score_min": record.score_min,
+        "score_max": record.score_max,
+    }
+
+
+# Metrics -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    ref: ModelVersionRef
+    evaluation_id: str
+    dataset_version: str
+    metrics: pd.DataFrame
+
+
+def evaluation_id(ref: ModelVersionRef, dataset_version: str, config_digest: str) -> str:
+    """Deterministic: the same model version, dataset version and config give the same id."""
+    text = "\n".join([ref.name, ref.version, dataset_version, config_digest])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def compute_slice_metrics(
+    ref: ModelVersionRef, *, warehouse: WarehouseResource, config: EvaluationConfig
+) -> SliceResult:
+    frame = dbt_relation("eval_frame")
+    slices = build_slices(config.sensitive_features, config.resolved_intersections())
+    with warehouse.connect() as conn:
+        versions = [
+            row[0]
+            for row in conn.execute(
+                f"select distinct dataset_version from {frame} "
+                "where model_name = ? and model_version = ? order by 1",
+                [ref.name, ref.version],
+            ).fetchall()
+        ]
+        if len(versions) != 1:
+            raise ValueError(
+                MSG_DATASET_VERSIONS.format(uri=ref.uri, count=len(versions), versions=versions)
+            )
+        stats = compute_slice_stats(
+            conn,
+            relation=frame,
+            slices=slices,
+            label="label",
+            score="score",
+            decision="decision",
+            where=_key(ref),
+        )
+        dataset_version = versions[0]
+        eval_id = evaluation_id(ref, dataset_version, config.digest())
+        ids = {
+            "evaluation_id": eval_id,
+            **_key(ref),
+            "dataset_version": dataset_version,
+        }
+        metrics = slice_metrics_from_stats(
+            stats,
+            confidence_level=config.confidence_level,
+            min_group_size=config.min_group_size,
+            min_positives=config.min_positives,
+            min_negatives=config.min_negatives,
+        )
+        metrics = _with_ids(metrics, ids)
+        results.replace_rows(conn, "slice_stats", _with_ids(stats, ids), key=_key(ref))
+        results.replace_rows(conn, "slice_metrics", metrics, key=_key(ref))
+    return SliceResult(ref, eval_id, dataset_version, metrics)
+
+
+def _with_ids(frame: pd.DataFrame, ids: dict[str, str]) -> pd.DataFrame:
+    out = frame.copy()
+    for position, (column, value) in enumerate(ids.items()):
+        out.insert(position, column, value)
+    return out
+
+
+def slice_metadata(result: SliceResult) -> dict[str, Any]:
+    overall = result.metrics[result.metrics["dimension"] == "overall"].set_index("metric")
+    small = result.metrics[
+        (result.metrics["metric"] == "count") & (result.metrics["status"] == "insufficient_sample")
+    ]
+    return {
+        "dagster/row_count": len(result.metrics),
+        "evaluation_id": result.evaluation_id,
+        "dataset_version": result.dataset_version,
+        "model_version": result.ref.version,
+        "slices": int(result.metrics[["dimension", "group"]].drop_duplicates().shape[0]),
+        "groups_below_minimum": len(small),
+        "overall_accuracy": float(overall.loc["accuracy_score", "value"]),
+        "overall_roc_auc": float(overall.loc["roc_auc_score", "value"]),
+    }
+
+
+def compute_fairness_metrics(
+    ref: ModelVersionRef, *, warehouse: WarehouseResource, config: EvaluationConfig
+) -> pd.DataFrame:
+    with warehouse.connect() as conn:
+        metrics = results.read_rows(conn, "slice_metrics", key=_key(ref))
+        stats = results.read_rows(conn, "slice_stats", key=_key(ref))
+        ids = metrics.iloc[0][["evaluation_id", "model_name", "model_version", "dataset_version"]]
+        id_columns = list(ids.index)
+        fairness = fairness_metrics_from_slices(
+            metrics.drop(columns=id_columns),
+            stats=stats.drop(columns=id_columns),
+            reference_groups=config.reference_groups,
+            policy=FairnessPolicy(
+                ratio_band=config.policy.ratio_band,
+                difference_bound=config.policy.difference_bound,
+            ),
+            confidence_level=config.confidence_level,
+            n_bootstrap=config.bootstrap.n_resamples,
+            seed=config.bootstrap.seed,
+        )
+        fairness = _with_ids(fairness, {k: str(v) for k, v in ids.items()})
+        results.replace_rows(conn, "fairness_metrics", fairness, key=_key(ref))
+    return fairness
+
+
+def fairness_metadata(frame: pd.DataFrame) -> dict[str, Any]:
+    aggregate = frame[frame["group"] == "*"]
+    counts = aggregate["verdict"].value_counts().to_dict()
+    worst = aggregate.sort_values("value").iloc[0] if len(aggregate) else None
+    return {
+        "dagster/row_count": len(frame),
+        "gate": gate_result(frame),
+        "verdicts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+        "preview": dg.MetadataValue.md(
+            aggregate[
+                ["dimension", "metric", "value", "ci_lower", "ci_upper", "verdict"]
+            ].to_markdown(index=False)
+            if worst is not None
+            else "no aggregate disparities"
+        ),
+    }
+
+
+# Evidence ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishedPack:
+    ref: ModelVersionRef
+    path: Path
+    evidence_digest: str
+    mlflow_run_id: str
+    gate: str
+    evaluation_id: str
+
+
+def check_outcomes_of_run(instance: dg.DagsterInstance, run_id: str) -> list[dict[str, Any]]:
+    """The asset-check results (dbt tests, expectation suite, schema) recorded in this run."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    outcomes = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        outcomes.append(
+            {
+                "name": f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+                "passed": bool(evaluation.passed),
+                "description": str(evaluation.description or ""),
+            }
+        )
+    return sorted(outcomes, key=lambda item: item["name"])
+
+
+def _overall_mlflow_metrics(metrics: pd.DataFrame, fairness: pd.DataFrame) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for row in metrics.itertuples():
+        prefix = "overall" if row.dimension == "overall" else f"slice/{row.dimension}/{row.group}"
+        out[metric_key(*prefix.split("/"), str(row.metric))] = float(row.value)
+    aggregate = fairness[fairness["group"] == "*"]
+    for row in aggregate.itertuples():
+        out[metric_key("fairness", str(row.dimension), str(row.metric))] = float(row.value)
+    return out
+
+
+def publish_evidence(
+    ref: ModelVersionRef,
+    *,
+    warehouse: WarehouseResource,
+    store: MlflowStore,
+    config: EvaluationConfig,
+    config_path: Path,
+    home: RaiHome,
+    dagster_run_id: str,
+    quality_checks: list[dict[str, Any]],
+) -> PublishedPack:
+    """Build the pack in staging, log it to a new MLflow run, publish it atomically, tag the
+    model version. On any error the staging folder is removed and the run marked FAILED."""
+    with warehouse.connect() as conn:
+        metrics = results.read_rows(conn, "slice_metrics", key=_key(ref))
+        fairness = results.read_rows(conn, "fairness_metrics", key=_key(ref))
+        scoring = results.read_rows(conn, "scoring_runs", key=_key(ref))
+        landed = conn.execute(f"select * from {dbt_relation('stg_dataset_versions')}").df()
+    if scoring.empty:
+        raise ValueError(MSG_NOT_SCORED.format(uri=ref.uri))
+    score_row = scoring.iloc[0]
+    eval_id = str(metrics["evaluation_id"].iloc[0])
+    dataset_version = str(metrics["dataset_version"].iloc[0])
+    gate = gate_result(fairness)
+    lineage: dict[str, Any] = {
+        "evaluation_id": eval_id,
+        "model_name": ref.name,
+        "model_version": ref.version,
+        "model_uri": ref.uri,
+        "model_artifact_sha256": str(score_row["model_artifact_sha256"]),
+        "model_run_id": str(score_row["model_run_id"]),
+        "dataset_version": dataset_version,
+        "config_sha256": config.digest(),
+        "dagster_run_id": dagster_run_id,
+        **code_lineage(),
+    }
+    mlflow_tags = {
+        "rai.model_name": ref.name,
+        "rai.model_version": ref.version,
+        "rai.model_uri": ref.uri,
+        "rai.dataset_version": dataset_version,
+        "rai.evaluation_id": eval_id,
+        "rai.git_commit": lineage["git_commit"],
+        "rai.dbt_manifest_sha256": lineage["dbt_manifest_sha256"],
+        "rai.dagster_run_id": dagster_run_id,
+        "rai.gate": gate,
+    }
+    run_id = store.log_evaluation(
+        ref=ref,
+        run_name=f"evaluate {ref.name} v{ref.version}",
+        tags=mlflow_tags,
+        params={
+            "threshold": str(config.threshold),
+            "sensitive_features": ",".join(config.sensitive_features),
+            "min_group_size": str(config.min_group_size),
+            "confidence_level": str(config.confidence_level),
+        },
+        metrics=_overall_mlflow_metrics(metrics, fairness),
+    )
+    lineage["mlflow_run_id"] = run_id
+    staging = home.staging / f"{ref.name}-{ref.version}-{uuid.uuid4().hex[:8]}"
+    try:
+        context = ReportContext(
+            model_name=ref.name,
+            model_version=ref.version,
+            model_uri=ref.uri,
+            dataset_version=dataset_version,
+            evaluation_id=eval_id,
+            threshold=config.threshold,
+            confidence_level=config.confidence_level,
+            min_group_size=config.min_group_size,
+            slice_metrics=metrics,
+            fairness_metrics=fairness,
+            lineage=lineage,
+            quality_checks=quality_checks,
+            intended_use=config.intended_use,
+            owners=config.owners.model_dump(),
+            risk_tier=config.risk_tier,
+        )
+        assemble_pack(staging, context)
+        manifest = build_manifest(
+            staging, inputs=_inputs(landed, score_row, config_path), lineage=lineage
+        )
+        digest = write_manifest(staging, manifest)
+        store.finish_evaluation(run_id, artifacts_dir=staging, status="FINISHED")
+        target = publish_pack(staging, home.pack_dir(ref.name, ref.version))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        store.fail_evaluation(run_id)
+        raise
+    store.set_version_tags(
+        ref, {EVALUATED_TAG: run_id, GATE_TAG: gate, EVIDENCE_DIGEST_TAG: digest}
+    )
+    return PublishedPack(ref, target, digest, run_id, gate, eval_id)
+
+
+def _inputs(landed: pd.DataFrame, score_row: pd.Series, config_path: Path) -> list[dict]:
+    row = landed.iloc[0]
+    inputs: list[dict[str, Any]] = [
+        {
+            "kind": "landed_extract",
+            "name": name,
+            "sha256": str(row[f"{name}_sha256"]),
+            "rows": int(row[f"{name}_rows"]),
+            "dataset_version": str(row["dataset_version"]),
+        }
+        for name in ("examples", "labels", "subject_attributes")
+    ]
+    inputs.append(
+        {
+            "kind": "model",
+            "name": str(score_row["model_uri"]),
+            "sha256": str(score_row["model_artifact_sha256"]),
+            "run_id": str(score_row["model_run_id"]),
+        }
+    )
+    inputs.append({"kind": "config", "name": str(config_path), "sha256": file_sha256(config_path)})
+    for suite in sorted(EXPECTATIONS_DIR.glob("*.json")):
+        inputs.append(
+            {"kind": "expectation_suite", "name": suite.name, "sha256": file_sha256(suite)}
+        )
+    return inputs
+
+
+def evidence_metadata(pack: PublishedPack) -> dict[str, Any]:
+    return {
+        "path": dg.MetadataValue.path(str(pack.path)),
+        "evidence_digest": pack.evidence_digest,
+        "mlflow_run_id": pack.mlflow_run_id,
+        "gate": pack.gate,
+        "evaluation_id": pack.evaluation_id,
+        "model_version": pack.ref.version,
+        "report": dg.MetadataValue.path(str(pack.path / "fairness_report.html")),
+    }

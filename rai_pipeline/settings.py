@@ -1,0 +1,98 @@
+"""Where rai-pipeline keeps its state, and the process environment it needs.
+
+Everything lives under one home folder, ``RAI_HOME`` (default ``./.rai``)::
+
+    RAI_HOME/
+      warehouse.duckdb          DuckDB warehouse (dbt target, predictions, metric tables)
+      landing/evaluation/       landed Parquet extracts (dbt sources)
+      mlflow/mlflow.db          MLflow tracking store and model registry (SQLite)
+      mlflow/artifacts/         MLflow artifacts
+      dagster/                  Dagster instance (DAGSTER_HOME; dagster.yaml copied here)
+      evidence/<model>/<ver>/   published evidence packs
+      staging/                  packs being assembled (never read as evidence)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
+DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "rai.yaml"
+
+
+@dataclass(frozen=True)
+class RaiHome:
+    """Paths under one RAI_HOME folder."""
+
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing" / "evaluation"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.mlflow_dir / "artifacts"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+    @property
+    def evidence(self) -> Path:
+        return self.root / "evidence"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
+    def pack_dir(self, model_name: str, model_version: str) -> Path:
+        return self.evidence / model_name / model_version
+
+
+def rai_home() -> RaiHome:
+    """The home folder from ``RAI_HOME`` (made absolute), default ``./.rai``."""
+    return RaiHome(Path(os.environ.get("RAI_HOME", ".rai")).expanduser().resolve())
+
+
+def configure_environment(home: RaiHome | None = None) -> RaiHome:
+    """Create the home folders and set the variables every component reads.
+
+    Sets ``RAI_HOME`` (absolute), ``DAGSTER_HOME`` (with the project's ``dagster.yaml``),
+    MLflow's tracking and registry URIs, and puts this interpreter's ``bin`` on ``PATH`` (so
+    dagster-dbt finds ``dbt``). Telemetry is already off: importing ``rai_pipeline`` does
+    that. Idempotent.
+    """
+    home = home or rai_home()
+    for folder in (home.root, home.landing, home.artifact_root, home.dagster_home, home.evidence):
+        folder.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home.dagster_home / "dagster.yaml"
+    if not instance_yaml.exists() or instance_yaml.read_bytes() != DAGSTER_YAML.read_bytes():
+        shutil.copyfile(DAGSTER_YAML, instance_yaml)
+    os.environ["RAI_HOME"] = str(home.root)
+    os.environ["DAGSTER_HOME"] = str(home.dagster_home)
+    os.environ["MLFLOW_TRACKING_URI"] = home.tracking_uri
+    os.environ["MLFLOW_REGISTRY_URI"] = home.tracking_uri
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    return home

@@ -1,0 +1,23 @@
+"""Test setup: telemetry off before anything imports MLflow, dbt, Dagster or GE."""
+
+import os
+
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+os.environ["DO_NOT_TRACK"] = "1"
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """The dbt manifest the Dagster definitions load (built by ``dbt parse`` if stale)."""
+    from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
+
+    return ensure_dbt_manifest()

@@ -1,0 +1,98 @@
+"""The registry sensor, stepped through cursor scenarios with build_sensor_context."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionInfo, ModelVersionRef
+from rai_pipeline.defs.evaluation.sensors import MAX_REQUESTS_PER_TICK, registered_model_versions
+from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource
+
+
+class FakeStore:
+    """A file-free registry: versions per model name."""
+
+    def __init__(self, versions: dict[str, list[ModelVersionInfo]]) -> None:
+        self.versions = versions
+
+    def list_versions(self, name: str) -> list[ModelVersionInfo]:
+        return list(self.versions.get(name, []))
+
+
+class FakeMlflowResource(MlflowResource):
+    """Serves a FakeStore through the real resource's interface."""
+
+    def store(self):  # type: ignore[override]
+        return FakeStore(_REGISTRY)
+
+
+_REGISTRY: dict[str, list[ModelVersionInfo]] = {}
+
+
+def info(number: int, *, evaluated: bool = False, status: str = "READY") -> ModelVersionInfo:
+    tags = {EVALUATED_TAG: "run-id"} if evaluated else {}
+    return ModelVersionInfo(ModelVersionRef("adult-income", str(number)), status=status, tags=tags)
+
+
+def tick(cursor: str | None, config_path) -> dg.SensorResult:
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            cursor=cursor,
+            instance=instance,
+            resources={
+                "mlflow": FakeMlflowResource(),
+                "evaluation_config": EvaluationConfigResource(path=str(config_path)),
+            },
+        )
+        return registered_model_versions(context)
+
+
+def write_config(tmp_path):
+    path = tmp_path / "rai.yaml"
+    path.write_text("registered_models: [adult-income]\nsensitive_features: [sex]\n")
+    return path
+
+
+def test_new_versions_get_a_partition_and_an_idempotent_run(tmp_path):
+    _REGISTRY["adult-income"] = [info(1), info(2)]
+    result = tick(None, write_config(tmp_path))
+    assert [r.partition_key for r in result.run_requests] == ["adult-income@1", "adult-income@2"]
+    assert [r.run_key for r in result.run_requests] == ["adult-income@1", "adult-income@2"]
+    assert result.dynamic_partitions_requests[0].partition_keys == [
+        "adult-income@1",
+        "adult-income@2",
+    ]
+    assert result.cursor == '{"adult-income": 2}'
+
+
+def test_second_tick_with_no_new_version_skips_and_keeps_cursor(tmp_path):
+    _REGISTRY["adult-income"] = [info(1), info(2)]
+    result = tick('{"adult-income": 2}', write_config(tmp_path))
+    assert result.run_requests == []
+    assert result.cursor == '{"adult-income": 2}'
+    assert "no new versions of adult-income" in result.skip_reason.skip_message
+
+
+def test_already_evaluated_versions_are_not_rerun(tmp_path):
+    _REGISTRY["adult-income"] = [info(1, evaluated=True), info(2)]
+    result = tick(None, write_config(tmp_path))
+    assert [r.partition_key for r in result.run_requests] == ["adult-income@2"]
+
+
+def test_sensor_does_not_advance_cursor_past_unrequested_version(tmp_path):
+    _REGISTRY["adult-income"] = [info(n) for n in range(1, MAX_REQUESTS_PER_TICK + 3)]
+    first = tick(None, write_config(tmp_path))
+    assert len(first.run_requests) == MAX_REQUESTS_PER_TICK
+    assert first.cursor == f'{{"adult-income": {MAX_REQUESTS_PER_TICK}}}'
+    second = tick(first.cursor, write_config(tmp_path))
+    assert [r.partition_key for r in second.run_requests] == [
+        f"adult-income@{MAX_REQUESTS_PER_TICK + 1}",
+        f"adult-income@{MAX_REQUESTS_PER_TICK + 2}",
+    ]
+
+
+def test_pending_registration_holds_the_cursor(tmp_path):
+    _REGISTRY["adult-income"] = [info(1), info(2, status="PENDING_REGISTRATION")]
+    result = tick(None, write_config(tmp_path))
+    assert [r.partition_key for r in result.run_requests] == ["adult-income@1"]
+    assert result.cursor == '{"adult-income": 1}'
