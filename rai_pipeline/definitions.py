@@ -26,7 +26,7 @@ defs = dg.Definitions(
         *landing_sources,
         dbt_assets.warehouse_models,
         dbt_assets.evaluation_frame_models,
-        *dg.load_assets_from_modules([assets]),
+        *assets.evaluation_assets,
     ],
     asset_checks=checks.frame_checks,
     jobs=[jobs.evaluate_model_version],

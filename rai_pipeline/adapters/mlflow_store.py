@@ -111,7 +111,7 @@ class MlflowStore:
                 missing = [name for name in wanted if name not in features.columns]
                 if missing:
                     raise ValueError(MSG_MISSING_INPUTS.format(uri=ref.uri, missing=missing))
-                features = features[wanted]
+                features = _widen_integers(features[wanted], schema)
             output = np.asarray(model.predict(features), dtype=float)
             return output[:, -1] if output.ndim == 2 else output
 
@@ -170,6 +170,21 @@ class MlflowStore:
 
     def run_artifact_uri(self, run_id: str) -> str:
         return str(self.client().get_run(run_id).info.artifact_uri)
+
+
+def _widen_integers(features: pd.DataFrame, schema: Any) -> pd.DataFrame:
+    """Integer columns where the signature wants floating point: MLflow refuses int64 -> float64
+    as unsafe, yet any warehouse integer column of a float-typed model input needs it."""
+    from mlflow.types import DataType
+
+    wanted = schema.input_types_dict()
+    floats = {DataType.double, DataType.float}
+    columns = [
+        name
+        for name, kind in wanted.items()
+        if kind in floats and pd.api.types.is_integer_dtype(features[name])
+    ]
+    return features.astype(dict.fromkeys(columns, "float64")) if columns else features
 
 
 def _escape(value: str) -> str:

@@ -7,6 +7,7 @@ materialization is visible in the UI afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,13 @@ def summarize_pack(pack: Path) -> pd.DataFrame:
     )
 
 
+def _root_cause(error) -> str:
+    """The innermost error message: what the user must fix, not the wrapping layers."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
     """Run the whole demo; return one outcome per evaluated model version."""
     progress = Progress(echo, total=6)
@@ -123,20 +131,23 @@ def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
     for index, ref in enumerate(refs, start=1):
         if index == 1:
             progress(f"Evaluating {len(refs)} versions through Dagster")
-        echo(f"      {ref.uri}: scoring, dbt, checks, metrics, evidence …")
-        result = job.execute_in_process(
-            partition_key=ref.partition_key,
-            instance=instance,
-            raise_on_error=False,
-            tags={"rai/source": "demo"},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        )
+        log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        echo(f"      {ref.uri}: scoring, dbt, checks, metrics, evidence (log: {log_path})")
+        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            result = job.execute_in_process(
+                partition_key=ref.partition_key,
+                instance=instance,
+                raise_on_error=False,
+                tags={"rai/source": "demo"},
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
         pack = home.pack_dir(ref.name, ref.version)
         if result.success and (pack / "manifest.json").exists():
             outcomes.append(VersionOutcome(ref.partition_key, True, pack, summarize_pack(pack)))
         else:
             failures = [
-                f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+                f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
                 for event in result.all_events
                 if event.is_step_failure and event.event_specific_data.error
             ]

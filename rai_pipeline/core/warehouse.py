@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import duckdb
 import pandas as pd
+
 from rai_pipeline.core.sql import quote_identifier
 
 RESULTS_SCHEMA = "rai"

@@ -25,11 +25,14 @@ from rai_pipeline.demo.adult import (
 
 DEMO_MODEL_NAME = "adult-income"
 SEED = 20261126
-# Types the pipelines serialise beyond skops' defaults: the encoders record numpy dtypes, and
-# the boosted model's trees are TreePredictor objects. Trusted because this module wrote them.
+# Types the pipelines serialise beyond skops' defaults: the encoders record numpy dtypes; the
+# boosted model keeps TreePredictor objects and a partial of check_array for its categorical
+# preprocessing. Trusted because this module wrote the files.
 SKOPS_TRUSTED_TYPES = [
+    "functools.partial",
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
 ]
 
 

@@ -6,8 +6,6 @@ staging and the evaluation frame) run once per model-version partition, with the
 passed to dbt as ``--vars``.
 """
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator
 from typing import Any

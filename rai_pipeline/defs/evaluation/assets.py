@@ -4,8 +4,6 @@ predictions -> (dbt) eval_frame -> slice_metrics -> fairness_metrics -> evidence
 The decorated functions only wire resources to the services in ``service.py``.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
@@ -40,7 +38,7 @@ def predictions(
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
     record = service.score_model_version(
-        ref, warehouse=warehouse, store=mlflow.store(), run_id=context.run_id, log=context.log
+        ref, warehouse=warehouse, store=mlflow.store(), run_id=context.run.run_id, log=context.log
     )
     return dg.MaterializeResult(metadata=service.scoring_metadata(record))
 
@@ -111,7 +109,10 @@ def evidence_pack(
         config=evaluation_config.load(),
         config_path=evaluation_config.resolved_path(),
         home=rai_home.get(),
-        dagster_run_id=context.run_id,
-        quality_checks=service.check_outcomes_of_run(context.instance, context.run_id),
+        dagster_run_id=context.run.run_id,
+        quality_checks=service.check_outcomes_of_run(context.instance, context.run.run_id),
     )
     return dg.MaterializeResult(metadata=service.evidence_metadata(published))
+
+
+evaluation_assets = [predictions, slice_metrics, fairness_metrics, evidence_pack]

@@ -5,8 +5,6 @@ fail, reporting the rule that failed and a sample of offending rows. dbt's own t
 same models arrive as asset checks from dagster-dbt.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 

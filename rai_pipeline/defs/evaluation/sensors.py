@@ -1,7 +1,5 @@
 """The registry sensor: every new registered model version gets a partition and a run."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from rai_pipeline.core.registry import format_cursor, parse_cursor, plan_registry_tick

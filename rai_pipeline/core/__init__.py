@@ -1,0 +1,1 @@
+"""Pure library: config, warehouse SQL, statistics, metrics, fairness, evidence."""

@@ -1,0 +1,681 @@
+"""The slice engine: per-slice sufficient statistics, computed in the warehouse.
+
+Input is an *evaluation frame*: a relation with one row per example, a 0/1 label column, a DOUBLE
+score column, a 0/1 (or boolean) decision column and VARCHAR sensitive-attribute columns. A
+*slice* is a tuple of sensitive features (``race``, ``race&sex``); its *groups* are the observed
+value combinations (``Black``, ``Black&Female``), with NULL turned into the explicit group
+``unknown``. The overall slice has dimension ``overall`` and the single group ``all``.
+
+Every row-level step is SQL run by the connection it is given; Python receives one row per
+(dimension, group), or per (dimension, group, label, bin) for histograms. Names from
+configuration are validated and quoted by :mod:`rai_pipeline.core.sql`; ``where`` values are
+bound as parameters.
+
+How rows are expanded to slices (measured, not guessed)
+-------------------------------------------------------
+DuckDB 2.0.1, two shared cores, 10^7 rows, slices overall + ``race`` + ``sex`` + ``race&sex``,
+each plan run alone in a fresh process (timings on this machine vary up to 2x with load):
+
+=====================================  =================  ======================  ===========
+AUC plan                               ``GROUPING SETS``  ``UNION ALL`` branches  ``UNNEST``
+=====================================  =================  ======================  ===========
+counts per score, 10^3 distinct        0.8 s              2.0 s                   1.7 s
+counts per score, 10^6 distinct        7.5 s              --                      --
+counts per score, ~10^7 distinct       36 s               27 s                    25 s
+within-slice ranks, 10^3 distinct      (n/a)              8.7 s                   --
+within-slice ranks, ~10^7 distinct     (n/a)              10 s                    25 s
+=====================================  =================  ======================  ===========
+
+Confusion cells alone take about 1 s with either ``GROUPING SETS`` or ``UNION ALL`` (2 s through
+a materialised CTE, hence ``NOT MATERIALIZED``); histograms (20 bins) 0.5 s. End to end,
+:func:`compute_slice_stats` with ``auto`` took 1.9 s at 10^3 distinct scores and 18-25 s with
+continuous scores, where ``score_counts`` took 73 s under the same load.
+
+So confusion cells and histograms use one ``GROUP BY GROUPING SETS`` (a single scan; the
+slice is read back from ``GROUPING(...)``). The exact ROC AUC has two equivalent SQL plans,
+chosen by ``auc_strategy``:
+
+``score_counts``
+    Per slice and group, count positives and negatives at each distinct score
+    (``GROUPING SETS`` that include the score), accumulate negatives in score order with a
+    window, and sum :math:`pos(s)\\,(neg_{<s} + \\tfrac12 neg(s))`. Fast when scores repeat.
+``ranks``
+    Per slice (``UNION ALL`` of windowed branches), give each row its lowest and highest rank
+    among tied scores within its group and sum them over positives: the Mann–Whitney rank sum
+    with mid-ranks. Fast for continuous scores, where counting per score builds a hash table
+    as large as the data.
+``auto`` (default)
+    ``score_counts`` when the approximate number of distinct scores is at most
+    :data:`AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO` times the row count, else ``ranks``.
+
+Both compute the integer :math:`2U` exactly (HUGEINT) and divide once, so they agree bit for
+bit; the AUC is NULL when a group has no positives or no negatives.
+
+Group labels join values with ``&``; a value that itself contains ``&``, or the literal value
+``unknown``, is not distinguishable in the label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from rai_pipeline.core.sql import qualified_relation, quote_identifier, quote_literal
+
+OVERALL_DIMENSION = "overall"
+OVERALL_GROUP = "all"
+UNKNOWN_GROUP = "unknown"
+GROUP_SEPARATOR = "&"
+
+STATS_COLUMNS = (
+    "dimension",
+    "group",
+    "n",
+    "n_pos",
+    "n_neg",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+    "sum_sq_error",
+    "auc",
+)
+HISTOGRAM_COLUMNS = (
+    "dimension",
+    "group",
+    "label",
+    "bin",
+    "bin_lower",
+    "bin_upper",
+    "n",
+    "sum_score",
+)
+AUC_STRATEGIES = ("auto", "score_counts", "ranks")
+AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO = 0.1
+
+MSG_NO_FEATURES = "sensitive_features must name at least one column"
+MSG_DUPLICATE_FEATURE = "sensitive feature {name!r} is listed more than once"
+MSG_RESERVED_FEATURE = (
+    "a sensitive feature cannot be named {name!r}: that is the overall slice's dimension"
+)
+MSG_INTERSECTION_SIZE = "intersection {members} must combine at least two distinct features"
+MSG_INTERSECTION_MEMBER = (
+    "intersection member {member!r} is not one of the sensitive features {features}"
+)
+MSG_DUPLICATE_SLICE = "slice {dimension!r} repeats the features of slice {other!r}"
+MSG_SLICE_TYPE = "slices must be SliceSpec instances, got {type_name}"
+MSG_WHERE_VALUE = "where-filter value for {column!r} must be a str or an int, got {type_name}"
+MSG_COLUMN_ROLES = "label, score and decision must be three different columns, got {columns}"
+MSG_BINS = "bins must be an int >= 1, got {bins!r}"
+MSG_AUC_STRATEGY = "auc_strategy must be one of {choices}, got {value!r}"
+MSG_EMPTY_FRAME = "relation {relation} has no rows{filter_text}: there is nothing to evaluate"
+MSG_INVALID_ROWS = (
+    "relation {relation} has rows that break the evaluation-frame contract{filter_text}: {details}"
+)
+
+
+class SliceSpecError(ValueError):
+    """Sensitive features, intersections or slices that cannot be evaluated."""
+
+
+class EvaluationFrameError(ValueError):
+    """The evaluation frame is empty or has rows that break its contract.
+
+    Attributes
+    ----------
+    relation : str
+        The quoted relation that was read.
+    counts : dict[str, int]
+        Offending row counts by reason (``label_not_0_1``, ``decision_not_0_1``,
+        ``score_not_finite``, ``score_outside_0_1``), or ``{"rows": 0}`` for an empty frame.
+    """
+
+    def __init__(self, message: str, *, relation: str, counts: dict[str, int]) -> None:
+        super().__init__(message)
+        self.relation = relation
+        self.counts = counts
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """One way of cutting the evaluation frame into groups.
+
+    Parameters
+    ----------
+    features : tuple of str
+        Sensitive-feature columns; one for a single-attribute slice, several for an
+        intersection, none for the overall slice (see :data:`OVERALL`).
+
+    Examples
+    --------
+    >>> SliceSpec(("race", "sex")).dimension
+    'race&sex'
+    >>> OVERALL.dimension
+    'overall'
+    """
+
+    features: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", tuple(self.features))
+        seen: set[str] = set()
+        for name in self.features:
+            quote_identifier(name)
+            if name == OVERALL_DIMENSION:
+                raise SliceSpecError(MSG_RESERVED_FEATURE.format(name=name))
+            if name in seen:
+                raise SliceSpecError(MSG_DUPLICATE_FEATURE.format(name=name))
+            seen.add(name)
+
+    @property
+    def dimension(self) -> str:
+        """``"&".join(features)``, or ``overall`` for the overall slice."""
+        return GROUP_SEPARATOR.join(self.features) if self.features else OVERALL_DIMENSION
+
+    @property
+    def is_overall(self) -> bool:
+        """Whether this is the overall slice (no features)."""
+        return not self.features
+
+
+OVERALL = SliceSpec(())
+
+
+def build_slices(
+    sensitive_features: Sequence[str],
+    intersections: Sequence[Sequence[str]] | None = None,
+) -> list[SliceSpec]:
+    """List the slices to evaluate: each sensitive feature, then each intersection.
+
+    Parameters
+    ----------
+    sensitive_features : sequence of str
+        Column names, each a valid identifier, no repeats.
+    intersections : sequence of sequences of str, optional
+        Feature combinations to evaluate jointly, in the order their labels should read
+        (``("race", "sex")`` gives ``race&sex``). ``None`` means every pair of sensitive
+        features, in the order given; an empty sequence means none.
+
+    Returns
+    -------
+    list of SliceSpec
+        Single-feature slices first, then intersections. The overall slice is not listed:
+        :func:`compute_slice_stats` always adds it.
+
+    Raises
+    ------
+    SliceSpecError
+        No features (:data:`MSG_NO_FEATURES`), a repeated feature
+        (:data:`MSG_DUPLICATE_FEATURE`), an intersection with fewer than two distinct members
+        (:data:`MSG_INTERSECTION_SIZE`) or with a member that is not a sensitive feature
+        (:data:`MSG_INTERSECTION_MEMBER`), or two slices over the same set of features
+        (:data:`MSG_DUPLICATE_SLICE`).
+    InvalidIdentifierError
+        A name is not a valid SQL identifier.
+
+    Examples
+    --------
+    >>> [s.dimension for s in build_slices(["race", "sex"])]
+    ['race', 'sex', 'race&sex']
+    """
+    features = list(sensitive_features)
+    if not features:
+        raise SliceSpecError(MSG_NO_FEATURES)
+    singles = [SliceSpec((name,)) for name in features]
+    if len(set(features)) != len(features):
+        repeated = next(name for name in features if features.count(name) > 1)
+        raise SliceSpecError(MSG_DUPLICATE_FEATURE.format(name=repeated))
+    if intersections is None:
+        combos: list[tuple[str, ...]] = list(combinations(features, 2))
+    else:
+        combos = [tuple(members) for members in intersections]
+    joint = []
+    for members in combos:
+        if len(set(members)) < 2 or len(set(members)) != len(members):
+            raise SliceSpecError(MSG_INTERSECTION_SIZE.format(members=list(members)))
+        for member in members:
+            if member not in features:
+                raise SliceSpecError(
+                    MSG_INTERSECTION_MEMBER.format(member=member, features=features)
+                )
+        joint.append(SliceSpec(members))
+    slices = singles + joint
+    _check_unique(slices)
+    return slices
+
+
+def _check_unique(slices: Sequence[SliceSpec]) -> None:
+    seen: dict[frozenset[str], str] = {}
+    for spec in slices:
+        key = frozenset(spec.features)
+        if key in seen:
+            raise SliceSpecError(
+                MSG_DUPLICATE_SLICE.format(dimension=spec.dimension, other=seen[key])
+            )
+        seen[key] = spec.dimension
+
+
+# SQL building ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything the generated SQL needs, validated once."""
+
+    relation: str
+    slices: tuple[SliceSpec, ...]  # overall first
+    features: tuple[str, ...]  # distinct features over all slices, first-seen order
+    label: str
+    score: str
+    decision: str | None
+    where_sql: str
+    params: dict[str, Any]
+    filter_text: str
+
+    def alias(self, feature: str) -> str:
+        return f"f{self.features.index(feature)}"
+
+    @property
+    def aliases(self) -> list[str]:
+        return [f"f{i}" for i in range(len(self.features))]
+
+    def mask(self, spec: SliceSpec) -> int:
+        """``GROUPING(f0, ..., fm)`` for this slice: bit set (MSB = f0) when not grouped."""
+        bits = 0
+        for i, feature in enumerate(self.features):
+            if feature not in spec.features:
+                bits |= 1 << (len(self.features) - 1 - i)
+        return bits
+
+    def group_label(self, spec: SliceSpec) -> str:
+        if spec.is_overall:
+            return quote_literal(OVERALL_GROUP)
+        if len(spec.features) == 1:
+            return self.alias(spec.features[0])
+        parts = ", ".join(self.alias(f) for f in spec.features)
+        return f"concat_ws({quote_literal(GROUP_SEPARATOR)}, {parts})"
+
+    def grouping(self) -> str:
+        return f"GROUPING({', '.join(self.aliases)})" if self.features else "0"
+
+    def slice_columns(self, gid: str | None = None) -> str:
+        """``slice_index`` and ``grp`` from the grouping mask of a GROUPING SETS aggregate.
+
+        ``gid`` names a column already holding the mask; by default ``GROUPING(...)``.
+        """
+        index_cases = " ".join(
+            f"WHEN {self.mask(spec)} THEN {k}" for k, spec in enumerate(self.slices)
+        )
+        label_cases = " ".join(
+            f"WHEN {self.mask(spec)} THEN {self.group_label(spec)}" for spec in self.slices
+        )
+        gid = gid or self.grouping()
+        return f"CASE {gid} {index_cases} END AS slice_index, CASE {gid} {label_cases} END AS grp"
+
+    def grouping_sets(self, *extra: str) -> str:
+        sets = []
+        for spec in self.slices:
+            columns = [self.alias(f) for f in spec.features] + list(extra)
+            sets.append(f"({', '.join(columns)})")
+        return f"GROUPING SETS ({', '.join(sets)})"
+
+    def frame_sql(self) -> str:
+        columns = [
+            f"CAST({self.label} AS INTEGER) AS y",
+            f"CAST({self.score} AS DOUBLE) AS s",
+        ]
+        if self.decision is not None:
+            columns.append(f"CAST({self.decision} AS INTEGER) AS d")
+        unknown = quote_literal(UNKNOWN_GROUP)
+        for feature in self.features:
+            quoted = quote_identifier(feature)
+            columns.append(
+                f"COALESCE(CAST({quoted} AS VARCHAR), {unknown}) AS {self.alias(feature)}"
+            )
+        return f"SELECT {', '.join(columns)} FROM {self.relation}{self.where_sql}"
+
+
+def _plan(
+    *,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    label: str,
+    score: str,
+    decision: str | None,
+    where: Mapping[str, str | int] | None,
+) -> _Plan:
+    quoted_relation = qualified_relation(relation)
+    roles = [label, score] + ([decision] if decision is not None else [])
+    quoted_roles = [quote_identifier(name) for name in roles]
+    if len(set(roles)) != len(roles):
+        raise SliceSpecError(MSG_COLUMN_ROLES.format(columns=roles))
+    specs = []
+    for spec in slices:
+        if not isinstance(spec, SliceSpec):
+            raise SliceSpecError(MSG_SLICE_TYPE.format(type_name=type(spec).__name__))
+        if not spec.is_overall:
+            specs.append(spec)
+    ordered = (OVERALL, *specs)
+    _check_unique(ordered)
+    features: list[str] = []
+    for spec in specs:
+        features.extend(f for f in spec.features if f not in features)
+    clauses, params, shown = [], {}, []
+    for i, (column, value) in enumerate((where or {}).items()):
+        if not isinstance(value, str | int):
+            raise SliceSpecError(
+                MSG_WHERE_VALUE.format(column=column, type_name=type(value).__name__)
+            )
+        clauses.append(f"{quote_identifier(column)} = $w{i}")
+        params[f"w{i}"] = value
+        shown.append(f"{column}={value!r}")
+    return _Plan(
+        relation=quoted_relation,
+        slices=ordered,
+        features=tuple(features),
+        label=quoted_roles[0],
+        score=quoted_roles[1],
+        decision=quoted_roles[2] if decision is not None else None,
+        where_sql=f" WHERE {' AND '.join(clauses)}" if clauses else "",
+        params=params,
+        filter_text=f" where {', '.join(shown)}" if shown else "",
+    )
+
+
+def _profile(conn: duckdb.DuckDBPyConnection, plan: _Plan, *, unit_scores: bool) -> tuple[int, int]:
+    """Validate the frame's rows in one scan; return (rows, approximate distinct scores)."""
+    label = f"TRY_CAST({plan.label} AS DOUBLE)"
+    score = f"TRY_CAST({plan.score} AS DOUBLE)"
+    checks = {
+        "label_not_0_1": f"{label} IS NULL OR {label} NOT IN (0, 1)",
+        "score_not_finite": f"{score} IS NULL OR NOT isfinite({score})",
+    }
+    if plan.decision is not None:
+        decision = f"TRY_CAST({plan.decision} AS DOUBLE)"
+        checks["decision_not_0_1"] = f"{decision} IS NULL OR {decision} NOT IN (0, 1)"
+    if unit_scores:
+        checks["score_outside_0_1"] = f"{score} < 0 OR {score} > 1"
+    counts_sql = ", ".join(
+        f"count(*) FILTER (WHERE {cond}) AS {key}" for key, cond in checks.items()
+    )
+    sql = (
+        f"SELECT count(*) AS n_rows, approx_count_distinct({score}) AS n_scores, {counts_sql} "
+        f"FROM {plan.relation}{plan.where_sql}"
+    )
+    row = conn.execute(sql, plan.params).fetchone()
+    assert row is not None
+    n_rows, n_scores, *bad = (int(value) for value in row)
+    if n_rows == 0:
+        raise EvaluationFrameError(
+            MSG_EMPTY_FRAME.format(relation=plan.relation, filter_text=plan.filter_text),
+            relation=plan.relation,
+            counts={"rows": 0},
+        )
+    counts = {key: count for key, count in zip(checks, bad, strict=True) if count}
+    if counts:
+        details = ", ".join(f"{count} rows with {key}" for key, count in counts.items())
+        raise EvaluationFrameError(
+            MSG_INVALID_ROWS.format(
+                relation=plan.relation, filter_text=plan.filter_text, details=details
+            ),
+            relation=plan.relation,
+            counts=counts,
+        )
+    return n_rows, n_scores
+
+
+def _auc_score_counts_sql(plan: _Plan) -> str:
+    keys = ", ".join(["gid", *plan.aliases])
+    return f"""
+score_counts AS (
+    SELECT {plan.grouping()} AS gid, {", ".join([*plan.aliases, "s"])},
+        count(*) FILTER (WHERE y = 1) AS pos,
+        count(*) FILTER (WHERE y = 0) AS neg
+    FROM frame
+    GROUP BY {plan.grouping_sets("s")}
+),
+cumulative AS (
+    SELECT {keys}, pos, neg,
+        sum(neg) OVER (PARTITION BY {keys} ORDER BY s ROWS UNBOUNDED PRECEDING) AS neg_upto
+    FROM score_counts
+),
+auc_by_key AS (
+    SELECT {keys}, sum(pos * (2 * neg_upto - neg)) AS twice_u
+    FROM cumulative
+    GROUP BY {keys}
+),
+auc AS (
+    SELECT {plan.slice_columns("gid")}, twice_u
+    FROM auc_by_key
+)"""
+
+
+def _auc_ranks_sql(plan: _Plan) -> str:
+    branches = []
+    for k, spec in enumerate(plan.slices):
+        keys = [plan.alias(f) for f in spec.features]
+        partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
+        group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
+        branches.append(
+            f"""
+    SELECT {k} AS slice_index, {plan.group_label(spec)} AS grp,
+        sum(r_min + r_max) FILTER (WHERE y = 1)
+            - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) AS twice_u
+    FROM (
+        SELECT {", ".join([*keys, "y"])}, rank() OVER w AS r_min, count(*) OVER w AS r_max
+        FROM frame
+        WINDOW w AS ({partition}ORDER BY s)
+    ){group_by}"""
+        )
+    return f"auc AS ({' UNION ALL'.join(branches)}\n)"
+
+
+def _stats_sql(plan: _Plan, strategy: str) -> str:
+    auc_sql = _auc_score_counts_sql(plan) if strategy == "score_counts" else _auc_ranks_sql(plan)
+    return f"""
+WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
+cells AS (
+    SELECT {plan.slice_columns()},
+        count(*) AS n,
+        count(*) FILTER (WHERE y = 1) AS n_pos,
+        count(*) FILTER (WHERE y = 0) AS n_neg,
+        count(*) FILTER (WHERE y = 1 AND d = 1) AS tp,
+        count(*) FILTER (WHERE y = 0 AND d = 1) AS fp,
+        count(*) FILTER (WHERE y = 0 AND d = 0) AS tn,
+        count(*) FILTER (WHERE y = 1 AND d = 0) AS fn,
+        sum((s - y) * (s - y)) AS sum_sq_error
+    FROM frame
+    GROUP BY {plan.grouping_sets()}
+),
+{auc_sql}
+SELECT cells.slice_index, cells.grp, n, n_pos, n_neg, tp, fp, tn, fn, sum_sq_error,
+    CASE WHEN n_pos = 0 OR n_neg = 0 THEN NULL
+        ELSE CAST(twice_u AS DOUBLE) / (2 * CAST(n_pos AS DOUBLE) * CAST(n_neg AS DOUBLE))
+    END AS auc
+FROM cells JOIN auc ON cells.slice_index = auc.slice_index AND cells.grp = auc.grp
+"""
+
+
+def _finish(
+    frame: pd.DataFrame, plan: _Plan, columns: Sequence[str], sort: list[str]
+) -> pd.DataFrame:
+    dimensions = [spec.dimension for spec in plan.slices]
+    frame = frame.sort_values(["slice_index", *sort], kind="stable", ignore_index=True)
+    frame = frame.rename(columns={"grp": "group"})
+    frame.insert(0, "dimension", [dimensions[int(k)] for k in frame["slice_index"]])
+    return frame.loc[:, list(columns)]
+
+
+def compute_slice_stats(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    label: str,
+    score: str,
+    decision: str,
+    where: Mapping[str, str | int] | None = None,
+    auc_strategy: Literal["auto", "score_counts", "ranks"] = "auto",
+) -> pd.DataFrame:
+    """Confusion cells, squared error and exact ROC AUC per slice group, computed in SQL.
+
+    For each group :math:`g` of each slice: :math:`n`, positives :math:`P = \\sum y`,
+    negatives :math:`N = n - P`, the confusion cells :math:`tp, fp, tn, fn` of the decision
+    against the label, :math:`\\sum (s - y)^2` (the Brier numerator) and the Mann–Whitney AUC
+
+    .. math:: AUC = \\frac{1}{PN} \\sum_{s} pos(s) \\left(neg_{<s} + \\tfrac12 neg(s)\\right),
+
+    which equals :func:`sklearn.metrics.roc_auc_score` including ties (NULL when
+    :math:`P = 0` or :math:`N = 0`).
+
+    Parameters
+    ----------
+    conn : duckdb.DuckDBPyConnection
+        Connection that can read ``relation``.
+    relation : str
+        ``table``, ``schema.table`` or ``catalog.schema.table`` (validated, then quoted).
+    slices : sequence of SliceSpec
+        Usually :func:`build_slices`' result. The overall slice is always computed first;
+        listing :data:`OVERALL` is allowed and changes nothing.
+    label, score, decision : str
+        Column names: 0/1 label, DOUBLE score, 0/1 or boolean decision.
+    where : mapping of str to str or int, optional
+        Equality filters ``column = value``, AND-ed; values are bound parameters compared
+        with the column's type (pass strings for VARCHAR columns).
+    auc_strategy : {"auto", "score_counts", "ranks"}, default "auto"
+        SQL plan for the AUC (module docstring); every choice gives identical numbers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`STATS_COLUMNS`; one row per (dimension, group): overall first, then
+        slices in the given order, groups sorted within a slice. Counts are int64,
+        ``sum_sq_error`` and ``auc`` float64 (``auc`` NaN when undefined).
+
+    Raises
+    ------
+    EvaluationFrameError
+        The (filtered) relation is empty, or has labels or decisions outside {0, 1}, or
+        NULL / non-finite scores; ``counts`` says how many rows and why.
+    SliceSpecError, InvalidIdentifierError
+        Invalid slices, column names, relation or filter values.
+
+    Examples
+    --------
+    >>> conn = duckdb.connect()
+    >>> _ = conn.execute(
+    ...     "CREATE TABLE ev AS SELECT * FROM (VALUES (1, 0.9, 1, 'a'), (0, 0.2, 0, 'b'))"
+    ...     " t(label, score, decision, grp)"
+    ... )
+    >>> stats = compute_slice_stats(
+    ...     conn, relation="ev", slices=build_slices(["grp"]),
+    ...     label="label", score="score", decision="decision",
+    ... )
+    >>> stats[["dimension", "group", "n", "tp", "tn"]].values.tolist()
+    [['overall', 'all', 2, 1, 1], ['grp', 'a', 1, 1, 0], ['grp', 'b', 1, 0, 1]]
+    """
+    if auc_strategy not in AUC_STRATEGIES:
+        raise SliceSpecError(MSG_AUC_STRATEGY.format(choices=AUC_STRATEGIES, value=auc_strategy))
+    plan = _plan(
+        relation=relation,
+        slices=slices,
+        label=label,
+        score=score,
+        decision=decision,
+        where=where,
+    )
+    n_rows, n_scores = _profile(conn, plan, unit_scores=False)
+    if auc_strategy == "auto":
+        ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
+        auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
+    frame = conn.execute(_stats_sql(plan, auc_strategy), plan.params).df()
+    for column in ("n", "n_pos", "n_neg", "tp", "fp", "tn", "fn"):
+        frame[column] = frame[column].astype("int64")
+    for column in ("sum_sq_error", "auc"):
+        frame[column] = frame[column].astype("float64")
+    return _finish(frame, plan, STATS_COLUMNS, ["grp"])
+
+
+def compute_score_histograms(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    label: str,
+    score: str,
+    bins: int = 20,
+    where: Mapping[str, str | int] | None = None,
+) -> pd.DataFrame:
+    """Label-by-score histograms per slice group, computed in SQL.
+
+    Scores must lie in :math:`[0, 1]`. Bin :math:`b = \\min(\\lfloor s \\cdot bins \\rfloor,
+    bins - 1)` covers :math:`[b / bins, (b + 1) / bins)`, the last bin including 1.
+
+    Parameters
+    ----------
+    conn : duckdb.DuckDBPyConnection
+        Connection that can read ``relation``.
+    relation : str
+        ``table``, ``schema.table`` or ``catalog.schema.table``.
+    slices : sequence of SliceSpec
+        As for :func:`compute_slice_stats`; the overall slice is always included.
+    label, score : str
+        Column names of the 0/1 label and the score.
+    bins : int, default 20
+        Number of equal-width bins on :math:`[0, 1]`.
+    where : mapping of str to str or int, optional
+        Equality filters, as for :func:`compute_slice_stats`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`HISTOGRAM_COLUMNS`. Dense: every (dimension, group) observed, both
+        labels 0 and 1, every bin, with ``n = 0`` and ``sum_score = 0.0`` where empty.
+        Sorted by slice order, group, label, bin.
+
+    Raises
+    ------
+    EvaluationFrameError
+        Empty frame, labels outside {0, 1}, non-finite scores or scores outside [0, 1].
+    SliceSpecError
+        ``bins`` is not an int >= 1 (:data:`MSG_BINS`), or invalid slices or filters.
+    """
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise SliceSpecError(MSG_BINS.format(bins=bins))
+    bins = int(bins)
+    plan = _plan(
+        relation=relation,
+        slices=slices,
+        label=label,
+        score=score,
+        decision=None,
+        where=where,
+    )
+    _profile(conn, plan, unit_scores=True)
+    sql = f"""
+WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
+binned AS (
+    SELECT *, LEAST(CAST(floor(s * $bins) AS BIGINT), $bins - 1) AS bin FROM frame
+)
+SELECT {plan.slice_columns()}, y AS label, bin, count(*) AS n, sum(s) AS sum_score
+FROM binned
+GROUP BY {plan.grouping_sets("y", "bin")}
+"""
+    sparse = conn.execute(sql, {**plan.params, "bins": bins}).df()
+    groups = sparse[["slice_index", "grp"]].drop_duplicates()
+    grid = groups.merge(pd.DataFrame({"label": [0, 1]}), how="cross").merge(
+        pd.DataFrame({"bin": np.arange(bins, dtype="int64")}), how="cross"
+    )
+    sparse = sparse.astype({"label": "int64", "bin": "int64"})
+    dense = grid.merge(sparse, on=["slice_index", "grp", "label", "bin"], how="left")
+    dense["n"] = dense["n"].fillna(0).astype("int64")
+    dense["sum_score"] = dense["sum_score"].fillna(0.0).astype("float64")
+    dense["bin_lower"] = dense["bin"] / bins
+    dense["bin_upper"] = (dense["bin"] + 1) / bins
+    return _finish(dense, plan, HISTOGRAM_COLUMNS, ["grp", "label", "bin"])

@@ -1,0 +1,359 @@
+"""Slice metrics from sufficient statistics against fairlearn's MetricFrame on the raw rows."""
+
+import doctest
+import math
+from functools import partial
+from statistics import NormalDist
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics as skm
+from fairlearn.metrics import (
+    MetricFrame,
+    count,
+    false_negative_rate,
+    false_positive_rate,
+    selection_rate,
+    true_negative_rate,
+    true_positive_rate,
+)
+
+from rai_pipeline.core import metrics as metrics_module
+from rai_pipeline.core.metrics import (
+    METRIC_NAMES,
+    MSG_CONFIDENCE_LEVEL,
+    MSG_MINIMUM,
+    MSG_STATS_COLUMNS,
+    MSG_STATS_COUNTS,
+    MSG_WILSON_COUNTS,
+    REQUIRED_STATS_COLUMNS,
+    SLICE_METRIC_COLUMNS,
+    slice_metrics_from_stats,
+    wilson_interval,
+)
+from rai_pipeline.core.slices import OVERALL, build_slices, compute_slice_stats
+
+FEATURES = ["race", "sex"]
+
+
+def make_frame(seed=0, n=2000, *, ties=False, null_rate=0.05):
+    rng = np.random.default_rng(seed)
+    race = rng.choice(["Asian", "Black", "White"], size=n, p=[0.2, 0.3, 0.5]).astype(object)
+    race[rng.random(n) < null_rate] = None
+    label = rng.binomial(1, 0.35, n)
+    score = np.clip(0.3 + 0.35 * label + rng.normal(0, 0.2, n), 0, 1)
+    if ties:
+        score = np.round(score, 1)
+    return pd.DataFrame(
+        {
+            "model_name": rng.choice(["adult-income", "other"], size=n),
+            "label": label,
+            "score": score,
+            "decision": (score >= 0.5).astype(int),
+            "race": race,
+            "sex": rng.choice(["Female", "Male"], size=n).astype(object),
+        }
+    )
+
+
+def scenario(name):
+    frame, where = make_frame(), None
+    if name == "tied_scores":
+        frame = make_frame(1, ties=True)
+    elif name == "group_without_positives":
+        frame.loc[frame["race"] == "Asian", "label"] = 0
+    elif name == "group_without_negatives":
+        frame.loc[frame["race"] == "Asian", "label"] = 1
+    elif name == "group_without_selections":
+        frame.loc[frame["race"] == "Asian", "decision"] = 0
+    elif name == "single_group":
+        frame["sex"] = "Female"
+    elif name == "many_nulls":
+        frame = make_frame(2, null_rate=0.4)
+    elif name == "where_filter":
+        where = {"model_name": "adult-income"}
+    return frame, where
+
+
+SCENARIOS = [
+    "basic",
+    "tied_scores",
+    "group_without_positives",
+    "group_without_negatives",
+    "group_without_selections",
+    "single_group",
+    "many_nulls",
+    "where_filter",
+]
+
+
+def engine_metrics(frame, slices, where=None, **options):
+    conn = duckdb.connect()
+    conn.register("ev", frame)
+    stats = compute_slice_stats(
+        conn,
+        relation="ev",
+        slices=slices,
+        label="label",
+        score="score",
+        decision="decision",
+        where=where,
+    )
+    return stats, slice_metrics_from_stats(stats, **options)
+
+
+def _auc_or_nan(y_true, y_score):
+    return skm.roc_auc_score(y_true, y_score) if 0 < np.sum(y_true) < len(y_true) else np.nan
+
+
+PREDICTION_METRICS = {
+    "count": count,
+    "selection_rate": selection_rate,
+    "true_positive_rate": true_positive_rate,
+    "false_positive_rate": false_positive_rate,
+    "false_negative_rate": false_negative_rate,
+    "true_negative_rate": true_negative_rate,
+    "accuracy_score": skm.accuracy_score,
+    "precision_score": partial(skm.precision_score, zero_division=np.nan),
+    "prevalence": lambda y_true, y_pred: float(np.mean(y_true)),
+}
+SCORE_METRICS = {
+    "roc_auc_score": _auc_or_nan,
+    "brier_score_loss": partial(skm.brier_score_loss, labels=[0, 1]),
+}
+# Metrics whose denominator is the positives, the negatives or the selected rows.
+DENOMINATORS = {
+    "true_positive_rate": "positives",
+    "false_negative_rate": "positives",
+    "false_positive_rate": "negatives",
+    "true_negative_rate": "negatives",
+    "precision_score": "selected",
+    "roc_auc_score": "both",
+}
+
+
+def oracle_metrics(frame, slices):
+    """Long frame (dimension, group, metric, value, denominator_zero) from MetricFrame."""
+    rows = []
+    for spec in [OVERALL, *slices]:
+        if spec.is_overall:
+            sensitive = pd.Series("all", index=frame.index, name="overall")
+            labels = sensitive
+        else:
+            sensitive = frame[list(spec.features)].fillna("unknown")
+            labels = sensitive.agg("&".join, axis=1)
+        by_prediction = MetricFrame(
+            metrics=PREDICTION_METRICS,
+            y_true=frame["label"],
+            y_pred=frame["decision"],
+            sensitive_features=sensitive,
+        ).by_group
+        by_score = MetricFrame(
+            metrics=SCORE_METRICS,
+            y_true=frame["label"],
+            y_pred=frame["score"],
+            sensitive_features=sensitive,
+        ).by_group
+        table = by_prediction.join(by_score)
+        for key, values in table.iterrows():
+            group = "&".join(key) if isinstance(key, tuple) else str(key)
+            rows_g = frame[labels == group]
+            zero = {
+                "positives": rows_g["label"].sum() == 0,
+                "negatives": (1 - rows_g["label"]).sum() == 0,
+                "selected": rows_g["decision"].sum() == 0,
+            }
+            zero["both"] = zero["positives"] or zero["negatives"]
+            for metric in METRIC_NAMES:
+                rows.append(
+                    {
+                        "dimension": spec.dimension,
+                        "group": group,
+                        "metric": metric,
+                        "oracle": float(values[metric]),
+                        "denominator_zero": bool(zero.get(DENOMINATORS.get(metric), False)),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+# Wilson interval -----------------------------------------------------------------------------
+
+
+def test_wilson_interval_for_8_of_10_matches_the_closed_form():
+    z = NormalDist().inv_cdf(0.975)
+    p, n = 0.8, 10
+    center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    lower, upper = wilson_interval(8, 10, confidence_level=0.95)
+    assert lower == pytest.approx(center - half, abs=1e-12)
+    assert upper == pytest.approx(center + half, abs=1e-12)
+    assert isinstance(lower, float)
+
+
+@pytest.mark.parametrize("confidence_level", [0.8, 0.9, 0.95, 0.99])
+def test_wilson_bounds_solve_the_score_test_quadratic(confidence_level):
+    """Bounds are the roots p of (x/n - p)^2 = z^2 p (1 - p) / n."""
+    successes = np.array([0, 1, 3, 8, 25, 50, 99, 100])
+    trials = np.array([10, 10, 7, 10, 100, 50, 100, 100])
+    z = NormalDist().inv_cdf(1 - (1 - confidence_level) / 2)
+    lower, upper = wilson_interval(successes, trials, confidence_level=confidence_level)
+    p_hat = successes / trials
+    a = 1 + z**2 / trials
+    b = -(2 * p_hat + z**2 / trials)
+    c = p_hat**2
+    root = np.sqrt(b**2 - 4 * a * c)
+    np.testing.assert_allclose(lower, (-b - root) / (2 * a), atol=1e-12)
+    np.testing.assert_allclose(upper, (-b + root) / (2 * a), atol=1e-12)
+    assert np.all((lower <= p_hat) & (p_hat <= upper))
+    assert np.all((lower >= 0) & (upper <= 1))
+
+
+def test_wilson_interval_is_nan_without_trials_and_exact_at_the_edges():
+    lower, upper = wilson_interval([0, 0, 10], [0, 10, 10])
+    assert np.isnan(lower[0]) and np.isnan(upper[0])
+    assert lower[1] == 0.0
+    assert upper[2] == 1.0
+
+
+def test_wilson_interval_narrows_with_more_trials_and_widens_with_confidence():
+    narrow = np.subtract(*wilson_interval(800, 1000)[::-1])
+    wide = np.subtract(*wilson_interval(8, 10)[::-1])
+    assert narrow < wide
+    width_90 = np.subtract(*wilson_interval(8, 10, confidence_level=0.9)[::-1])
+    assert width_90 < wide
+
+
+@pytest.mark.parametrize("level", [0, 1, 1.5, -0.1, True, "0.95", float("nan")])
+def test_wilson_rejects_confidence_levels_outside_0_1(level):
+    with pytest.raises(ValueError) as raised:
+        wilson_interval(1, 2, confidence_level=level)
+    assert str(raised.value) == MSG_CONFIDENCE_LEVEL.format(value=level)
+
+
+@pytest.mark.parametrize(("successes", "trials"), [(3, 2), (-1, 5), (1, -1), ([1, 2], [2, 1])])
+def test_wilson_rejects_impossible_counts(successes, trials):
+    with pytest.raises(ValueError) as raised:
+        wilson_interval(successes, trials)
+    assert str(raised.value) == MSG_WILSON_COUNTS
+
+
+# slice_metrics_from_stats --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_point_estimate_equals_fairlearn_and_sklearn(name):
+    frame, where = scenario(name)
+    slices = build_slices(FEATURES)
+    _, got = engine_metrics(frame, slices, where)
+    filtered = frame if where is None else frame[frame["model_name"] == where["model_name"]]
+    expected = oracle_metrics(filtered, slices)
+    assert list(got.columns) == list(SLICE_METRIC_COLUMNS)
+    merged = got.merge(expected, on=["dimension", "group", "metric"], how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    undefined = merged["status"] == "undefined"
+    assert (undefined == merged["denominator_zero"]).all()
+    assert merged.loc[undefined, "value"].isna().all()
+    defined = merged[~undefined]
+    np.testing.assert_allclose(defined["value"], defined["oracle"], rtol=1e-9, atol=1e-9)
+    assert got[["dimension", "group"]].drop_duplicates().shape[0] * len(METRIC_NAMES) == len(got)
+
+
+def test_intervals_are_wilson_on_each_metric_numerator_and_denominator():
+    stats, got = engine_metrics(make_frame(3), build_slices(FEATURES), confidence_level=0.9)
+    row = stats.iloc[1]
+    expected = {
+        "selection_rate": (row.tp + row.fp, row.n),
+        "true_positive_rate": (row.tp, row.tp + row.fn),
+        "false_positive_rate": (row.fp, row.fp + row.tn),
+        "false_negative_rate": (row.fn, row.tp + row.fn),
+        "true_negative_rate": (row.tn, row.fp + row.tn),
+        "accuracy_score": (row.tp + row.tn, row.n),
+        "precision_score": (row.tp, row.tp + row.fp),
+        "prevalence": (row.n_pos, row.n),
+    }
+    part = got[(got["dimension"] == row.dimension) & (got["group"] == row.group)]
+    part = part.set_index("metric")
+    for metric, (successes, trials) in expected.items():
+        lower, upper = wilson_interval(successes, trials, confidence_level=0.9)
+        assert part.loc[metric, "ci_lower"] == pytest.approx(lower, abs=1e-15)
+        assert part.loc[metric, "ci_upper"] == pytest.approx(upper, abs=1e-15)
+    for metric in ("count", "roc_auc_score", "brier_score_loss"):
+        assert np.isnan(part.loc[metric, ["ci_lower", "ci_upper"]].astype(float)).all()
+
+
+def test_rows_follow_stats_order_then_metric_order():
+    stats, got = engine_metrics(make_frame(4), build_slices(FEATURES))
+    assert list(got["metric"][: len(METRIC_NAMES)]) == list(METRIC_NAMES)
+    pairs = got[["dimension", "group"]].drop_duplicates().values.tolist()
+    assert pairs == stats[["dimension", "group"]].values.tolist()
+    assert got["n"].dtype == np.int64
+
+
+def test_small_groups_are_reported_as_insufficient_sample_never_dropped():
+    frame = make_frame(5)
+    frame.loc[frame.index[:12], "race"] = "Pacific"
+    _, got = engine_metrics(frame, build_slices(["race"]), min_group_size=30)
+    pacific = got[got["group"] == "Pacific"]
+    assert len(pacific) == len(METRIC_NAMES)
+    assert set(pacific["status"]) <= {"insufficient_sample", "undefined"}
+    assert pacific.loc[pacific["metric"] == "count", "value"].item() == 12
+    assert pacific["value"].notna().sum() >= 8
+    others = got[(got["dimension"] == "race") & (got["group"] != "Pacific")]
+    assert (others["status"] == "ok").all()
+
+
+def test_minimum_positives_and_negatives_mark_groups_but_not_overall():
+    stats, _ = engine_metrics(make_frame(6), build_slices(["sex"]))
+    most_pos = int(stats["n_pos"].iloc[1:].max())
+    got = slice_metrics_from_stats(stats, min_group_size=1, min_positives=most_pos + 1)
+    assert set(got.loc[got["dimension"] == "sex", "status"]) == {"insufficient_sample"}
+    assert set(got.loc[got["dimension"] == "overall", "status"]) == {"ok"}
+    most_neg = int(stats["n_neg"].iloc[1:].max())
+    got = slice_metrics_from_stats(stats, min_negatives=most_neg + 1)
+    assert set(got.loc[got["dimension"] == "sex", "status"]) == {"insufficient_sample"}
+    tiny = slice_metrics_from_stats(stats.iloc[:1], min_group_size=10**9)
+    assert set(tiny["status"]) == {"ok"}
+
+
+def test_undefined_wins_over_insufficient_sample():
+    frame, _ = scenario("group_without_positives")
+    frame = frame[(frame["race"] != "Asian") | (frame.index < 300)]
+    _, got = engine_metrics(frame, build_slices(["race"]), min_group_size=10**6)
+    asian = got[got["group"] == "Asian"].set_index("metric")
+    assert asian.loc["true_positive_rate", "status"] == "undefined"
+    assert asian.loc["selection_rate", "status"] == "insufficient_sample"
+
+
+def test_stats_round_tripped_through_the_warehouse_give_the_same_metrics():
+    stats, got = engine_metrics(make_frame(7), build_slices(FEATURES))
+    conn = duckdb.connect()
+    conn.register("stats_in", stats)
+    back = conn.execute("SELECT * FROM stats_in").df()
+    pd.testing.assert_frame_equal(slice_metrics_from_stats(back), got)
+
+
+def test_bad_stats_and_options_are_rejected_with_their_messages():
+    stats, _ = engine_metrics(make_frame(8), build_slices(["sex"]))
+    with pytest.raises(ValueError) as raised:
+        slice_metrics_from_stats(stats.drop(columns=["tp", "auc"]))
+    assert str(raised.value) == MSG_STATS_COLUMNS.format(
+        missing=["tp", "auc"], required=list(REQUIRED_STATS_COLUMNS)
+    )
+    broken = stats.assign(n=stats["n"] + 1)
+    with pytest.raises(ValueError) as raised:
+        slice_metrics_from_stats(broken)
+    assert str(raised.value) == MSG_STATS_COUNTS
+    for name in ("min_group_size", "min_positives", "min_negatives"):
+        with pytest.raises(ValueError) as raised:
+            slice_metrics_from_stats(stats, **{name: -1})
+        assert str(raised.value) == MSG_MINIMUM.format(name=name, value=-1)
+    with pytest.raises(ValueError) as raised:
+        slice_metrics_from_stats(stats, confidence_level=95)
+    assert str(raised.value) == MSG_CONFIDENCE_LEVEL.format(value=95)
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(metrics_module).failed == 0

@@ -1,0 +1,457 @@
+"""The slice engine against scikit-learn on the raw rows, plus its contract checks."""
+
+import doctest
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import confusion_matrix, roc_auc_score
+
+from rai_pipeline.core import slices as slices_module
+from rai_pipeline.core.slices import (
+    HISTOGRAM_COLUMNS,
+    MSG_AUC_STRATEGY,
+    MSG_BINS,
+    MSG_COLUMN_ROLES,
+    MSG_DUPLICATE_FEATURE,
+    MSG_DUPLICATE_SLICE,
+    MSG_EMPTY_FRAME,
+    MSG_INTERSECTION_MEMBER,
+    MSG_INTERSECTION_SIZE,
+    MSG_INVALID_ROWS,
+    MSG_NO_FEATURES,
+    MSG_RESERVED_FEATURE,
+    MSG_SLICE_TYPE,
+    MSG_WHERE_VALUE,
+    OVERALL,
+    STATS_COLUMNS,
+    EvaluationFrameError,
+    SliceSpec,
+    SliceSpecError,
+    build_slices,
+    compute_score_histograms,
+    compute_slice_stats,
+)
+from rai_pipeline.core.sql import InvalidIdentifierError
+
+FEATURES = ["race", "sex"]
+STRATEGIES = ["score_counts", "ranks", "auto"]
+
+
+def make_frame(seed=0, n=2000, *, ties=False, null_rate=0.05):
+    """Seeded evaluation frame: informative scores, NULL race values, two models."""
+    rng = np.random.default_rng(seed)
+    race = rng.choice(["Asian", "Black", "White"], size=n, p=[0.2, 0.3, 0.5]).astype(object)
+    race[rng.random(n) < null_rate] = None
+    label = rng.binomial(1, 0.35, n)
+    score = np.clip(0.3 + 0.35 * label + rng.normal(0, 0.2, n), 0, 1)
+    if ties:
+        score = np.round(score, 1)
+    return pd.DataFrame(
+        {
+            "model_name": rng.choice(["adult-income", "other"], size=n),
+            "model_version": rng.choice([1, 2], size=n),
+            "label": label,
+            "score": score,
+            "decision": (score >= 0.5).astype(int),
+            "race": race,
+            "sex": rng.choice(["Female", "Male"], size=n).astype(object),
+            "age_band": rng.choice(["<30", "30-50", ">50"], size=n).astype(object),
+        }
+    )
+
+
+def scenario(name):
+    """(frame, where) for an edge case; ``where`` is applied by the engine and the oracle."""
+    frame, where = make_frame(), None
+    if name == "tied_scores":
+        frame = make_frame(1, ties=True)
+    elif name == "group_without_positives":
+        frame.loc[frame["race"] == "Asian", "label"] = 0
+    elif name == "group_without_selections":
+        frame.loc[frame["race"] == "Asian", "decision"] = 0
+    elif name == "single_group":
+        frame["sex"] = "Female"
+    elif name == "many_nulls":
+        frame = make_frame(2, null_rate=0.4)
+        frame.loc[frame.index % 7 == 0, "sex"] = None
+    elif name == "where_filter":
+        where = {"model_name": "adult-income", "model_version": 2}
+    return frame, where
+
+
+SCENARIOS = [
+    "basic",
+    "tied_scores",
+    "group_without_positives",
+    "group_without_selections",
+    "single_group",
+    "many_nulls",
+    "where_filter",
+]
+
+
+def load(frame, table="ev"):
+    conn = duckdb.connect()
+    conn.register("incoming", frame)
+    conn.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming")
+    conn.unregister("incoming")
+    return conn
+
+
+def apply_where(frame, where):
+    for column, value in (where or {}).items():
+        frame = frame[frame[column] == value]
+    return frame
+
+
+def oracle_groups(frame, spec):
+    """(group label, rows) per group of ``spec``, NULL -> 'unknown', computed with pandas."""
+    if spec.is_overall:
+        return [("all", frame)]
+    keys = frame[list(spec.features)].fillna("unknown").astype(str)
+    labels = keys.agg("&".join, axis=1)
+    return sorted(frame.groupby(labels, sort=False), key=lambda item: item[0])
+
+
+def oracle_stats(frame, slices):
+    rows = []
+    for spec in [OVERALL, *slices]:
+        for group, rows_g in oracle_groups(frame, spec):
+            y, s = rows_g["label"].to_numpy(), rows_g["score"].to_numpy()
+            d = rows_g["decision"].astype(int).to_numpy()
+            tn, fp, fn, tp = confusion_matrix(y, d, labels=[0, 1]).ravel()
+            both = 0 < y.sum() < len(y)
+            rows.append(
+                {
+                    "dimension": spec.dimension,
+                    "group": group,
+                    "n": len(y),
+                    "n_pos": int(y.sum()),
+                    "n_neg": int(len(y) - y.sum()),
+                    "tp": tp,
+                    "fp": fp,
+                    "tn": tn,
+                    "fn": fn,
+                    "sum_sq_error": float(((s - y) ** 2).sum()),
+                    "auc": roc_auc_score(y, s) if both else np.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
+
+
+def stats_for(conn, slices, where=None, **options):
+    return compute_slice_stats(
+        conn,
+        relation="ev",
+        slices=slices,
+        label="label",
+        score="score",
+        decision="decision",
+        where=where,
+        **options,
+    )
+
+
+# build_slices --------------------------------------------------------------------------------
+
+
+def test_build_slices_lists_features_then_every_pair_by_default():
+    slices = build_slices(["race", "sex", "age_band"])
+    assert [s.dimension for s in slices] == [
+        "race",
+        "sex",
+        "age_band",
+        "race&sex",
+        "race&age_band",
+        "sex&age_band",
+    ]
+
+
+def test_build_slices_uses_given_intersections_in_given_member_order():
+    slices = build_slices(["race", "sex", "age_band"], [("sex", "race", "age_band")])
+    assert [s.dimension for s in slices] == ["race", "sex", "age_band", "sex&race&age_band"]
+    assert build_slices(["race"], []) == [SliceSpec(("race",))]
+
+
+def test_overall_slice_has_reserved_names():
+    assert OVERALL.dimension == "overall"
+    assert OVERALL.is_overall
+    assert SliceSpec(("race", "sex")).dimension == "race&sex"
+
+
+@pytest.mark.parametrize(
+    ("features", "intersections", "message"),
+    [
+        ([], None, MSG_NO_FEATURES),
+        (["race", "race"], None, MSG_DUPLICATE_FEATURE.format(name="race")),
+        (
+            ["race", "sex"],
+            [("race", "income")],
+            MSG_INTERSECTION_MEMBER.format(member="income", features=["race", "sex"]),
+        ),
+        (["race", "sex"], [("race",)], MSG_INTERSECTION_SIZE.format(members=["race"])),
+        (
+            ["race", "sex"],
+            [("race", "race")],
+            MSG_INTERSECTION_SIZE.format(members=["race", "race"]),
+        ),
+        (
+            ["race", "sex"],
+            [("race", "sex"), ("sex", "race")],
+            MSG_DUPLICATE_SLICE.format(dimension="sex&race", other="race&sex"),
+        ),
+        (["overall"], None, MSG_RESERVED_FEATURE.format(name="overall")),
+    ],
+)
+def test_build_slices_rejects_what_cannot_be_evaluated(features, intersections, message):
+    with pytest.raises(SliceSpecError) as raised:
+        build_slices(features, intersections)
+    assert str(raised.value) == message
+
+
+def test_build_slices_rejects_injected_feature_names():
+    with pytest.raises(InvalidIdentifierError):
+        build_slices(['race" FROM ev; DROP TABLE ev; --'])
+
+
+# compute_slice_stats against the oracle ------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_slice_stats_equal_sklearn_on_the_raw_rows(name, strategy):
+    frame, where = scenario(name)
+    slices = build_slices(FEATURES)
+    got = stats_for(load(frame), slices, where, auc_strategy=strategy)
+    expected = oracle_stats(apply_where(frame, where), slices)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9, atol=1e-9)
+
+
+def test_three_way_intersection_and_null_groups_match_the_oracle():
+    frame = make_frame(3, null_rate=0.2)
+    slices = build_slices(["race", "sex", "age_band"], [("race", "sex", "age_band")])
+    got = stats_for(load(frame), slices)
+    pd.testing.assert_frame_equal(
+        got, oracle_stats(frame, slices), check_dtype=False, rtol=1e-9, atol=1e-9
+    )
+    assert "unknown&Female&<30" in set(got["group"])
+
+
+def test_auc_strategies_agree_exactly():
+    conn = load(make_frame(4, ties=True))
+    slices = build_slices(FEATURES)
+    by_counts = stats_for(conn, slices, auc_strategy="score_counts")
+    by_ranks = stats_for(conn, slices, auc_strategy="ranks")
+    pd.testing.assert_frame_equal(by_counts, by_ranks, check_exact=True)
+
+
+def test_auc_is_nan_for_a_group_without_positives():
+    frame, _ = scenario("group_without_positives")
+    stats = stats_for(load(frame), build_slices(["race"])).set_index(["dimension", "group"])
+    assert np.isnan(stats.loc[("race", "Asian"), "auc"])
+    assert stats.loc[("race", "Asian"), "n_pos"] == 0
+
+
+def test_stats_are_sorted_overall_first_then_slice_order_then_group():
+    frame = make_frame(5)
+    slices = [SliceSpec(("sex",)), SliceSpec(("race",)), SliceSpec(("sex", "race"))]
+    stats = stats_for(load(frame), slices)
+    assert list(stats.columns) == list(STATS_COLUMNS)
+    assert stats["dimension"].iloc[0] == "overall"
+    assert stats["group"].iloc[0] == "all"
+    dims = list(dict.fromkeys(stats["dimension"]))
+    assert dims == ["overall", "sex", "race", "sex&race"]
+    for _, part in stats.groupby("dimension", sort=False):
+        assert list(part["group"]) == sorted(part["group"])
+    assert stats["n"].dtype == np.int64
+    assert stats["auc"].dtype == np.float64
+
+
+def test_listing_the_overall_slice_changes_nothing():
+    conn = load(make_frame(6))
+    plain = stats_for(conn, build_slices(["race"]))
+    pd.testing.assert_frame_equal(plain, stats_for(conn, [OVERALL, *build_slices(["race"])]))
+
+
+def test_only_overall_when_no_slices():
+    stats = stats_for(load(make_frame(7)), [])
+    assert stats[["dimension", "group"]].values.tolist() == [["overall", "all"]]
+
+
+def test_boolean_decision_and_schema_qualified_relation():
+    frame = make_frame(8)
+    frame["decision"] = frame["decision"].astype(bool)
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA marts")
+    conn.register("incoming", frame)
+    conn.execute("CREATE TABLE marts.eval_frame AS SELECT * FROM incoming")
+    slices = build_slices(FEATURES)
+    got = compute_slice_stats(
+        conn,
+        relation="marts.eval_frame",
+        slices=slices,
+        label="label",
+        score="score",
+        decision="decision",
+    )
+    pd.testing.assert_frame_equal(
+        got, oracle_stats(frame, slices), check_dtype=False, rtol=1e-9, atol=1e-9
+    )
+
+
+# Safety and contract -------------------------------------------------------------------------
+
+
+def test_injected_column_names_are_rejected_and_the_table_survives():
+    conn = load(make_frame())
+    with pytest.raises(InvalidIdentifierError):
+        compute_slice_stats(
+            conn,
+            relation="ev",
+            slices=[],
+            label="label FROM ev; DROP TABLE ev; --",
+            score="score",
+            decision="decision",
+        )
+    with pytest.raises(InvalidIdentifierError):
+        stats_for(conn, [], where={"1=1 OR model_name": "x"})
+    with pytest.raises(InvalidIdentifierError):
+        compute_slice_stats(
+            conn,
+            relation="ev; DROP TABLE ev",
+            slices=[],
+            label="label",
+            score="score",
+            decision="decision",
+        )
+    assert conn.execute("SELECT count(*) FROM ev").fetchone() == (2000,)
+
+
+def test_where_values_are_bound_not_pasted():
+    conn = load(make_frame())
+    where = {"model_name": "x' OR '1'='1"}
+    with pytest.raises(EvaluationFrameError) as raised:
+        stats_for(conn, [], where=where)
+    assert str(raised.value) == MSG_EMPTY_FRAME.format(
+        relation='"ev"', filter_text=" where model_name=\"x' OR '1'='1\""
+    )
+    assert raised.value.counts == {"rows": 0}
+
+
+def test_where_value_of_another_type_is_rejected():
+    with pytest.raises(SliceSpecError) as raised:
+        stats_for(load(make_frame()), [], where={"model_version": 2.5})
+    assert str(raised.value) == MSG_WHERE_VALUE.format(column="model_version", type_name="float")
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "counts"),
+    [
+        (lambda f: f.assign(label=f["label"].where(f.index != 0, 2)), {"label_not_0_1": 1}),
+        (
+            lambda f: f.assign(score=f["score"].where(f.index > 2, np.nan)),
+            {"score_not_finite": 3},
+        ),
+        (
+            lambda f: f.assign(decision=f["decision"].astype(float).where(f.index != 5, None)),
+            {"decision_not_0_1": 1},
+        ),
+    ],
+)
+def test_rows_breaking_the_contract_are_counted_and_rejected(corrupt, counts):
+    conn = load(corrupt(make_frame()))
+    with pytest.raises(EvaluationFrameError) as raised:
+        stats_for(conn, build_slices(["race"]))
+    assert raised.value.counts == counts
+    details = ", ".join(f"{count} rows with {key}" for key, count in counts.items())
+    assert str(raised.value) == MSG_INVALID_ROWS.format(
+        relation='"ev"', filter_text="", details=details
+    )
+
+
+def test_misused_options_are_rejected_with_their_messages():
+    conn = load(make_frame())
+    with pytest.raises(SliceSpecError) as raised:
+        stats_for(conn, [], auc_strategy="fast")
+    assert str(raised.value) == MSG_AUC_STRATEGY.format(
+        choices=slices_module.AUC_STRATEGIES, value="fast"
+    )
+    with pytest.raises(SliceSpecError) as raised:
+        stats_for(conn, ["race"])
+    assert str(raised.value) == MSG_SLICE_TYPE.format(type_name="str")
+    with pytest.raises(SliceSpecError) as raised:
+        stats_for(conn, [SliceSpec(("race", "sex")), SliceSpec(("sex", "race"))])
+    assert str(raised.value) == MSG_DUPLICATE_SLICE.format(dimension="sex&race", other="race&sex")
+    with pytest.raises(SliceSpecError) as raised:
+        compute_slice_stats(
+            conn, relation="ev", slices=[], label="score", score="score", decision="decision"
+        )
+    assert str(raised.value) == MSG_COLUMN_ROLES.format(columns=["score", "score", "decision"])
+
+
+# Histograms ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bins", [1, 7, 20])
+def test_histograms_match_numpy_binning_and_are_dense(bins):
+    frame = make_frame(9, null_rate=0.1)
+    frame.loc[:4, "score"] = [0.0, 1.0, 0.5, 0.05, 0.95]
+    slices = build_slices(FEATURES)
+    hist = compute_score_histograms(
+        load(frame), relation="ev", slices=slices, label="label", score="score", bins=bins
+    )
+    assert list(hist.columns) == list(HISTOGRAM_COLUMNS)
+    expected = []
+    for spec in [OVERALL, *slices]:
+        for group, rows in oracle_groups(frame, spec):
+            s = rows["score"].to_numpy()
+            b = np.minimum(np.floor(s * bins), bins - 1).astype(int)
+            for label in (0, 1):
+                for k in range(bins):
+                    mask = (rows["label"].to_numpy() == label) & (b == k)
+                    expected.append(
+                        {
+                            "dimension": spec.dimension,
+                            "group": group,
+                            "label": label,
+                            "bin": k,
+                            "bin_lower": k / bins,
+                            "bin_upper": (k + 1) / bins,
+                            "n": int(mask.sum()),
+                            "sum_score": float(s[mask].sum()),
+                        }
+                    )
+    pd.testing.assert_frame_equal(
+        hist, pd.DataFrame(expected), check_dtype=False, rtol=1e-9, atol=1e-9
+    )
+    assert hist.groupby(["dimension", "group"])["n"].sum().loc[("overall", "all")] == len(frame)
+
+
+def test_histograms_reject_scores_outside_the_unit_interval_and_bad_bins():
+    frame = make_frame()
+    frame.loc[0, "score"] = 1.5
+    conn = load(frame)
+    with pytest.raises(EvaluationFrameError) as raised:
+        compute_score_histograms(conn, relation="ev", slices=[], label="label", score="score")
+    assert raised.value.counts == {"score_outside_0_1": 1}
+    for bins in (0, 2.5, True):
+        with pytest.raises(SliceSpecError) as raised_bins:
+            compute_score_histograms(
+                conn, relation="ev", slices=[], label="label", score="score", bins=bins
+            )
+        assert str(raised_bins.value) == MSG_BINS.format(bins=bins)
+
+
+def test_histograms_apply_the_where_filter():
+    frame = make_frame(10)
+    where = {"model_name": "adult-income"}
+    hist = compute_score_histograms(
+        load(frame), relation="ev", slices=[], label="label", score="score", where=where
+    )
+    assert hist["n"].sum() == len(apply_where(frame, where))
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(slices_module).failed == 0

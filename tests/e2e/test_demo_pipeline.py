@@ -1,0 +1,147 @@
+"""End to end: the demo materializes the whole graph for two versions in a temporary RAI_HOME.
+
+Real components throughout: MLflow SQLite tracking store and registry, dbt-duckdb runs,
+Dagster materializations in a Dagster instance, Great Expectations and pandera checks.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, file_sha256
+from rai_pipeline.settings import RaiHome
+
+PACK_FILES = {
+    "slice_metrics.parquet",
+    "slice_metrics.csv",
+    "fairness_metrics.parquet",
+    "fairness_metrics.csv",
+    "fairness_report.md",
+    "fairness_report.html",
+    "model_card.md",
+    MANIFEST_NAME,
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, dbt_manifest):
+    from rai_pipeline.app.demo import run_demo
+
+    home = RaiHome(tmp_path_factory.mktemp("rai_home"))
+    lines: list[str] = []
+    outcomes = run_demo(home, echo=lines.append)
+    return home, outcomes, lines
+
+
+def test_demo_publishes_two_complete_packs(demo):
+    home, outcomes, lines = demo
+    assert [o.success for o in outcomes] == [True, True], [o.error for o in outcomes]
+    for outcome in outcomes:
+        assert {p.name for p in outcome.pack.iterdir()} == PACK_FILES
+    assert any("Done" in line for line in lines)
+    assert not any(home.staging.glob("*")) if home.staging.exists() else True
+
+
+def test_manifest_digests_match_the_files(demo):
+    _, outcomes, _ = demo
+    for outcome in outcomes:
+        manifest = json.loads((outcome.pack / MANIFEST_NAME).read_text())
+        listed = {item["path"]: item["sha256"] for item in manifest["outputs"]}
+        assert set(listed) == PACK_FILES - {MANIFEST_NAME}
+        for path, digest in listed.items():
+            assert file_sha256(outcome.pack / path) == digest
+        lineage = manifest["lineage"]
+        for key in (
+            "model_uri",
+            "model_artifact_sha256",
+            "dataset_version",
+            "git_commit",
+            "dbt_manifest_sha256",
+            "dagster_run_id",
+            "mlflow_run_id",
+            "evaluation_id",
+        ):
+            assert lineage[key], key
+        kinds = {item["kind"] for item in manifest["inputs"]}
+        assert {"landed_extract", "model", "config", "expectation_suite"} <= kinds
+
+
+def _frame(home: RaiHome, version: str) -> pd.DataFrame:
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        return conn.execute(
+            "select * from marts.eval_frame where model_version = ? order by example_id",
+            [version],
+        ).df()
+
+
+def test_slice_metrics_equal_fairlearn_on_the_evaluated_rows(demo):
+    home, outcomes, _ = demo
+    for outcome in outcomes:
+        version = outcome.partition_key.split("@")[1]
+        frame = _frame(home, version)
+        assert len(frame) == 16281
+        metrics = pd.read_parquet(outcome.pack / "slice_metrics.parquet")
+        for feature in ("sex", "race", "age_band"):
+            oracle = MetricFrame(
+                metrics={
+                    "selection_rate": selection_rate,
+                    "true_positive_rate": true_positive_rate,
+                    "false_positive_rate": false_positive_rate,
+                    "accuracy_score": accuracy_score,
+                },
+                y_true=frame["label"],
+                y_pred=frame["decision"],
+                sensitive_features=frame[feature],
+            ).by_group
+            ours = metrics[metrics["dimension"] == feature].pivot(
+                index="group", columns="metric", values="value"
+            )
+            for metric in oracle.columns:
+                np.testing.assert_allclose(
+                    ours.loc[oracle.index, metric], oracle[metric], rtol=0, atol=1e-9
+                )
+        overall = metrics[metrics["dimension"] == "overall"].set_index("metric")["value"]
+        assert overall["roc_auc_score"] == pytest.approx(
+            roc_auc_score(frame["label"], frame["score"]), abs=1e-9
+        )
+
+
+def test_mlflow_runs_and_model_version_tags(demo):
+    from mlflow import MlflowClient
+
+    home, outcomes, _ = demo
+    client = MlflowClient(tracking_uri=home.tracking_uri, registry_uri=home.tracking_uri)
+    for outcome in outcomes:
+        name, version = outcome.partition_key.split("@")
+        manifest = json.loads((outcome.pack / MANIFEST_NAME).read_text())
+        run = client.get_run(manifest["lineage"]["mlflow_run_id"])
+        assert run.info.status == "FINISHED"
+        tags = run.data.tags
+        assert tags["rai.model_uri"] == f"models:/{name}/{version}"
+        assert tags["rai.dataset_version"] == manifest["lineage"]["dataset_version"]
+        assert tags["rai.git_commit"] and tags["rai.dbt_manifest_sha256"]
+        assert tags["rai.dagster_run_id"] == manifest["lineage"]["dagster_run_id"]
+        assert "overall/accuracy_score" in run.data.metrics
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evidence")}
+        assert f"evidence/{MANIFEST_NAME}" in artifacts
+        model_version = client.get_model_version(name, version)
+        assert model_version.tags["rai.evaluation_run_id"] == run.info.run_id
+        assert model_version.tags["rai.gate"] in {"pass", "fail", "inconclusive"}
+        assert model_version.tags["rai.evidence_digest"] == file_sha256(
+            outcome.pack / MANIFEST_NAME
+        )
+
+
+def test_checks_ran_and_passed_in_each_run(demo):
+    _, outcomes, _ = demo
+    for outcome in outcomes:
+        report = (outcome.pack / "fairness_report.md").read_text()
+        assert "eval_frame_passes_expectation_suite`: passed" in report
+        assert "eval_frame_matches_schema`: passed" in report
