@@ -22,15 +22,23 @@ SAMPLE_ROWS = 10
 
 
 @dataclass(frozen=True)
+class RuleOutcome:
+    passed: bool
+    observed: dict
+    sample: pd.DataFrame
+    message: str
+
+
+@dataclass(frozen=True)
 class FrameRule:
-    """A yes/no question about the frame: returns (passed, observed metadata, sample)."""
+    """A yes/no question about the frame, answered with a :class:`RuleOutcome`."""
 
     name: str
     description: str
-    evaluate: Callable[[pd.DataFrame], tuple[bool, dict, pd.DataFrame]]
+    evaluate: Callable[[pd.DataFrame], RuleOutcome]
 
 
-def _expectation_suite(frame: pd.DataFrame) -> tuple[bool, dict, pd.DataFrame]:
+def _expectation_suite(frame: pd.DataFrame) -> RuleOutcome:
     from rai_pipeline.core.expectations import run_expectation_suite
 
     result = run_expectation_suite(EXPECTATIONS_DIR / "eval_frame.json", frame)
@@ -47,15 +55,15 @@ def _expectation_suite(frame: pd.DataFrame) -> tuple[bool, dict, pd.DataFrame]:
         ]
     )
     observed = {"expectations": len(result.results), "failed": len(failures)}
-    return result.success, observed, sample
+    return RuleOutcome(result.success, observed, sample, result.summary_markdown())
 
 
-def _schema(frame: pd.DataFrame) -> tuple[bool, dict, pd.DataFrame]:
+def _schema(frame: pd.DataFrame) -> RuleOutcome:
     from rai_pipeline.core.quality import validate_eval_frame
 
     report = validate_eval_frame(frame)
     observed = {"rows": len(frame), "failure_cases": len(report.failures)}
-    return report.passed, observed, report.failures.head(SAMPLE_ROWS)
+    return RuleOutcome(report.passed, observed, report.failures.head(SAMPLE_ROWS), report.message)
 
 
 FRAME_RULES = (
@@ -91,15 +99,19 @@ def build_frame_check(rule: FrameRule) -> dg.AssetChecksDefinition:
                 "where model_name = ? and model_version = ? order by example_id",
                 [ref.name, ref.version],
             ).df()
-        passed, observed, sample = rule.evaluate(frame)
-        metadata: dict = {"model_version": ref.version, **observed}
-        if not passed and not sample.empty:
-            metadata["offending_sample"] = dg.MetadataValue.md(sample.to_markdown(index=False))
+        outcome = rule.evaluate(frame)
+        metadata: dict = {"model_version": ref.version, **outcome.observed}
+        if not outcome.passed:
+            metadata["failed_rules"] = dg.MetadataValue.md(outcome.message)
+            if not outcome.sample.empty:
+                metadata["offending_sample"] = dg.MetadataValue.md(
+                    outcome.sample.to_markdown(index=False)
+                )
         return dg.AssetCheckResult(
-            passed=passed,
+            passed=outcome.passed,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata=metadata,
-            description=rule.description,
+            description=rule.description if outcome.passed else outcome.message,
         )
 
     return _check

@@ -1,0 +1,1 @@
+"""Evidence packs: rendering, the sha256 manifest, atomic publication."""

@@ -1,0 +1,211 @@
+"""Render the human-readable documents of an evidence pack from the evaluation's tables.
+
+Documents name the harms measured and the groups affected, say what the numbers do not
+capture, and never call a model "fair" or "unbiased" (see ``docs/writing-about-fairness``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+REPORT_METRICS = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision_score",
+    "accuracy_score",
+    "roc_auc_score",
+)
+GATE_PASS, GATE_FAIL, GATE_INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Everything a document shows, already computed."""
+
+    model_name: str
+    model_version: str
+    model_uri: str
+    dataset_version: str
+    evaluation_id: str
+    threshold: float
+    confidence_level: float
+    min_group_size: int
+    slice_metrics: pd.DataFrame
+    fairness_metrics: pd.DataFrame
+    lineage: Mapping[str, Any]
+    quality_checks: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    intended_use: str = ""
+    owners: Mapping[str, str] = field(default_factory=dict)
+    risk_tier: str = "medium"
+    model_details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def gate_result(fairness_metrics: pd.DataFrame) -> str:
+    """``fail`` if any aggregate disparity fails, ``inconclusive`` if any is not a pass,
+    else ``pass``. Per-group rows inform; aggregate rows decide."""
+    aggregate = fairness_metrics[fairness_metrics["group"] == "*"]
+    verdicts = set(aggregate["verdict"])
+    if GATE_FAIL in verdicts:
+        return GATE_FAIL
+    if verdicts - {GATE_PASS} or aggregate.empty:
+        return GATE_INCONCLUSIVE
+    return GATE_PASS
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number for a table: fixed digits, an em dash for missing or undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def interval(lower: Any, upper: Any) -> str:
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (lower, upper)):
+        return "—"
+    return f"[{lower:.3f}, {upper:.3f}]"
+
+
+def _wide_groups(slice_metrics: pd.DataFrame, dimension: str) -> list[dict[str, Any]]:
+    rows = slice_metrics[slice_metrics["dimension"] == dimension]
+    out = []
+    for group, block in rows.groupby("group", sort=False):
+        by_metric = block.set_index("metric")
+        n = int(by_metric.loc["count", "value"]) if "count" in by_metric.index else 0
+        status = "insufficient_sample" if (block["status"] == "insufficient_sample").any() else "ok"
+        cells = {}
+        for metric in REPORT_METRICS:
+            if metric in by_metric.index:
+                record = by_metric.loc[metric]
+                cells[metric] = {
+                    "value": fmt(record["value"]),
+                    "interval": interval(record["ci_lower"], record["ci_upper"]),
+                    "raw": record["value"],
+                    "lower": record["ci_lower"],
+                    "upper": record["ci_upper"],
+                }
+        out.append({"group": group, "n": n, "status": status, "metrics": cells})
+    return out
+
+
+def bar_chart_svg(groups: Sequence[Mapping[str, Any]], metric: str, *, width: int = 560) -> str:
+    """A horizontal bar chart of one rate per group with interval whiskers, as inline SVG."""
+    rows = [g for g in groups if metric in g["metrics"]]
+    row_h, left, right = 22, 170, 60
+    height = row_h * len(rows) + 30
+    scale = width - left - right
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'aria-label="{metric} by group" width="{width}" height="{height}">'
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        x = left + tick * scale
+        parts.append(
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#ddd"/>'
+            f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{tick}</text>'
+        )
+    for i, group in enumerate(rows):
+        cell = group["metrics"][metric]
+        y = i * row_h + 4
+        value = cell["raw"]
+        label = str(group["group"])[:26]
+        faded = ' fill-opacity="0.35"' if group["status"] != "ok" else ""
+        parts.append(f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">{label}</text>')
+        if isinstance(value, float) and not math.isnan(value):
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{value * scale:.1f}" height="16" '
+                f'fill="#4c78a8"{faded}/>'
+            )
+            lower, upper = cell["lower"], cell["upper"]
+            if not (math.isnan(lower) or math.isnan(upper)):
+                x1, x2 = left + lower * scale, left + upper * scale
+                parts.append(
+                    f'<line x1="{x1:.1f}" y1="{y + 8}" x2="{x2:.1f}" y2="{y + 8}" stroke="#222"/>'
+                    f'<line x1="{x1:.1f}" y1="{y + 3}" x2="{x1:.1f}" y2="{y + 13}" stroke="#222"/>'
+                    f'<line x1="{x2:.1f}" y1="{y + 3}" x2="{x2:.1f}" y2="{y + 13}" stroke="#222"/>'
+                )
+            parts.append(
+                f'<text x="{left + scale + 6}" y="{y + 13}" font-size="11">{value:.3f}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _view(context: ReportContext) -> dict[str, Any]:
+    sm, fm = context.slice_metrics, context.fairness_metrics
+    dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
+    overall = sm[sm["dimension"] == "overall"].set_index("metric")
+    aggregate = fm[fm["group"] == "*"]
+    findings = [r for r in aggregate.to_dict("records") if r["verdict"] != GATE_PASS]
+    small = (
+        sm[(sm["metric"] == "count") & (sm["status"] == "insufficient_sample")]
+        .loc[:, ["dimension", "group", "value"]]
+        .to_dict("records")
+    )
+    per_dimension = []
+    for dimension in dimensions:
+        groups = _wide_groups(sm, dimension)
+        per_dimension.append(
+            {
+                "dimension": dimension,
+                "groups": groups,
+                "chart": bar_chart_svg(groups, "selection_rate"),
+                "disparities": aggregate[aggregate["dimension"] == dimension].to_dict("records"),
+            }
+        )
+    return {
+        "c": context,
+        "gate": gate_result(fm),
+        "overall": [
+            {
+                "metric": m,
+                "value": fmt(int(overall.loc[m, "value"]) if m == "count" else overall.loc[m, "value"]),
+                "interval": interval(overall.loc[m, "ci_lower"], overall.loc[m, "ci_upper"]),
+            }
+            for m in ("count", *REPORT_METRICS, "brier_score_loss")
+            if m in overall.index
+        ],
+        "aggregate": aggregate.to_dict("records"),
+        "findings": findings,
+        "small_groups": small,
+        "dimensions": per_dimension,
+        "report_metrics": REPORT_METRICS,
+        "fmt": fmt,
+        "interval": interval,
+        "lineage": dict(context.lineage),
+    }
+
+
+def _environment(*, html: bool) -> Environment:
+    return Environment(
+        loader=PackageLoader("rai_pipeline.core.evidence", "templates"),
+        undefined=StrictUndefined,
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+_TEXT_ENV, _HTML_ENV = _environment(html=False), _environment(html=True)
+
+
+def render_document(template: str, context: ReportContext) -> str:
+    """Render ``templates/<template>`` with the report view of ``context``."""
+    env = _HTML_ENV if template.endswith(".html.j2") else _TEXT_ENV
+    return env.get_template(template).render(**_view(context))
+
+
+DOCUMENTS = {
+    "fairness_report.md": "fairness_report.md.j2",
+    "fairness_report.html": "fairness_report.html.j2",
+    "model_card.md": "model_card.md.j2",
+}
