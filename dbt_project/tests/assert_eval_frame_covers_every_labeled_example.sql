@@ -1,4 +1,4 @@
-{{ config(tags=['per_model_version']) }}
+{{ config(tags=['per_model_version'], meta={'dagster': {'ref': {'name': 'eval_frame'}}}) }}
 
 {#- A model version that has predictions must have one for every labeled example: a partial
     scoring run would otherwise shrink the evaluation frame silently. Returns the examples

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, file_sha256
 
-MSG_NO_MANIFEST = "refusing to publish {staging}: it has no {manifest}, so it is not a complete pack"
+MSG_NO_MANIFEST = (
+    "refusing to publish {staging}: it has no {manifest}, so it is not a complete pack"
+)
 HISTORY_DIR = ".history"
 
 

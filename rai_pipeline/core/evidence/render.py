@@ -6,6 +6,7 @@ capture, and never call a model "fair" or "unbiased" (see ``docs/writing-about-f
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ def bar_chart_svg(groups: Sequence[Mapping[str, Any]], metric: str, *, width: in
     scale = width - left - right
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'aria-label="{metric} by group" width="{width}" height="{height}">'
+        f'aria-label="{html.escape(metric)} by group" width="{width}" height="{height}">'
     ]
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
         x = left + tick * scale
@@ -116,9 +117,11 @@ def bar_chart_svg(groups: Sequence[Mapping[str, Any]], metric: str, *, width: in
         cell = group["metrics"][metric]
         y = i * row_h + 4
         value = cell["raw"]
-        label = str(group["group"])[:26]
+        label = html.escape(str(group["group"])[:26])
         faded = ' fill-opacity="0.35"' if group["status"] != "ok" else ""
-        parts.append(f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">{label}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">{label}</text>'
+        )
         if isinstance(value, float) and not math.isnan(value):
             parts.append(
                 f'<rect x="{left}" y="{y}" width="{value * scale:.1f}" height="16" '
@@ -167,7 +170,9 @@ def _view(context: ReportContext) -> dict[str, Any]:
         "overall": [
             {
                 "metric": m,
-                "value": fmt(int(overall.loc[m, "value"]) if m == "count" else overall.loc[m, "value"]),
+                "value": str(int(overall.loc[m, "value"]))
+                if m == "count"
+                else fmt(overall.loc[m, "value"]),
                 "interval": interval(overall.loc[m, "ci_lower"], overall.loc[m, "ci_upper"]),
             }
             for m in ("count", *REPORT_METRICS, "brier_score_loss")

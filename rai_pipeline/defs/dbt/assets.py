@@ -8,6 +8,7 @@ passed to dbt as ``--vars``.
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,9 +17,16 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from rai_pipeline.core.registry import parse_partition_key
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.partitions import model_versions
-from rai_pipeline.defs.resources import WAREHOUSE_POOL, EvaluationConfigResource
+from rai_pipeline.defs.resources import WAREHOUSE_POOL, EvaluationConfigResource, RaiHomeResource
 
 PER_VERSION_TAG = "tag:per_model_version"
+
+
+def invocation_target(context: dg.AssetExecutionContext, rai_home: RaiHomeResource) -> Path:
+    """Each dbt invocation's target folder (compiled SQL, run results) lives under RAI_HOME,
+    named by step and run, so the project tree stays clean and runs never share one."""
+    step = context.op_execution_context.op.name
+    return rai_home.get().root / "dbt" / f"{step}-{context.run.run_id[:8]}"
 
 
 @dbt_assets(
@@ -28,8 +36,11 @@ PER_VERSION_TAG = "tag:per_model_version"
     name="warehouse_models",
     pool=WAREHOUSE_POOL,
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(["build"], context=context).stream()
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, rai_home: RaiHomeResource
+) -> Iterator[Any]:
+    target = invocation_target(context, rai_home)
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
 
 @dbt_assets(
@@ -44,6 +55,7 @@ def evaluation_frame_models(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     evaluation_config: EvaluationConfigResource,
+    rai_home: RaiHomeResource,
 ) -> Iterator[Any]:
     ref = parse_partition_key(context.partition_key)
     dbt_vars = {
@@ -51,4 +63,6 @@ def evaluation_frame_models(
         "model_version": ref.version,
         "threshold": evaluation_config.load().threshold,
     }
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    args = ["build", "--vars", json.dumps(dbt_vars)]
+    target = invocation_target(context, rai_home)
+    yield from dbt.cli(args, context=context, target_path=target).stream()

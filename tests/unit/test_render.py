@@ -1,0 +1,88 @@
+"""Documents are generated from the evaluation tables and make no banned claims."""
+
+import re
+
+import duckdb
+import pandas as pd
+import pytest
+
+from rai_pipeline.core.evidence.pack import assemble_pack
+from rai_pipeline.core.evidence.render import ReportContext, gate_result
+from rai_pipeline.core.fairness import fairness_metrics_from_slices
+from rai_pipeline.core.metrics import slice_metrics_from_stats
+from rai_pipeline.core.slices import build_slices, compute_slice_stats
+from rai_pipeline.demo.synthetic import make_synthetic_frame
+
+BANNED = re.compile(r"\b(unbiased|debiased|bias-free|is fair|are fair|fair model)\b", re.I)
+
+
+@pytest.fixture(scope="module")
+def context() -> ReportContext:
+    frame = make_synthetic_frame(5000, seed=11)
+    conn = duckdb.connect()
+    conn.register("frame_df", frame)
+    conn.execute("create table frame as select * from frame_df")
+    stats = compute_slice_stats(
+        conn,
+        relation="frame",
+        slices=build_slices(["group_a", "group_b"]),
+        label="label",
+        score="score",
+        decision="decision",
+    )
+    metrics = slice_metrics_from_stats(stats, min_group_size=100)
+    fairness = fairness_metrics_from_slices(metrics, stats=stats, n_bootstrap=200, seed=1)
+    return ReportContext(
+        model_name="m",
+        model_version="1",
+        model_uri="models:/m/1",
+        dataset_version="d" * 64,
+        evaluation_id="e" * 16,
+        threshold=0.5,
+        confidence_level=0.95,
+        min_group_size=100,
+        slice_metrics=metrics,
+        fairness_metrics=fairness,
+        lineage={"git_commit": "abc", "mlflow_run_id": "r1"},
+        quality_checks=[{"name": "eval_frame_matches_schema", "passed": True, "description": ""}],
+    )
+
+
+def test_pack_documents_state_the_gate_and_every_finding(context, tmp_path):
+    assemble_pack(tmp_path, context)
+    report = (tmp_path / "fairness_report.md").read_text()
+    gate = gate_result(context.fairness_metrics)
+    assert f"**Gate result: {gate}**" in report
+    aggregate = context.fairness_metrics[context.fairness_metrics["group"] == "*"]
+    for row in aggregate[aggregate["verdict"] != "pass"].itertuples():
+        assert f"| {row.dimension} | {row.metric} |" in report
+    html = (tmp_path / "fairness_report.html").read_text()
+    assert html.count("<svg") == 3  # one chart per dimension: group_a, group_b, group_a&group_b
+    assert "eval_frame_matches_schema" in html
+
+
+@pytest.mark.parametrize(
+    "document", ["fairness_report.md", "fairness_report.html", "model_card.md"]
+)
+def test_documents_make_no_banned_claims(context, tmp_path, document):
+    assemble_pack(tmp_path, context)
+    text = (tmp_path / document).read_text()
+    assert not BANNED.search(text), BANNED.search(text)
+    assert "do not capture" in text or "does not establish" in text
+
+
+def test_tables_are_byte_identical_for_identical_inputs(context, tmp_path):
+    assemble_pack(tmp_path / "a", context)
+    assemble_pack(tmp_path / "b", context)
+    for name in ("slice_metrics.parquet", "fairness_metrics.csv", "fairness_report.html"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_gate_is_fail_when_any_aggregate_fails_else_inconclusive_else_pass():
+    def frame(*verdicts):
+        return pd.DataFrame({"group": ["*"] * len(verdicts), "verdict": list(verdicts)})
+
+    assert gate_result(frame("pass", "fail", "inconclusive")) == "fail"
+    assert gate_result(frame("pass", "inconclusive")) == "inconclusive"
+    assert gate_result(frame("pass", "pass")) == "pass"
+    assert gate_result(frame()) == "inconclusive"
