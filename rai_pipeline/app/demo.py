@@ -8,6 +8,7 @@ materialization is visible in the UI afterwards.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
     """Run the whole demo; return one outcome per evaluated model version."""
     progress = Progress(echo, total=6)
     configure_environment(home)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     progress(f"Preparing RAI_HOME at {home.root}")
     from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 
