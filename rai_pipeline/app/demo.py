@@ -59,7 +59,7 @@ def _register_demo_models(store, progress: Progress, echo: Echo) -> list:
 
 def summarize_pack(pack: Path) -> pd.DataFrame:
     """One row per headline number: overall metrics, worst disparity, gate."""
-    from rai_pipeline.core.evidence.render import gate_result
+    from rai_pipeline.core.gate import aggregate_verdict
 
     metrics = pd.read_parquet(pack / "slice_metrics.parquet")
     fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
@@ -76,7 +76,7 @@ def summarize_pack(pack: Path) -> pd.DataFrame:
                 f"{worst['metric']} on {worst['dimension']} = {worst['value']:.3f} "
                 f"[{worst['ci_lower']:.3f}, {worst['ci_upper']:.3f}] ({worst['verdict']})",
             ),
-            ("gate", gate_result(fairness)),
+            ("gate", aggregate_verdict(fairness)),
         ],
         columns=["", "value"],
     )

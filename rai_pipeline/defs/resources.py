@@ -6,6 +6,7 @@ never at import time.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from rai_pipeline.settings import DEMO_CONFIG, RaiHome, rai_home
 
 WAREHOUSE_POOL = "rai_warehouse"
 LOCK_RETRY_SECONDS = 120.0
+DISPOSITIONS_FILENAME = "dispositions.yaml"
 
 
 def _home(root: str | None) -> RaiHome:
@@ -73,14 +75,24 @@ class MlflowResource(dg.ConfigurableResource):
 
 
 class EvaluationConfigResource(dg.ConfigurableResource):
-    """The evaluation config: ``path``, else ``$RAI_CONFIG``, else the demo config."""
+    """The evaluation config: ``path``, else ``$RAI_CONFIG``, else the demo config.
+
+    Reviewer dispositions: ``dispositions_path``, else ``$RAI_DISPOSITIONS``, else a
+    ``dispositions.yaml`` beside the config file when there is one.
+    """
 
     path: str | None = None
+    dispositions_path: str | None = None
 
     def resolved_path(self) -> Path:
-        import os
-
         return Path(self.path or os.environ.get("RAI_CONFIG") or DEMO_CONFIG)
+
+    def resolved_dispositions_path(self) -> Path | None:
+        explicit = self.dispositions_path or os.environ.get("RAI_DISPOSITIONS")
+        if explicit:
+            return Path(explicit)
+        beside = self.resolved_path().with_name(DISPOSITIONS_FILENAME)
+        return beside if beside.exists() else None
 
     def load(self) -> EvaluationConfig:
         return load_config(self.resolved_path())

@@ -26,6 +26,11 @@ PACK_FILES = {
     "fairness_report.md",
     "fairness_report.html",
     "model_card.md",
+    "datasheet.md",
+    "risk_register.csv",
+    "risk_register.json",
+    "launch_checklist.md",
+    "launch_checklist.json",
     MANIFEST_NAME,
 }
 
@@ -133,7 +138,8 @@ def test_mlflow_runs_and_model_version_tags(demo):
         assert f"evidence/{MANIFEST_NAME}" in artifacts
         model_version = client.get_model_version(name, version)
         assert model_version.tags["rai.evaluation_run_id"] == run.info.run_id
-        assert model_version.tags["rai.gate"] in {"pass", "fail", "inconclusive"}
+        assert model_version.tags["rai.gate"] == "fail"  # the demo ships no dispositions
+        assert model_version.tags["rai.verdict"] in {"fail", "inconclusive"}
         assert model_version.tags["rai.evidence_digest"] == file_sha256(
             outcome.pack / MANIFEST_NAME
         )

@@ -3,11 +3,11 @@
 import re
 
 import duckdb
-import pandas as pd
 import pytest
 
 from rai_pipeline.core.evidence.pack import assemble_pack
-from rai_pipeline.core.evidence.render import ReportContext, gate_result
+from rai_pipeline.core.evidence.render import ReportContext
+from rai_pipeline.core.gate import aggregate_verdict
 from rai_pipeline.core.fairness import fairness_metrics_from_slices
 from rai_pipeline.core.metrics import slice_metrics_from_stats
 from rai_pipeline.core.slices import build_slices, compute_slice_stats
@@ -51,8 +51,8 @@ def context() -> ReportContext:
 def test_pack_documents_state_the_gate_and_every_finding(context, tmp_path):
     assemble_pack(tmp_path, context)
     report = (tmp_path / "fairness_report.md").read_text()
-    gate = gate_result(context.fairness_metrics)
-    assert f"**Gate result: {gate}**" in report
+    verdict = aggregate_verdict(context.fairness_metrics)
+    assert f"**Verdict: {verdict}**" in report
     aggregate = context.fairness_metrics[context.fairness_metrics["group"] == "*"]
     for row in aggregate[aggregate["verdict"] != "pass"].itertuples():
         assert f"| {row.dimension} | {row.metric} |" in report
@@ -76,13 +76,3 @@ def test_tables_are_byte_identical_for_identical_inputs(context, tmp_path):
     assemble_pack(tmp_path / "b", context)
     for name in ("slice_metrics.parquet", "fairness_metrics.csv", "fairness_report.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-
-
-def test_gate_is_fail_when_any_aggregate_fails_else_inconclusive_else_pass():
-    def frame(*verdicts):
-        return pd.DataFrame({"group": ["*"] * len(verdicts), "verdict": list(verdicts)})
-
-    assert gate_result(frame("pass", "fail", "inconclusive")) == "fail"
-    assert gate_result(frame("pass", "inconclusive")) == "inconclusive"
-    assert gate_result(frame("pass", "pass")) == "pass"
-    assert gate_result(frame()) == "inconclusive"

@@ -6,12 +6,20 @@ identical bytes; documents are rendered from the same tables.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rai_pipeline.core.evidence.governance import (
+    ChecklistItem,
+    completeness,
+    launch_checklist,
+    risk_register,
+)
 from rai_pipeline.core.evidence.render import DOCUMENTS, ReportContext, render_document
 
 TABLES = ("slice_metrics", "fairness_metrics")
@@ -27,12 +35,64 @@ def write_table(frame: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     return [parquet, csv]
 
 
+def _json(path: Path, payload: object) -> Path:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def checklist_markdown(items: list[ChecklistItem], title: str) -> str:
+    score = completeness(items)
+    lines = [
+        f"# Launch-readiness checklist: {title}",
+        "",
+        f"Completeness: **{score}%** ({sum(i.done for i in items)} of {len(items)} items done).",
+        "",
+        "| Item | Status | Evidence | Note |",
+        "|---|---|---|---|",
+    ]
+    for item in items:
+        status = "done" if item.done else "**open**"
+        lines.append(
+            f"| {item.item} | {status} | [{item.evidence}]({item.evidence}) | {item.note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
     """Write the tables and documents of one evaluation into ``staging``."""
     staging.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     written += write_table(context.slice_metrics, staging, "slice_metrics")
     written += write_table(context.fairness_metrics, staging, "fairness_metrics")
+    register = risk_register(
+        context.fairness_metrics,
+        context.slice_metrics,
+        {r.finding: r for r in context.resolutions},
+        evaluation_id=context.evaluation_id,
+        risk_tier=context.risk_tier,
+        default_owner=context.owners.get("model", "unassigned"),
+    )
+    register.to_csv(staging / "risk_register.csv", index=False, lineterminator="\n")
+    written.append(staging / "risk_register.csv")
+    written.append(_json(staging / "risk_register.json", register.to_dict("records")))
+    items = launch_checklist(
+        quality_checks=context.quality_checks,
+        slice_metrics=context.slice_metrics,
+        sensitive_dimensions=[d for d in dict.fromkeys(context.slice_metrics["dimension"])],
+        resolutions=context.resolutions,
+        intended_use=context.intended_use,
+        owners=context.owners,
+        mlflow_run_id=str(context.lineage.get("mlflow_run_id", "")),
+        evaluated_on=context.evaluated_on or dt.date.today(),
+    )
+    title = f"{context.model_name} version {context.model_version}"
+    (staging / "launch_checklist.md").write_text(checklist_markdown(items, title))
+    written.append(staging / "launch_checklist.md")
+    checklist = {
+        "completeness_percent": completeness(items),
+        "items": [item.__dict__ for item in items],
+    }
+    written.append(_json(staging / "launch_checklist.json", checklist))
     for filename, template in DOCUMENTS.items():
         path = staging / filename
         path.write_text(render_document(template, context), encoding="utf-8")

@@ -6,6 +6,7 @@ capture, and never call a model "fair" or "unbiased" (see ``docs/writing-about-f
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,9 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from rai_pipeline.core.dispositions import Resolution, finding_id
+from rai_pipeline.core.gate import VERDICT_PASS, aggregate_verdict
+
 REPORT_METRICS = (
     "selection_rate",
     "true_positive_rate",
@@ -23,7 +27,16 @@ REPORT_METRICS = (
     "accuracy_score",
     "roc_auc_score",
 )
-GATE_PASS, GATE_FAIL, GATE_INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+
+@dataclass(frozen=True)
+class DatasheetInfo:
+    """What the datasheet describes: sources, attributes, missingness, column flags."""
+
+    sources: Sequence[Mapping[str, Any]]
+    sensitive_attributes: Sequence[str]
+    missingness: pd.DataFrame  # column, dimension, group, rows, missing
+    column_flags: pd.DataFrame  # model, column, sensitive, restricted, description
 
 
 @dataclass(frozen=True)
@@ -46,18 +59,9 @@ class ReportContext:
     owners: Mapping[str, str] = field(default_factory=dict)
     risk_tier: str = "medium"
     model_details: Mapping[str, Any] = field(default_factory=dict)
-
-
-def gate_result(fairness_metrics: pd.DataFrame) -> str:
-    """``fail`` if any aggregate disparity fails, ``inconclusive`` if any is not a pass,
-    else ``pass``. Per-group rows inform; aggregate rows decide."""
-    aggregate = fairness_metrics[fairness_metrics["group"] == "*"]
-    verdicts = set(aggregate["verdict"])
-    if GATE_FAIL in verdicts:
-        return GATE_FAIL
-    if verdicts - {GATE_PASS} or aggregate.empty:
-        return GATE_INCONCLUSIVE
-    return GATE_PASS
+    resolutions: Sequence[Resolution] = ()
+    evaluated_on: dt.date | None = None
+    datasheet: DatasheetInfo | None = None
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -147,7 +151,18 @@ def _view(context: ReportContext) -> dict[str, Any]:
     dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
     overall = sm[sm["dimension"] == "overall"].set_index("metric")
     aggregate = fm[fm["group"] == "*"]
-    findings = [r for r in aggregate.to_dict("records") if r["verdict"] != GATE_PASS]
+    by_finding = {r.finding: r for r in context.resolutions}
+    findings = []
+    for record in aggregate.to_dict("records"):
+        if record["verdict"] == VERDICT_PASS:
+            continue
+        resolution = by_finding.get(finding_id(record["dimension"], record["metric"]))
+        record["finding"] = finding_id(record["dimension"], record["metric"])
+        record["disposition_status"] = resolution.status if resolution else "pending"
+        record["disposition_note"] = (
+            resolution.disposition.describe() if resolution and resolution.disposition else ""
+        )
+        findings.append(record)
     small = (
         sm[(sm["metric"] == "count") & (sm["status"] == "insufficient_sample")]
         .loc[:, ["dimension", "group", "value"]]
@@ -166,7 +181,12 @@ def _view(context: ReportContext) -> dict[str, Any]:
         )
     return {
         "c": context,
-        "gate": gate_result(fm),
+        "gate": aggregate_verdict(fm),
+        "blocking": [
+            f for f in findings if f["disposition_status"] not in {"accepted", "mitigating"}
+        ],
+        "datasheet": context.datasheet,
+        "evaluated_on": context.evaluated_on.isoformat() if context.evaluated_on else "",
         "overall": [
             {
                 "metric": m,
@@ -213,4 +233,5 @@ DOCUMENTS = {
     "fairness_report.md": "fairness_report.md.j2",
     "fairness_report.html": "fairness_report.html.j2",
     "model_card.md": "model_card.md.j2",
+    "datasheet.md": "datasheet.md.j2",
 }

@@ -108,6 +108,7 @@ def evidence_pack(
         store=mlflow.store(),
         config=evaluation_config.load(),
         config_path=evaluation_config.resolved_path(),
+        dispositions_path=evaluation_config.resolved_dispositions_path(),
         home=rai_home.get(),
         dagster_run_id=context.run.run_id,
         quality_checks=service.check_outcomes_of_run(context.instance, context.run.run_id),

@@ -6,6 +6,7 @@ model returns and tables of O(groups x metrics) rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import shutil
 import uuid
@@ -20,16 +21,19 @@ import pandas as pd
 from rai_pipeline.adapters.mlflow_store import MlflowStore, metric_key
 from rai_pipeline.core import warehouse as results
 from rai_pipeline.core.config import EvaluationConfig
+from rai_pipeline.core.dispositions import load_dispositions
 from rai_pipeline.core.evidence.manifest import build_manifest, file_sha256, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.publish import publish_pack
-from rai_pipeline.core.evidence.render import ReportContext, gate_result
+from rai_pipeline.core.evidence.render import DatasheetInfo, ReportContext
 from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
+from rai_pipeline.core.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.landing import PREDICTIONS_DDL, PREDICTIONS_TABLE
 from rai_pipeline.core.metrics import slice_metrics_from_stats
 from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionRef
 from rai_pipeline.core.slices import build_slices, compute_slice_stats
-from rai_pipeline.defs.dbt.project import dbt_relation
+from rai_pipeline.core.sql import quote_identifier
+from rai_pipeline.defs.dbt.project import column_flags, dbt_relation
 from rai_pipeline.defs.lineage import code_lineage
 from rai_pipeline.defs.resources import WarehouseResource
 from rai_pipeline.settings import EXPECTATIONS_DIR, RaiHome
@@ -41,7 +45,8 @@ MSG_DATASET_VERSIONS = (
 )
 MSG_NOT_SCORED = "no scoring record for {uri}: materialize the predictions asset first"
 
-GATE_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.evidence_digest"
+GATE_TAG, VERDICT_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.verdict", "rai.evidence_digest"
+DATASHEET_MODELS = ["stg_examples", "stg_labels", "stg_subject_attributes"]
 
 
 def _key(ref: ModelVersionRef) -> dict[str, str]:
@@ -272,7 +277,7 @@ def fairness_metadata(frame: pd.DataFrame) -> dict[str, Any]:
     worst = aggregate.sort_values("value").iloc[0] if len(aggregate) else None
     return {
         "dagster/row_count": len(frame),
-        "gate": gate_result(frame),
+        "gate": aggregate_verdict(frame),
         "verdicts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
         "preview": dg.MetadataValue.md(
             aggregate[
@@ -333,6 +338,7 @@ def publish_evidence(
     store: MlflowStore,
     config: EvaluationConfig,
     config_path: Path,
+    dispositions_path: Path | None,
     home: RaiHome,
     dagster_run_id: str,
     quality_checks: list[dict[str, Any]],
@@ -344,12 +350,21 @@ def publish_evidence(
         fairness = results.read_rows(conn, "fairness_metrics", key=_key(ref))
         scoring = results.read_rows(conn, "scoring_runs", key=_key(ref))
         landed = conn.execute(f"select * from {dbt_relation('stg_dataset_versions')}").df()
+        missingness = missingness_by_group(conn, config.sensitive_features)
     if scoring.empty:
         raise ValueError(MSG_NOT_SCORED.format(uri=ref.uri))
     score_row = scoring.iloc[0]
     eval_id = str(metrics["evaluation_id"].iloc[0])
     dataset_version = str(metrics["dataset_version"].iloc[0])
-    gate = gate_result(fairness)
+    evaluated_on = dt.datetime.now(dt.UTC).date()
+    decision = decide_gate(
+        fairness,
+        load_dispositions(dispositions_path),
+        model=ref.name,
+        model_version=ref.version,
+        today=evaluated_on,
+    )
+    gate = decision.result
     lineage: dict[str, Any] = {
         "evaluation_id": eval_id,
         "model_name": ref.name,
@@ -372,6 +387,7 @@ def publish_evidence(
         "rai.dbt_manifest_sha256": lineage["dbt_manifest_sha256"],
         "rai.dagster_run_id": dagster_run_id,
         "rai.gate": gate,
+        "rai.verdict": decision.verdict,
     }
     run_id = store.log_evaluation(
         ref=ref,
@@ -386,6 +402,7 @@ def publish_evidence(
         metrics=_overall_mlflow_metrics(metrics, fairness),
     )
     lineage["mlflow_run_id"] = run_id
+    inputs = _inputs(landed, score_row, config_path, dispositions_path)
     staging = home.staging / f"{ref.name}-{ref.version}-{uuid.uuid4().hex[:8]}"
     try:
         context = ReportContext(
@@ -404,11 +421,21 @@ def publish_evidence(
             intended_use=config.intended_use,
             owners=config.owners.model_dump(),
             risk_tier=config.risk_tier,
+            resolutions=decision.resolutions,
+            evaluated_on=evaluated_on,
+            datasheet=DatasheetInfo(
+                sources=[
+                    {"name": item["name"], "rows": item["rows"], "sha256": item["sha256"]}
+                    for item in inputs
+                    if item["kind"] == "landed_extract"
+                ],
+                sensitive_attributes=config.sensitive_features,
+                missingness=missingness,
+                column_flags=pd.DataFrame(column_flags(DATASHEET_MODELS)),
+            ),
         )
         assemble_pack(staging, context)
-        manifest = build_manifest(
-            staging, inputs=_inputs(landed, score_row, config_path), lineage=lineage
-        )
+        manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
         digest = write_manifest(staging, manifest)
         store.finish_evaluation(run_id, artifacts_dir=staging, status="FINISHED")
         target = publish_pack(staging, home.pack_dir(ref.name, ref.version))
@@ -417,12 +444,50 @@ def publish_evidence(
         store.fail_evaluation(run_id)
         raise
     store.set_version_tags(
-        ref, {EVALUATED_TAG: run_id, GATE_TAG: gate, EVIDENCE_DIGEST_TAG: digest}
+        ref,
+        {
+            EVALUATED_TAG: run_id,
+            GATE_TAG: gate,
+            VERDICT_TAG: decision.verdict,
+            EVIDENCE_DIGEST_TAG: digest,
+        },
     )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
 
 
-def _inputs(landed: pd.DataFrame, score_row: pd.Series, config_path: Path) -> list[dict]:
+def missingness_by_group(conn: Any, sensitive_features: list[str]) -> pd.DataFrame:
+    """Rows and missing values per example column, for each sensitive attribute's groups.
+
+    One GROUP BY per attribute over the examples joined to their groups; the result has
+    O(columns x groups) rows."""
+    examples, labeled = dbt_relation("stg_examples"), dbt_relation("int_examples_labeled")
+    columns = [
+        row[0]
+        for row in conn.execute(f"describe select * from {examples}").fetchall()
+        if row[0] != "example_id"
+    ]
+    missing = ", ".join(
+        f"count(*) - count(e.{quote_identifier(c)}) as {quote_identifier(c)}" for c in columns
+    )
+    frames = []
+    for feature in sensitive_features:
+        group = f"l.{quote_identifier(feature)}"
+        wide = conn.execute(
+            f"select {group} as grp, count(*) as rows, {missing} from {examples} e "
+            f"join {labeled} l using (example_id) group by {group} order by {group}"
+        ).df()
+        long = wide.melt(id_vars=["grp", "rows"], var_name="column", value_name="missing")
+        long.insert(1, "dimension", feature)
+        frames.append(long.rename(columns={"grp": "group"}))
+    if not frames:
+        return pd.DataFrame(columns=["column", "dimension", "group", "rows", "missing"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["column", "dimension", "group", "rows", "missing"]]
+
+
+def _inputs(
+    landed: pd.DataFrame, score_row: pd.Series, config_path: Path, dispositions_path: Path | None
+) -> list[dict]:
     row = landed.iloc[0]
     inputs: list[dict[str, Any]] = [
         {
@@ -443,6 +508,14 @@ def _inputs(landed: pd.DataFrame, score_row: pd.Series, config_path: Path) -> li
         }
     )
     inputs.append({"kind": "config", "name": str(config_path), "sha256": file_sha256(config_path)})
+    if dispositions_path is not None:
+        inputs.append(
+            {
+                "kind": "dispositions",
+                "name": str(dispositions_path),
+                "sha256": file_sha256(dispositions_path),
+            }
+        )
     for suite in sorted(EXPECTATIONS_DIR.glob("*.json")):
         inputs.append(
             {"kind": "expectation_suite", "name": suite.name, "sha256": file_sha256(suite)}
