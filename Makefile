@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format ui bench clean help
+.PHONY: demo test lint format ui bench clean help browser
 
 help:
 	@echo "make demo   - install (first time), run the whole pipeline on the bundled demo"
@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/rai demo
 
-test: $(STAMP)
+browser:
+	@scripts/ensure_chromium.sh
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -33,33 +33,29 @@ PACK_FILES = {
     "launch_checklist.json",
     MANIFEST_NAME,
 }
+COMPARISON_FILES = {"version_comparison.parquet", "version_comparison.csv"}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory, dbt_manifest):
-    from rai_pipeline.app.demo import run_demo
-
-    home = RaiHome(tmp_path_factory.mktemp("rai_home"))
-    lines: list[str] = []
-    outcomes = run_demo(home, echo=lines.append)
-    return home, outcomes, lines
+def expected_files(index: int) -> set[str]:
+    """The second version also compares itself with the first."""
+    return PACK_FILES | COMPARISON_FILES if index > 0 else PACK_FILES
 
 
 def test_demo_publishes_two_complete_packs(demo):
     home, outcomes, lines = demo
     assert [o.success for o in outcomes] == [True, True], [o.error for o in outcomes]
-    for outcome in outcomes:
-        assert {p.name for p in outcome.pack.iterdir()} == PACK_FILES
+    for index, outcome in enumerate(outcomes):
+        assert {p.name for p in outcome.pack.iterdir()} == expected_files(index)
     assert any("Done" in line for line in lines)
     assert not any(home.staging.glob("*")) if home.staging.exists() else True
 
 
 def test_manifest_digests_match_the_files(demo):
     _, outcomes, _ = demo
-    for outcome in outcomes:
+    for index, outcome in enumerate(outcomes):
         manifest = json.loads((outcome.pack / MANIFEST_NAME).read_text())
         listed = {item["path"]: item["sha256"] for item in manifest["outputs"]}
-        assert set(listed) == PACK_FILES - {MANIFEST_NAME}
+        assert set(listed) == expected_files(index) - {MANIFEST_NAME}
         for path, digest in listed.items():
             assert file_sha256(outcome.pack / path) == digest
         lineage = manifest["lineage"]
@@ -151,3 +147,32 @@ def test_checks_ran_and_passed_in_each_run(demo):
         report = (outcome.pack / "fairness_report.md").read_text()
         assert "eval_frame_passes_expectation_suite`: passed" in report
         assert "eval_frame_matches_schema`: passed" in report
+
+
+def test_second_version_report_shows_what_changed_since_the_first(demo):
+    _, outcomes, _ = demo
+    first, second = (outcome.pack for outcome in outcomes)
+    assert not (first / "version_comparison.csv").exists()
+    assert "What changed since version" not in (first / "fairness_report.md").read_text()
+    comparison = pd.read_parquet(second / "version_comparison.parquet")
+    report = (second / "fairness_report.md").read_text()
+    assert "## What changed since version 1" in report
+    regressions = int((comparison["change"] == "regression").sum())
+    assert f"**{regressions} regressions.**" in report
+    overall = comparison[comparison["dimension"] == "overall"].set_index("metric")
+    metrics = pd.read_parquet(second / "slice_metrics.parquet")
+    current = metrics[metrics["dimension"] == "overall"].set_index("metric")["value"]
+    for metric in ("selection_rate", "true_positive_rate", "accuracy_score"):
+        assert overall.loc[metric, "current"] == pytest.approx(current[metric], abs=1e-12)
+
+
+def test_governance_documents_are_consistent_with_the_tables(demo):
+    _, outcomes, _ = demo
+    for outcome in outcomes:
+        fairness = pd.read_parquet(outcome.pack / "fairness_metrics.parquet")
+        register = pd.read_csv(outcome.pack / "risk_register.csv")
+        assert len(register) == int(fairness["verdict"].isin(["fail", "inconclusive"]).sum())
+        checklist = json.loads((outcome.pack / "launch_checklist.json").read_text())
+        done = sum(item["done"] for item in checklist["items"])
+        assert checklist["completeness_percent"] == round(100 * done / len(checklist["items"]), 1)
+        assert "## Missingness by column and group" in (outcome.pack / "datasheet.md").read_text()

@@ -7,8 +7,8 @@ import pytest
 
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.render import ReportContext
-from rai_pipeline.core.gate import aggregate_verdict
 from rai_pipeline.core.fairness import fairness_metrics_from_slices
+from rai_pipeline.core.gate import aggregate_verdict
 from rai_pipeline.core.metrics import slice_metrics_from_stats
 from rai_pipeline.core.slices import build_slices, compute_slice_stats
 from rai_pipeline.demo.synthetic import make_synthetic_frame

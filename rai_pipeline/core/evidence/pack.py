@@ -64,6 +64,8 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
     written: list[Path] = []
     written += write_table(context.slice_metrics, staging, "slice_metrics")
     written += write_table(context.fairness_metrics, staging, "fairness_metrics")
+    if context.comparison is not None:
+        written += write_table(context.comparison, staging, "version_comparison")
     register = risk_register(
         context.fairness_metrics,
         context.slice_metrics,

@@ -62,6 +62,8 @@ class ReportContext:
     resolutions: Sequence[Resolution] = ()
     evaluated_on: dt.date | None = None
     datasheet: DatasheetInfo | None = None
+    previous_version: str | None = None
+    comparison: pd.DataFrame | None = None
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -146,6 +148,23 @@ def bar_chart_svg(groups: Sequence[Mapping[str, Any]], metric: str, *, width: in
     return "".join(parts)
 
 
+def _comparison_view(comparison: pd.DataFrame | None) -> dict[str, Any] | None:
+    """Regressions first, then other significant changes; the full table is in the pack."""
+    if comparison is None or comparison.empty:
+        return None
+    flagged = comparison[comparison["change"].isin(["regression", "improvement", "changed"])]
+    rank = {"regression": 0, "changed": 1, "improvement": 2}
+    flagged = flagged.assign(_rank=flagged["change"].map(rank)).sort_values(
+        ["_rank", "dimension", "group", "metric"], kind="stable"
+    )
+    overall = comparison[comparison["dimension"] == "overall"]
+    return {
+        "regressions": int((comparison["change"] == "regression").sum()),
+        "rows": flagged.drop(columns="_rank").to_dict("records"),
+        "overall": overall.to_dict("records"),
+    }
+
+
 def _view(context: ReportContext) -> dict[str, Any]:
     sm, fm = context.slice_metrics, context.fairness_metrics
     dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
@@ -186,6 +205,8 @@ def _view(context: ReportContext) -> dict[str, Any]:
             f for f in findings if f["disposition_status"] not in {"accepted", "mitigating"}
         ],
         "datasheet": context.datasheet,
+        "previous_version": context.previous_version,
+        "comparison": _comparison_view(context.comparison),
         "evaluated_on": context.evaluated_on.isoformat() if context.evaluated_on else "",
         "overall": [
             {

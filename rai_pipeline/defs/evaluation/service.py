@@ -20,6 +20,7 @@ import pandas as pd
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore, metric_key
 from rai_pipeline.core import warehouse as results
+from rai_pipeline.core.comparison import compare_versions, paired_cells
 from rai_pipeline.core.config import EvaluationConfig
 from rai_pipeline.core.dispositions import load_dispositions
 from rai_pipeline.core.evidence.manifest import build_manifest, file_sha256, write_manifest
@@ -351,6 +352,10 @@ def publish_evidence(
         scoring = results.read_rows(conn, "scoring_runs", key=_key(ref))
         landed = conn.execute(f"select * from {dbt_relation('stg_dataset_versions')}").df()
         missingness = missingness_by_group(conn, config.sensitive_features)
+        previous = previous_version(conn, ref, str(metrics["dataset_version"].iloc[0]))
+        comparison = (
+            compare_with_previous(conn, ref, previous, config) if previous is not None else None
+        )
     if scoring.empty:
         raise ValueError(MSG_NOT_SCORED.format(uri=ref.uri))
     score_row = scoring.iloc[0]
@@ -422,6 +427,8 @@ def publish_evidence(
             owners=config.owners.model_dump(),
             risk_tier=config.risk_tier,
             resolutions=decision.resolutions,
+            previous_version=previous,
+            comparison=comparison,
             evaluated_on=evaluated_on,
             datasheet=DatasheetInfo(
                 sources=[
@@ -453,6 +460,42 @@ def publish_evidence(
         },
     )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
+
+
+def previous_version(conn: Any, ref: ModelVersionRef, dataset_version: str) -> str | None:
+    """The highest earlier version of the same model evaluated on the same dataset version."""
+    evaluated = results.read_rows(conn, "slice_metrics", key={"model_name": ref.name})
+    if evaluated.empty:
+        return None
+    same_data = evaluated[evaluated["dataset_version"] == dataset_version]
+    earlier = sorted(
+        {
+            int(v)
+            for v in same_data["model_version"]
+            if str(v).isdigit() and int(v) < int(ref.version)
+        }
+    )
+    return str(earlier[-1]) if earlier else None
+
+
+def compare_with_previous(
+    conn: Any, ref: ModelVersionRef, previous: str, config: EvaluationConfig
+) -> pd.DataFrame:
+    """Per-slice deltas against the previous version, with paired bootstrap intervals."""
+    cells = paired_cells(
+        conn,
+        relation=dbt_relation("eval_frame"),
+        slices=build_slices(config.sensitive_features, config.resolved_intersections()),
+        previous={"model_name": ref.name, "model_version": previous},
+        current=_key(ref),
+    )
+    return compare_versions(
+        cells,
+        min_group_size=config.min_group_size,
+        confidence_level=config.confidence_level,
+        n_bootstrap=config.bootstrap.n_resamples,
+        seed=config.bootstrap.seed,
+    )
 
 
 def missingness_by_group(conn: Any, sensitive_features: list[str]) -> pd.DataFrame:
