@@ -60,7 +60,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class MlflowResource(dg.ConfigurableResource):
-    """The MLflow tracking store and model registry under RAI_HOME (or explicit URIs)."""
+    """The MLflow tracking store and model registry: explicit URIs, else
+    ``$RAI_MLFLOW_TRACKING_URI`` / ``$RAI_MLFLOW_ARTIFACT_ROOT``, else the SQLite store under
+    RAI_HOME."""
 
     home: str | None = None
     tracking_uri: str | None = None
@@ -69,8 +71,12 @@ class MlflowResource(dg.ConfigurableResource):
     def store(self) -> MlflowStore:
         home = _home(self.home)
         return MlflowStore(
-            tracking_uri=self.tracking_uri or home.tracking_uri,
-            artifact_root=self.artifact_root or str(home.artifact_root),
+            tracking_uri=self.tracking_uri
+            or os.environ.get("RAI_MLFLOW_TRACKING_URI")
+            or home.tracking_uri,
+            artifact_root=self.artifact_root
+            or os.environ.get("RAI_MLFLOW_ARTIFACT_ROOT")
+            or str(home.artifact_root),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -442,6 +443,12 @@ def publish_evidence(
             ),
         )
         assemble_pack(staging, context)
+        write_dbt_lineage(staging / "lineage", home=home, dagster_run_id=dagster_run_id)
+        (staging / "lineage").mkdir(exist_ok=True)
+        restricted = sorted(
+            {flag["column"] for flag in column_flags(DATASHEET_MODELS) if flag["restricted"]}
+        )
+        (staging / "lineage" / "restricted_columns.json").write_text(json.dumps(restricted) + "\n")
         manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
         digest = write_manifest(staging, manifest)
         store.finish_evaluation(run_id, artifacts_dir=staging, status="FINISHED")
@@ -460,6 +467,60 @@ def publish_evidence(
         },
     )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
+
+
+def write_dbt_lineage(folder: Path, *, home: RaiHome, dagster_run_id: str) -> list[Path]:
+    """Copy what dbt ran for this evaluation into the pack: each model's executed SQL
+    (``dbt/<model>.sql``) and ``dbt_nodes.json`` (node id, checksum, relation, materialization,
+    upstream nodes), from the dbt invocations of this Dagster run."""
+    nodes: dict[str, dict[str, Any]] = {}
+    written: list[Path] = []
+    for target in sorted((home.root / "dbt").glob(f"*-{dagster_run_id[:8]}")):
+        manifest_path = target / "manifest.json"
+        if not manifest_path.exists():
+            continue
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        for unique_id, node in manifest["nodes"].items():
+            if node["resource_type"] != "model":
+                continue
+            executed = target / "run" / node["package_name"] / node["original_file_path"]
+            record = {
+                "unique_id": unique_id,
+                "name": node["name"],
+                "checksum": node["checksum"]["checksum"],
+                "relation": node.get("relation_name"),
+                "materialized": node["config"]["materialized"],
+                "depends_on": sorted(node["depends_on"]["nodes"]),
+                "original_file_path": node["original_file_path"],
+                "executed_sql": None,
+            }
+            if executed.exists():
+                destination = folder / "dbt" / f"{node['name']}.sql"
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                destination.write_bytes(executed.read_bytes())
+                record["executed_sql"] = destination.relative_to(folder.parent).as_posix()
+                written.append(destination)
+            if record["executed_sql"] or unique_id not in nodes:
+                nodes[unique_id] = record
+        for unique_id, source in manifest.get("sources", {}).items():
+            nodes.setdefault(
+                unique_id,
+                {
+                    "unique_id": unique_id,
+                    "name": source["name"],
+                    "relation": source.get("relation_name"),
+                    "external_location": (source.get("config") or {}).get("external_location")
+                    or (source.get("meta") or {}).get("external_location"),
+                    "materialized": "source",
+                    "depends_on": [],
+                },
+            )
+    if nodes:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "dbt_nodes.json"
+        path.write_text(json.dumps(dict(sorted(nodes.items())), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
 
 
 def previous_version(conn: Any, ref: ModelVersionRef, dataset_version: str) -> str | None:

@@ -1,0 +1,156 @@
+"""`rai reproduce`: re-run an evaluation from its recorded model and dataset versions.
+
+The evaluation is re-run in a scratch RAI_HOME through the same Dagster definitions: the
+landed extracts of the recorded dataset version are copied in (their digests checked), the
+model is loaded from the same registry, and the graph is materialized up to
+``fairness_metrics`` (no evidence is published, no tag is written). The recomputed tables are
+then compared with the pack's, value by value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from rai_pipeline.core.evidence.manifest import file_sha256
+from rai_pipeline.core.evidence.verify import read_manifest
+from rai_pipeline.core.landing import CURRENT_LINK, EXTRACTS, VERSION_FILE, VERSIONS_DIR
+from rai_pipeline.settings import RaiHome, configure_environment
+
+TABLES = ("slice_metrics", "fairness_metrics")
+KEY_COLUMNS = {
+    "slice_metrics": ["dimension", "group", "metric"],
+    "fairness_metrics": ["dimension", "metric", "group"],
+}
+MSG_EXTRACT = "{path}: the landed extract does not match the pack's recorded sha256 {sha256}"
+MSG_CONFIG = "{path}: the config does not match the pack's recorded sha256 {sha256}"
+
+
+class ReproduceError(RuntimeError):
+    """An input of the recorded evaluation is missing or changed."""
+
+
+@dataclass
+class ReproduceReport:
+    identical: bool
+    compared: dict[str, int] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _environment(values: dict[str, str], *, restore: tuple[str, ...] = ()):
+    """Set ``values``; on exit put those and the ``restore`` variables back as they were."""
+    saved = {key: os.environ.get(key) for key in (*values, *restore)}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _stage_dataset(source: RaiHome, scratch: RaiHome, manifest: dict) -> None:
+    version = manifest["lineage"]["dataset_version"]
+    origin = source.landing / VERSIONS_DIR / version
+    target = scratch.landing / VERSIONS_DIR / version
+    target.mkdir(parents=True)
+    for item in manifest["inputs"]:
+        if item.get("kind") == "landed_extract":
+            path = origin / f"{item['name']}.parquet"
+            if not path.exists() or file_sha256(path) != item["sha256"]:
+                raise ReproduceError(MSG_EXTRACT.format(path=path, sha256=item["sha256"]))
+    for name in (*EXTRACTS, VERSION_FILE):
+        shutil.copy2(origin / f"{name}.parquet", target / f"{name}.parquet")
+    (scratch.landing / CURRENT_LINK).symlink_to(Path(VERSIONS_DIR) / version)
+
+
+def _config_path(manifest: dict) -> Path:
+    [config] = [item for item in manifest["inputs"] if item.get("kind") == "config"]
+    path = Path(config["name"])
+    if not path.exists() or file_sha256(path) != config["sha256"]:
+        raise ReproduceError(MSG_CONFIG.format(path=path, sha256=config["sha256"]))
+    return path
+
+
+def compare_tables(table: str, recorded: pd.DataFrame, recomputed: pd.DataFrame) -> list[str]:
+    """Differences between two versions of a result table: rows only in one, changed values."""
+    keys = KEY_COLUMNS[table]
+    left, right = recorded.set_index(keys), recomputed.set_index(keys)
+    out = [f"{table}: only in the pack: {k}" for k in left.index.difference(right.index)]
+    out += [f"{table}: only recomputed: {k}" for k in right.index.difference(left.index)]
+    common = left.index.intersection(right.index)
+    for column in sorted(set(left.columns) & set(right.columns)):
+        a, b = left.loc[common, column], right.loc[common, column]
+        same = (a == b) | (a.isna() & b.isna())
+        for key in common[~same.to_numpy()]:
+            out.append(
+                f"{table}: {key} {column}: pack {left.at[key, column]!r} "
+                f"!= recomputed {right.at[key, column]!r}"
+            )
+    return out
+
+
+def reproduce(pack: Path, *, home: RaiHome, echo: Callable[[str], None] = print) -> ReproduceReport:
+    manifest = read_manifest(pack)
+    lineage = manifest["lineage"]
+    config_path = _config_path(manifest)
+    with tempfile.TemporaryDirectory(prefix="rai-reproduce-") as tmp:
+        scratch = RaiHome(Path(tmp))
+        _stage_dataset(home, scratch, manifest)
+        echo(f"Re-running {lineage['model_uri']} on dataset {lineage['dataset_version'][:16]}…")
+        variables = ("RAI_HOME", "DAGSTER_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+        registry = {
+            "RAI_CONFIG": str(config_path),
+            "RAI_MLFLOW_TRACKING_URI": home.tracking_uri,
+            "RAI_MLFLOW_ARTIFACT_ROOT": str(home.artifact_root),
+        }
+        with _environment(registry, restore=variables):
+            configure_environment(scratch)
+            recomputed = _run(scratch, lineage)
+    differences: list[str] = []
+    compared: dict[str, int] = {}
+    for table in TABLES:
+        recorded = pd.read_parquet(pack / f"{table}.parquet")
+        compared[table] = len(recorded)
+        differences += compare_tables(table, recorded, recomputed[table])
+    return ReproduceReport(not differences, compared, differences)
+
+
+def _run(scratch: RaiHome, lineage: dict) -> dict[str, pd.DataFrame]:
+    """Materialize everything but the evidence pack for the recorded partition in ``scratch``
+    (the registry comes from ``RAI_MLFLOW_*``); return the recomputed result tables."""
+    import dagster as dg
+    import duckdb
+
+    from rai_pipeline.definitions import defs
+    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
+    from rai_pipeline.defs.partitions import model_versions
+
+    key = f"{lineage['model_name']}@{lineage['model_version']}"
+    job = defs.resolve_job_def(EVALUATE_JOB)
+    selection = [k for k in job.asset_layer.executable_asset_keys if k.path[-1] != "evidence_pack"]
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(model_versions.name, [key])
+    with (scratch.root / "reproduce.log").open("w") as log, contextlib.redirect_stdout(log):
+        result = job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            asset_selection=selection,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        )
+    if not result.success:
+        raise ReproduceError(f"the re-run of {key} failed in the scratch folder {scratch.root}")
+    with duckdb.connect(str(scratch.warehouse), read_only=True) as conn:
+        return {table: conn.execute(f"select * from rai.{table}").df() for table in TABLES}

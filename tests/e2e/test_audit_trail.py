@@ -1,0 +1,79 @@
+"""Audit trail on the demo: trace a number to its source rows; verify flags a changed byte."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from rai_pipeline.app.trace import MASK, TraceError, trace_number
+from rai_pipeline.core.evidence.verify import verify_pack
+
+
+def test_trace_reaches_the_false_positives_behind_a_group_rate(demo):
+    home, outcomes, _ = demo
+    pack = outcomes[-1].pack
+    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    by = metrics[(metrics["dimension"] == "sex&race") & (metrics["group"] == "Female&Black")]
+    by = by.set_index("metric")["value"]
+    negatives = round(by["count"] * (1 - by["prevalence"]))
+    expected_fp = round(by["false_positive_rate"] * negatives)
+    trace = trace_number(
+        pack,
+        home=home,
+        dimension="sex&race",
+        group="Female&Black",
+        metric="false_positive_rate",
+        rows=True,
+        cell="false_positive",
+        limit=10_000,
+    )
+    assert trace.number["value"] == pytest.approx(by["false_positive_rate"])
+    assert trace.mlflow_run["status"] == "FINISHED"
+    assert trace.model_version["uri"].endswith("/2")
+    assert trace.dbt_models[0]["name"] == "eval_frame"
+    assert {e["name"] for e in trace.source_extracts} == {
+        "examples",
+        "labels",
+        "subject_attributes",
+    }
+    assert all(e["sha256_matches"] for e in trace.source_extracts)
+    rows = trace.rows
+    assert len(rows) == expected_fp
+    assert (rows["label"] == 0).all() and (rows["decision"] == 1).all()
+    assert set(rows["sex"]) == {"Female"} and set(rows["race"]) == {"Black"}
+    assert (rows["example_id"] == MASK).all() and trace.masked_columns == ["example_id"]
+
+
+def test_trace_shows_restricted_columns_only_when_asked(demo):
+    home, outcomes, _ = demo
+    trace = trace_number(
+        outcomes[0].pack,
+        home=home,
+        dimension="sex",
+        group="Female",
+        metric="selection_rate",
+        rows=True,
+        cell="selected",
+        include_restricted=True,
+        limit=5,
+    )
+    assert trace.masked_columns == [] and trace.rows["example_id"].dtype.kind == "i"
+
+
+def test_trace_of_an_unknown_number_names_what_exists(demo):
+    home, outcomes, _ = demo
+    with pytest.raises(TraceError, match=r"dimensions here: .*sex"):
+        trace_number(outcomes[0].pack, home=home, dimension="nope", group="x", metric="count")
+
+
+def test_verify_flags_a_one_byte_change_in_a_copy_of_each_demo_pack(demo, tmp_path):
+    _, outcomes, _ = demo
+    for outcome in outcomes:
+        assert verify_pack(outcome.pack).intact
+        copy = tmp_path / outcome.pack.name
+        shutil.copytree(outcome.pack, copy)
+        target = copy / "lineage" / "dbt" / "eval_frame.sql"
+        data = bytearray(target.read_bytes())
+        data[0] ^= 0x20
+        target.write_bytes(bytes(data))
+        assert verify_pack(copy).modified == ["lineage/dbt/eval_frame.sql"]
