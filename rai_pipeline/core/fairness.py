@@ -17,10 +17,14 @@ metric                              value
 ``equal_opportunity_difference``    max − min of ``true_positive_rate``
 ==================================  ===================================================
 
-Per-group rows: ``<metric>_ratio`` (:math:`m_g / m_{ref}`) and ``<metric>_difference``
-(:math:`m_g - m_{ref}`) for ``selection_rate``, ``true_positive_rate`` and
-``false_positive_rate``, each group against the dimension's reference group (default: the group
-with the most rows, ties broken by name); the reference group gets no row of its own.
+Per-group rows: ``<metric>_ratio`` (:math:`m_g / m_{ref}`, NaN when :math:`m_{ref} = 0`) and
+``<metric>_difference`` (:math:`m_g - m_{ref}`) for every rate of :data:`PER_GROUP_RATES`
+(``selection_rate``, ``true_positive_rate``, ``false_positive_rate``, ``false_negative_rate``,
+``false_discovery_rate``, ``false_omission_rate``, ``precision_score``, ``prevalence``), each
+group against the dimension's reference group (default: the group with the most rows, ties
+broken by name); the reference group gets no row of its own. ``prevalence`` rows describe the
+data (base rates), not the model; they are there because the error-rate disparities cannot be
+read without them.
 
 Which groups are compared. A group enters an aggregate only if its ``status`` is ``ok`` in
 ``slice_metrics`` for every rate the aggregate uses (``insufficient_sample`` and ``undefined``
@@ -43,20 +47,43 @@ differences, ``[-bound, bound]`` for per-group differences), ``fail`` when it li
 outside, else ``inconclusive``; per-group rows of groups that are not ``ok`` get
 ``insufficient_sample``. ``disposition`` is ``none_required`` for ``pass`` and ``pending``
 otherwise: a person must record mitigation or an approved acceptance.
+
+Multiple testing (``multiple_testing``, per-group rows only). A dimension with many groups and
+rates makes many per-group claims; by default each is made at the nominal level. With
+``holm`` or ``bh``, the per-group rows of a family (a dimension, or a dimension and metric)
+whose two groups are ``ok`` are adjusted together: each row's *pass* and *fail* claims get
+p-values by inverting its percentile interval, Holm's step-down or Benjamini–Hochberg runs on
+the pass claims and on the fail claims, and the row's interval is reported at the level that
+shows the procedure's decision (:mod:`~rai_pipeline.core.multiple_testing`). The verdict is
+always read off the reported interval. ``adjustment``, ``confidence_level`` and
+``family_size`` record what was done. Aggregate rows, which decide the gate, are never
+adjusted.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rai_pipeline.core.metrics import STATUS_OK, check_confidence_level
+from rai_pipeline.core.metrics import MSG_N_BOOTSTRAP as MSG_N_BOOTSTRAP
+from rai_pipeline.core.metrics import MSG_SEED as MSG_SEED
+from rai_pipeline.core.metrics import (
+    STATUS_OK,
+    bootstrap_rng,
+    check_bootstrap_options,
+    check_confidence_level,
+)
+from rai_pipeline.core.multiple_testing import (
+    MultipleTesting,
+    check_method,
+    percentile_interval_p_values,
+    rejection_levels,
+)
 from rai_pipeline.core.slices import OVERALL_DIMENSION
 
 FAIRNESS_COLUMNS = (
@@ -73,6 +100,9 @@ FAIRNESS_COLUMNS = (
     "disposition",
     "groups_compared",
     "groups_excluded",
+    "adjustment",
+    "confidence_level",
+    "family_size",
 )
 AGGREGATE_GROUP = "*"
 EXCLUDED_SEPARATOR = ";"
@@ -87,7 +117,25 @@ DISPOSITION_PENDING = "pending"
 SELECTION_RATE = "selection_rate"
 TRUE_POSITIVE_RATE = "true_positive_rate"
 FALSE_POSITIVE_RATE = "false_positive_rate"
+FALSE_NEGATIVE_RATE = "false_negative_rate"
+FALSE_DISCOVERY_RATE = "false_discovery_rate"
+FALSE_OMISSION_RATE = "false_omission_rate"
+PRECISION = "precision_score"
+PREVALENCE = "prevalence"
+# The rates the aggregate disparities combine.
 RATES = (SELECTION_RATE, TRUE_POSITIVE_RATE, FALSE_POSITIVE_RATE)
+# The rates compared group by group with the reference group, in output order.
+PER_GROUP_RATES = (
+    SELECTION_RATE,
+    TRUE_POSITIVE_RATE,
+    FALSE_POSITIVE_RATE,
+    FALSE_NEGATIVE_RATE,
+    FALSE_DISCOVERY_RATE,
+    FALSE_OMISSION_RATE,
+    PRECISION,
+    PREVALENCE,
+)
+MULTIPLE_TESTING_FAMILIES = ("dimension", "metric")
 
 # name, rates it combines, "difference" (max - min, worst = max) or "ratio" (min / max, worst = min)
 AGGREGATES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -112,8 +160,7 @@ MSG_REFERENCE_DIMENSION = "reference_groups names dimension {dimension!r}, not a
 MSG_REFERENCE_GROUP = (
     "reference group {group!r} for dimension {dimension!r} is not one of its groups {groups}"
 )
-MSG_N_BOOTSTRAP = "n_bootstrap must be an int >= 1, got {value!r}"
-MSG_SEED = "seed must be an int >= 0, got {value!r}"
+MSG_FAMILY = "multiple_testing_family must be one of {choices}, got {value!r}"
 
 _Array = npt.NDArray[np.float64]
 
@@ -169,15 +216,28 @@ def _verdict(lower: float, upper: float, band: tuple[float, float]) -> str:
 
 
 def _rates(cells: npt.NDArray[np.int64]) -> dict[str, _Array]:
-    """Selection rate, TPR, FPR from cells ``[..., (tp, fp, tn, fn)]``; NaN where undefined."""
+    """Every rate of :data:`PER_GROUP_RATES` from cells ``[..., (tp, fp, tn, fn)]``.
+
+    NaN where the rate's denominator is 0.
+    """
     tp, fp, tn, fn = (cells[..., i].astype(np.float64) for i in range(4))
     n, positives, negatives = tp + fp + tn + fn, tp + fn, fp + tn
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            SELECTION_RATE: np.where(n > 0, (tp + fp) / n, np.nan),
-            TRUE_POSITIVE_RATE: np.where(positives > 0, tp / positives, np.nan),
-            FALSE_POSITIVE_RATE: np.where(negatives > 0, fp / negatives, np.nan),
-        }
+    selected, rejected = tp + fp, fn + tn
+
+    def ratio(numerator: _Array, denominator: _Array) -> _Array:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(denominator > 0, numerator / denominator, np.nan)
+
+    return {
+        SELECTION_RATE: ratio(selected, n),
+        TRUE_POSITIVE_RATE: ratio(tp, positives),
+        FALSE_POSITIVE_RATE: ratio(fp, negatives),
+        FALSE_NEGATIVE_RATE: ratio(fn, positives),
+        FALSE_DISCOVERY_RATE: ratio(fp, selected),
+        FALSE_OMISSION_RATE: ratio(fn, rejected),
+        PRECISION: ratio(tp, selected),
+        PREVALENCE: ratio(positives, n),
+    }
 
 
 def _between_groups(values: _Array, kind: str) -> _Array:
@@ -196,19 +256,20 @@ def _to_reference(values: _Array, reference: _Array, kind: str) -> _Array:
         return np.where(reference == 0, np.nan, values / reference)
 
 
-def _interval(samples: _Array, confidence_level: float) -> tuple[float, float]:
+def _defined(samples: _Array) -> _Array | None:
+    """The defined replicates, or None when too few are (fewer than the minimum fraction)."""
     defined = samples[~np.isnan(samples)]
     if defined.size < MIN_DEFINED_REPLICATE_FRACTION * samples.size or defined.size == 0:
+        return None
+    return defined
+
+
+def _interval(defined: _Array | None, alpha: float) -> tuple[float, float]:
+    """Percentile interval ``[Q(alpha / 2), Q(1 - alpha / 2)]``; NaN without replicates."""
+    if defined is None:
         return float("nan"), float("nan")
-    alpha = 1 - confidence_level
     low, high = np.quantile(defined, [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)
-
-
-def _dimension_rng(seed: int, dimension: str) -> np.random.Generator:
-    digest = hashlib.sha256(dimension.encode("utf-8")).digest()
-    entropy = [seed, int.from_bytes(digest[:8], "big")]
-    return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
 def _resample(
@@ -253,25 +314,15 @@ def _cells_from_metrics(values: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _check_inputs(
-    slice_metrics: pd.DataFrame, stats: pd.DataFrame | None, n_bootstrap: int, seed: int
-) -> None:
+def _check_inputs(slice_metrics: pd.DataFrame) -> None:
     required = ["dimension", "group", "n", "metric", "value", "status"]
     missing = [column for column in required if column not in slice_metrics.columns]
     if missing:
         raise ValueError(MSG_SLICE_METRICS_COLUMNS.format(missing=missing))
-    needed = {"count", *RATES} | ({"prevalence"} if stats is None else set())
+    needed = {"count", *PER_GROUP_RATES}
     absent = sorted(needed - set(slice_metrics["metric"]))
     if absent:
         raise ValueError(MSG_SLICE_METRICS_METRICS.format(missing=absent))
-    if not _is_count(n_bootstrap) or n_bootstrap < 1:
-        raise ValueError(MSG_N_BOOTSTRAP.format(value=n_bootstrap))
-    if not _is_count(seed) or seed < 0:
-        raise ValueError(MSG_SEED.format(value=seed))
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 def _row(**fields: Any) -> dict[str, Any]:
@@ -289,19 +340,20 @@ def fairness_metrics_from_slices(
     confidence_level: float = 0.95,
     n_bootstrap: int = 1000,
     seed: int = 0,
+    multiple_testing: MultipleTesting = "none",
+    multiple_testing_family: Literal["dimension", "metric"] = "dimension",
 ) -> pd.DataFrame:
     """The ``fairness_metrics`` table: disparities per dimension with intervals and verdicts.
 
-    See the module docstring for definitions, which groups are compared, the bootstrap and
-    the verdict rules.
+    See the module docstring for definitions, which groups are compared, the bootstrap, the
+    verdict rules and the multiple-testing adjustment.
 
     Parameters
     ----------
     slice_metrics : pandas.DataFrame
         Long table from :func:`~rai_pipeline.core.metrics.slice_metrics_from_stats`; uses
-        ``dimension, group, n, metric, value, status`` and the metrics ``count``,
-        ``selection_rate``, ``true_positive_rate``, ``false_positive_rate`` (and
-        ``prevalence`` when ``stats`` is not given). The ``overall`` dimension is ignored.
+        ``dimension, group, n, metric, value, status`` and the metrics ``count`` and
+        :data:`PER_GROUP_RATES`. The ``overall`` dimension is ignored.
     stats : pandas.DataFrame, optional
         The slice statistics (``dimension, group, tp, fp, tn, fn``) behind ``slice_metrics``.
         When omitted, the cells are recovered exactly from count, prevalence, TPR and FPR.
@@ -311,27 +363,39 @@ def fairness_metrics_from_slices(
     policy : FairnessPolicy, optional
         Bands for the verdicts; defaults to ``FairnessPolicy()``.
     confidence_level : float, default 0.95
-        Coverage of the percentile bootstrap intervals.
+        Coverage of the percentile bootstrap intervals (before any adjustment).
     n_bootstrap : int, default 1000
-        Bootstrap replicates.
+        Bootstrap replicates. Adjusted intervals use quantiles further in the tails
+        (:math:`\\alpha / (2m)`), which need more replicates to be stable.
     seed : int, default 0
         Seed; the same inputs and seed give an identical frame.
+    multiple_testing : {"none", "holm", "bh"}, default "none"
+        Adjustment of the per-group rows' intervals and verdicts within each family:
+        Holm (family-wise error rate) or Benjamini–Hochberg (false discovery rate). Aggregate
+        rows are never adjusted.
+    multiple_testing_family : {"dimension", "metric"}, default "dimension"
+        What one family is: every per-group row of a dimension, or the rows of one dimension
+        and one metric (e.g. every group's ``false_positive_rate_ratio``).
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`FAIRNESS_COLUMNS`. Dimensions in their order in ``slice_metrics``;
         within one, the aggregate rows in :data:`AGGREGATES` order, then for each rate of
-        :data:`RATES` its ``_ratio`` rows and its ``_difference`` rows, groups sorted.
-        ``reference_group`` is None on aggregate rows; ``groups_excluded`` is ``;``-joined
-        (empty when none).
+        :data:`PER_GROUP_RATES` its ``_ratio`` rows and its ``_difference`` rows, groups
+        sorted. ``reference_group`` is None on aggregate rows; ``groups_excluded`` is
+        ``;``-joined (empty when none). ``adjustment`` is the method applied to the row
+        (always ``none`` on aggregate rows), ``confidence_level`` the level of the row's
+        interval and ``family_size`` the number of comparisons in its family (1 for aggregate
+        rows and without adjustment).
 
     Raises
     ------
     ValueError
         Missing columns or metrics, stats that do not match ``slice_metrics``, an unknown
-        reference dimension or group, or bad ``n_bootstrap``, ``seed`` or confidence level
-        (the ``MSG_*`` constants of this module).
+        reference dimension or group, or bad ``n_bootstrap``, ``seed``, confidence level,
+        ``multiple_testing`` or family (the ``MSG_*`` constants of this module and of
+        :mod:`~rai_pipeline.core.multiple_testing`).
 
     Examples
     --------
@@ -345,10 +409,19 @@ def fairness_metrics_from_slices(
     >>> row = out.iloc[0]
     >>> row["metric"], float(row["value"]), int(row["groups_compared"]), row["verdict"]
     ('demographic_parity_difference', 0.0, 2, 'inconclusive')
+    >>> row = out.set_index("metric").loc["false_discovery_rate_ratio"]
+    >>> row["group"], row["reference_group"], float(row["value"])
+    ('M', 'F', 1.0)
     """
     policy = policy if policy is not None else FairnessPolicy()
     level = check_confidence_level(confidence_level)
-    _check_inputs(slice_metrics, stats, n_bootstrap, seed)
+    _check_inputs(slice_metrics)
+    n_bootstrap, seed = check_bootstrap_options(n_bootstrap, seed)
+    method = check_method(multiple_testing)
+    if multiple_testing_family not in MULTIPLE_TESTING_FAMILIES:
+        raise ValueError(
+            MSG_FAMILY.format(choices=MULTIPLE_TESTING_FAMILIES, value=multiple_testing_family)
+        )
     metrics = slice_metrics[slice_metrics["dimension"] != OVERALL_DIMENSION]
     dimensions = list(dict.fromkeys(metrics["dimension"]))
     wide = metrics.pivot(index=["dimension", "group"], columns="metric", values="value")
@@ -379,27 +452,48 @@ def fairness_metrics_from_slices(
             raise ValueError(
                 MSG_REFERENCE_GROUP.format(group=group, dimension=dimension, groups=groups)
             )
+    # One sorted (dimension, group) order for sizes, status and cells; a dimension's groups
+    # are a contiguous block of it, sorted by name.
+    sizes = sizes.sort_index()
+    order = sizes.index
+    ok_all = status.reindex(order)[list(PER_GROUP_RATES)].to_numpy() == STATUS_OK
+    cells_all = cells.reindex(order)[["tp", "fp", "tn", "fn"]].to_numpy()
+    group_names = order.get_level_values(1)
+    positions = sizes.groupby(level=0).indices
     rows: list[dict[str, Any]] = []
     for dimension in dimensions:
-        groups = sorted(sizes.loc[dimension].index)
-        dimension_sizes = sizes.loc[dimension].loc[groups].to_numpy()
+        where = positions[dimension]
+        groups = list(group_names[where])
         reference = references.get(dimension)
         if reference is None:
-            reference = groups[int(np.argmax(dimension_sizes))]  # first of the largest
+            reference = groups[int(np.argmax(sizes.to_numpy()[where]))]  # first of the largest
+        cells_g = cells_all[where]
+        ok = {rate: ok_all[where, k] for k, rate in enumerate(PER_GROUP_RATES)}
+        point = _rates(cells_g)
+        boot = _rates(_resample(cells_g, n_bootstrap, bootstrap_rng(seed, dimension)))
         rows.extend(
-            _dimension_rows(
+            _aggregate_rows(
                 dimension=dimension,
                 groups=groups,
-                cells=cells.loc[dimension].loc[groups, ["tp", "fp", "tn", "fn"]].to_numpy(),
-                ok={
-                    rate: (status.loc[dimension].loc[groups, rate] == STATUS_OK).to_numpy()
-                    for rate in RATES
-                },
+                point=point,
+                boot=boot,
+                ok=ok,
+                policy=policy,
+                confidence_level=level,
+            )
+        )
+        rows.extend(
+            _per_group_rows(
+                dimension=dimension,
+                groups=groups,
+                point=point,
+                boot=boot,
+                ok=ok,
                 reference=reference,
                 policy=policy,
                 confidence_level=level,
-                n_bootstrap=int(n_bootstrap),
-                rng=_dimension_rng(int(seed), dimension),
+                multiple_testing=method,
+                family=multiple_testing_family,
             )
         )
     frame = pd.DataFrame(rows, columns=list(FAIRNESS_COLUMNS))
@@ -411,39 +505,37 @@ def fairness_metrics_from_slices(
             "threshold_lower": "float64",
             "threshold_upper": "float64",
             "groups_compared": "int64",
+            "confidence_level": "float64",
+            "family_size": "int64",
         }
     )
 
 
-def _dimension_rows(
+def _aggregate_rows(
     *,
     dimension: str,
     groups: list[str],
-    cells: npt.NDArray[np.int64],
+    point: dict[str, _Array],
+    boot: dict[str, _Array],
     ok: dict[str, npt.NDArray[np.bool_]],
-    reference: str,
     policy: FairnessPolicy,
     confidence_level: float,
-    n_bootstrap: int,
-    rng: np.random.Generator,
 ) -> list[dict[str, Any]]:
-    point = _rates(cells)
-    boot = _rates(_resample(cells, n_bootstrap, rng))  # each (B, G)
-    bound = policy.difference_bound
     rows = []
     for name, rates, kind in AGGREGATES:
         compared = np.logical_and.reduce([ok[rate] for rate in rates])
         excluded = EXCLUDED_SEPARATOR.join(
             group for group, keep in zip(groups, compared, strict=True) if not keep
         )
-        band = policy.ratio_band if kind == "ratio" else (0.0, bound)
+        band = policy.ratio_band if kind == "ratio" else (0.0, policy.difference_bound)
         value, low, high = float("nan"), float("nan"), float("nan")
         if compared.sum() >= 2:
             parts = [_between_groups(point[rate][compared], kind) for rate in rates]
             samples = [_between_groups(boot[rate][:, compared], kind) for rate in rates]
             combine = np.max if kind == "difference" else np.min
             value = float(combine(np.array(parts)))
-            low, high = _interval(combine(np.stack(samples), axis=0), confidence_level)
+            replicates = combine(np.stack(samples), axis=0)
+            low, high = _interval(_defined(replicates), 1 - confidence_level)
         verdict = _verdict(low, high, band) if compared.sum() >= 2 else VERDICT_INCONCLUSIVE
         rows.append(
             _row(
@@ -459,41 +551,170 @@ def _dimension_rows(
                 verdict=verdict,
                 groups_compared=int(compared.sum()),
                 groups_excluded=excluded,
+                adjustment="none",
+                confidence_level=confidence_level,
+                family_size=1,
             )
         )
+    return rows
+
+
+@dataclass
+class _Comparison:
+    """One per-group row before its interval is fixed."""
+
+    fields: dict[str, Any]
+    band: tuple[float, float]
+    replicates: _Array  # (B,) bootstrap replicates, NaN where undefined
+    interval: tuple[float, float]  # at the nominal level
+    enough: bool  # enough defined replicates for an interval
+    group_ok: bool
+    reference_ok: bool
+    family: str
+    alpha: float  # significance level of the reported interval
+
+    @property
+    def tested(self) -> bool:
+        """Whether the interval decides the verdict (both groups ok, replicates defined)."""
+        return self.group_ok and self.reference_ok and self.enough
+
+
+def _nominal_intervals(
+    replicates: _Array, alpha: float
+) -> tuple[_Array, _Array, npt.NDArray[np.bool_]]:
+    """Percentile intervals of each column of (B, G) replicates, and which have enough."""
+    size = replicates.shape[1]
+    low, high = np.full(size, np.nan), np.full(size, np.nan)
+    missing = np.isnan(replicates).sum(axis=0)
+    complete = missing == 0
+    if complete.any():
+        bounds = np.quantile(replicates[:, complete], [alpha / 2, 1 - alpha / 2], axis=0)
+        low[complete], high[complete] = bounds[0], bounds[1]
+    enough = complete.copy()
+    for g in np.flatnonzero(~complete):
+        defined = _defined(replicates[:, g])
+        enough[g] = defined is not None
+        low[g], high[g] = _interval(defined, alpha)
+    return low, high, enough
+
+
+def _per_group_rows(
+    *,
+    dimension: str,
+    groups: list[str],
+    point: dict[str, _Array],
+    boot: dict[str, _Array],
+    ok: dict[str, npt.NDArray[np.bool_]],
+    reference: str,
+    policy: FairnessPolicy,
+    confidence_level: float,
+    multiple_testing: MultipleTesting,
+    family: str,
+) -> list[dict[str, Any]]:
+    bound = policy.difference_bound
+    alpha = 1 - confidence_level
     r = groups.index(reference)
-    for rate in RATES:
-        for kind in ("ratio", "difference"):
-            band = policy.ratio_band if kind == "ratio" else (-bound, bound)
-            values = _to_reference(point[rate], point[rate][r], kind)
-            replicates = _to_reference(boot[rate], boot[rate][:, [r]], kind)
-            for g, group in enumerate(groups):
-                if g == r:
-                    continue
-                low, high = _interval(replicates[:, g], confidence_level)
-                if not ok[rate][g]:
-                    verdict = VERDICT_INSUFFICIENT
-                elif not ok[rate][r]:
-                    verdict = VERDICT_INCONCLUSIVE
-                else:
-                    verdict = _verdict(low, high, band)
-                pair = [(group, ok[rate][g]), (reference, ok[rate][r])]
-                rows.append(
-                    _row(
-                        dimension=dimension,
-                        metric=f"{rate}_{kind}",
-                        group=group,
-                        reference_group=reference,
-                        value=float(values[g]),
-                        ci_lower=low,
-                        ci_upper=high,
-                        threshold_lower=band[0],
-                        threshold_upper=band[1],
-                        verdict=verdict,
-                        groups_compared=sum(keep for _, keep in pair),
-                        groups_excluded=EXCLUDED_SEPARATOR.join(
+    pairs = [(rate, kind) for rate in PER_GROUP_RATES for kind in ("ratio", "difference")]
+    replicates = np.concatenate(
+        [_to_reference(boot[rate], boot[rate][:, [r]], kind) for rate, kind in pairs], axis=1
+    )  # (B, len(pairs) * G): every comparison's replicates, one quantile call for all
+    low, high, enough = _nominal_intervals(replicates, alpha)
+    size = len(groups)
+    comparisons = []
+    for k, (rate, kind) in enumerate(pairs):
+        band = policy.ratio_band if kind == "ratio" else (-bound, bound)
+        values = _to_reference(point[rate], point[rate][r], kind)
+        metric = f"{rate}_{kind}"
+        for g, group in enumerate(groups):
+            if g == r:
+                continue
+            column = k * size + g
+            pair = [(group, ok[rate][g]), (reference, ok[rate][r])]
+            comparisons.append(
+                _Comparison(
+                    fields={
+                        "dimension": dimension,
+                        "metric": metric,
+                        "group": group,
+                        "reference_group": reference,
+                        "value": float(values[g]),
+                        "threshold_lower": band[0],
+                        "threshold_upper": band[1],
+                        "groups_compared": sum(keep for _, keep in pair),
+                        "groups_excluded": EXCLUDED_SEPARATOR.join(
                             name for name, keep in pair if not keep
                         ),
-                    )
+                        "adjustment": multiple_testing,
+                    },
+                    band=band,
+                    replicates=replicates[:, column],
+                    interval=(float(low[column]), float(high[column])),
+                    enough=bool(enough[column]),
+                    group_ok=bool(ok[rate][g]),
+                    reference_ok=bool(ok[rate][r]),
+                    family=dimension if family == "dimension" else metric,
+                    alpha=alpha,
                 )
+            )
+    sizes = _adjust(comparisons, alpha=alpha, method=multiple_testing)
+    rows = []
+    for item in comparisons:
+        if item.alpha == alpha:
+            low_g, high_g = item.interval
+        else:
+            low_g, high_g = _interval(_defined(item.replicates), item.alpha)
+        if not item.group_ok:
+            verdict = VERDICT_INSUFFICIENT
+        elif not item.reference_ok:
+            verdict = VERDICT_INCONCLUSIVE
+        else:
+            verdict = _verdict(low_g, high_g, item.band)
+        level = confidence_level if item.alpha == alpha else 1 - item.alpha
+        rows.append(
+            _row(
+                **item.fields,
+                ci_lower=low_g,
+                ci_upper=high_g,
+                verdict=verdict,
+                confidence_level=level,
+                family_size=sizes[item.family],
+            )
+        )
     return rows
+
+
+def _adjust(
+    comparisons: list[_Comparison], *, alpha: float, method: MultipleTesting
+) -> dict[str, int]:
+    """Set each tested comparison's interval level within its family; return family sizes.
+
+    Pass claims and fail claims form two families of hypotheses each (see
+    :mod:`~rai_pipeline.core.multiple_testing`); a row's interval is reported at the level of
+    the claim the procedure made, or at the smaller of the two levels when it made none.
+    """
+    families: dict[str, list[_Comparison]] = {}
+    for item in comparisons:
+        families.setdefault(item.family, [])
+        if item.tested:
+            families[item.family].append(item)
+    if method == "none":
+        return dict.fromkeys(families, 1)
+    for members in families.values():
+        if not members:
+            continue
+        p_values = np.array(
+            [
+                percentile_interval_p_values(item.replicates[~np.isnan(item.replicates)], item.band)
+                for item in members
+            ]
+        )
+        pass_levels, passed = rejection_levels(p_values[:, 0], alpha=alpha, method=method)
+        fail_levels, failed = rejection_levels(p_values[:, 1], alpha=alpha, method=method)
+        for k, item in enumerate(members):
+            if passed[k]:
+                item.alpha = float(pass_levels[k])
+            elif failed[k]:
+                item.alpha = float(fail_levels[k])
+            else:
+                item.alpha = float(min(pass_levels[k], fail_levels[k]))
+    return {name: len(members) for name, members in families.items()}

@@ -19,12 +19,36 @@ metric                      value                  interval
 ``true_negative_rate``      :math:`tn/N`           Wilson
 ``accuracy_score``          :math:`(tp+tn)/n`      Wilson
 ``precision_score``         :math:`tp/(tp+fp)`     Wilson
-``roc_auc_score``           Mann–Whitney AUC       none (NaN)
-``brier_score_loss``        :math:`\\sum(s-y)^2/n`  none (NaN)
+``roc_auc_score``           Mann–Whitney AUC       bootstrap (with histograms)
+``brier_score_loss``        :math:`\\sum(s-y)^2/n`  bootstrap (with histograms)
 ``prevalence``              :math:`P/n`            Wilson
+``false_discovery_rate``    :math:`fp/(tp+fp)`     Wilson
+``false_omission_rate``     :math:`fn/(fn+tn)`     Wilson
 ==========================  =====================  ===========================
 
 where :math:`P = tp + fn` and :math:`N = fp + tn`.
+
+Intervals for ``roc_auc_score`` and ``brier_score_loss`` need the label-by-score histograms of
+the same rows (:func:`~rai_pipeline.core.slices.compute_score_histograms`, fine bins such as
+:data:`BOOTSTRAP_BINS`); without them they are NaN. Both are seeded percentile bootstraps on
+those counts, which are a resample of the group's rows in distribution:
+
+``roc_auc_score``
+    Stratified by label: each replicate draws the positives' bin counts from
+    Multinomial(:math:`P`, observed positive bin shares) and the negatives' from
+    Multinomial(:math:`N`, negative shares) and computes the Mann–Whitney AUC of the binned
+    scores (pairs in one bin count one half). Replicates are shifted by the exact AUC minus
+    the binned AUC of the observed counts, so the interval is centred on the exact value;
+    what binning loses is only the resampling variability of the within-bin pairs' order.
+``brier_score_loss``
+    Each replicate draws all (label, bin) cell counts from Multinomial(:math:`n`, observed
+    cell shares), as a row resample does, and averages the cells' mean squared errors
+    :math:`\\bar e_c = (\\sum s^2 - 2y\\sum s + y\\,n_c) / n_c`, which are exact. What this
+    leaves out is the spread of :math:`(s - y)^2` *within* a cell: at most
+    :math:`w^2 / n` of the variance for bins of width :math:`w` (:math:`10^{-6} / n` with
+    1000 bins on [0, 1]).
+
+``docs/statistics.md`` gives the derivations and measured coverage.
 
 Status of each row: ``undefined`` when the metric's denominator is zero (value NaN; the
 scikit-learn functions would return 0 or warn), else ``insufficient_sample`` when a group
@@ -34,6 +58,7 @@ scikit-learn functions would return 0 or warn), else ``insufficient_sample`` whe
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from statistics import NormalDist
 
@@ -54,6 +79,16 @@ SLICE_METRIC_COLUMNS = (
     "status",
 )
 REQUIRED_STATS_COLUMNS = ("dimension", "group", "n", "tp", "fp", "tn", "fn", "sum_sq_error", "auc")
+REQUIRED_HISTOGRAM_COLUMNS = (
+    "dimension",
+    "group",
+    "label",
+    "bin",
+    "n",
+    "sum_score",
+    "sum_sq_score",
+)
+BOOTSTRAP_BINS = 1000
 
 STATUS_OK = "ok"
 STATUS_INSUFFICIENT = "insufficient_sample"
@@ -69,6 +104,21 @@ MSG_STATS_COUNTS = (
     "stats counts must be non-negative integers with n = tp + fp + tn + fn in every row"
 )
 MSG_MINIMUM = "{name} must be an int >= 0, got {value!r}"
+MSG_N_BOOTSTRAP = "n_bootstrap must be an int >= 1, got {value!r}"
+MSG_SEED = "seed must be an int >= 0, got {value!r}"
+MSG_HISTOGRAM_COLUMNS = "histograms is missing required columns {missing}; expected {required}"
+MSG_HISTOGRAM_GROUPS = (
+    "histograms and stats describe different groups: {only_histograms} only in histograms, "
+    "{only_stats} only in stats"
+)
+MSG_HISTOGRAM_CELLS = (
+    "histograms must hold non-negative integer counts, labels 0 and 1 and the same bins "
+    "for both labels of every group"
+)
+MSG_HISTOGRAM_COUNTS = (
+    "histogram counts of {groups} do not add up to the positives and negatives in stats: "
+    "histograms and stats must describe the same rows"
+)
 
 _Counts = dict[str, npt.NDArray[np.float64]]
 
@@ -152,6 +202,36 @@ def wilson_interval(
     return lower, upper
 
 
+def check_bootstrap_options(n_bootstrap: object, seed: object) -> tuple[int, int]:
+    """Return ``(n_bootstrap, seed)`` as ints, or raise if they are not an int >= 1 / >= 0."""
+    if not _is_count(n_bootstrap) or n_bootstrap < 1:  # type: ignore[operator]
+        raise ValueError(MSG_N_BOOTSTRAP.format(value=n_bootstrap))
+    if not _is_count(seed) or seed < 0:  # type: ignore[operator]
+        raise ValueError(MSG_SEED.format(value=seed))
+    return int(n_bootstrap), int(seed)  # type: ignore[call-overload]
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def bootstrap_rng(seed: int, *keys: str) -> np.random.Generator:
+    """An independent random stream per seed and key, e.g. ``(seed, dimension, group)``.
+
+    The stream is ``SeedSequence([seed, h])`` with :math:`h` the first 8 bytes of the SHA-256
+    of the keys joined by the unit separator, so a quantity's bootstrap draws depend only on
+    the seed and its own key: adding or removing other groups, dimensions or metrics changes
+    nothing.
+
+    Examples
+    --------
+    >>> bool(bootstrap_rng(0, "race").random() == bootstrap_rng(0, "race").random())
+    True
+    """
+    digest = hashlib.sha256("\x1f".join(keys).encode("utf-8")).digest()
+    return np.random.default_rng(np.random.SeedSequence([seed, int.from_bytes(digest[:8], "big")]))
+
+
 # Metric definitions: value numerator / denominator, and whether a Wilson interval applies.
 _Term = Callable[[_Counts], npt.NDArray[np.float64]]
 _METRICS: tuple[tuple[str, _Term, _Term, bool], ...] = (
@@ -171,6 +251,8 @@ _METRICS: tuple[tuple[str, _Term, _Term, bool], ...] = (
     ),
     ("brier_score_loss", lambda c: c["sum_sq_error"], lambda c: c["n"], False),
     ("prevalence", lambda c: c["tp"] + c["fn"], lambda c: c["n"], True),
+    ("false_discovery_rate", lambda c: c["fp"], lambda c: c["tp"] + c["fp"], True),
+    ("false_omission_rate", lambda c: c["fn"], lambda c: c["fn"] + c["tn"], True),
 )
 METRIC_NAMES = tuple(name for name, *_ in _METRICS)
 _RATIO_METRICS = frozenset(METRIC_NAMES) - {"count", "roc_auc_score"}
@@ -203,6 +285,117 @@ def _counts(stats: pd.DataFrame) -> _Counts:
     return counts
 
 
+def _group_histograms(
+    stats: pd.DataFrame, histograms: pd.DataFrame
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], _Counts]]:
+    """Per row of ``stats``: (negatives' bin counts, positives' bin counts, score sums)."""
+    missing = [c for c in REQUIRED_HISTOGRAM_COLUMNS if c not in histograms.columns]
+    if missing:
+        raise ValueError(
+            MSG_HISTOGRAM_COLUMNS.format(missing=missing, required=list(REQUIRED_HISTOGRAM_COLUMNS))
+        )
+    hist = histograms.loc[:, list(REQUIRED_HISTOGRAM_COLUMNS)]
+    counts = hist["n"].to_numpy(dtype=np.float64)
+    if (
+        np.isnan(counts).any()
+        or (counts < 0).any()
+        or (counts != np.round(counts)).any()
+        or not set(hist["label"].astype(np.int64)) <= {0, 1}
+    ):
+        raise ValueError(MSG_HISTOGRAM_CELLS)
+    hist = hist.astype({"dimension": str, "group": str, "label": "int64", "bin": "int64"})
+    hist = hist.sort_values(["dimension", "group", "label", "bin"], kind="stable")
+    keys_stats = list(zip(stats["dimension"].astype(str), stats["group"].astype(str), strict=True))
+    blocks = dict(list(hist.groupby(["dimension", "group"], sort=False)))
+    only_hist = sorted(set(blocks) - set(keys_stats))
+    only_stats = sorted(set(keys_stats) - set(blocks))
+    if only_hist or only_stats:
+        raise ValueError(
+            MSG_HISTOGRAM_GROUPS.format(only_histograms=only_hist, only_stats=only_stats)
+        )
+    out = []
+    for key in keys_stats:
+        block = blocks[key]
+        by_label = [block[block["label"] == label] for label in (0, 1)]
+        if not np.array_equal(by_label[0]["bin"].to_numpy(), by_label[1]["bin"].to_numpy()):
+            raise ValueError(MSG_HISTOGRAM_CELLS)
+        neg, pos = (part["n"].to_numpy(dtype=np.int64) for part in by_label)
+        sums = {
+            f"{column}_{label}": part[column].to_numpy(dtype=np.float64)
+            for label, part in enumerate(by_label)
+            for column in ("sum_score", "sum_sq_score")
+        }
+        out.append((neg, pos, sums))
+    return out
+
+
+def _binned_auc(
+    pos: npt.NDArray[np.float64], neg: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Mann–Whitney AUC of binned scores (pairs in one bin count 1/2), over the last axis."""
+    below = np.cumsum(neg, axis=-1) - neg
+    twice_u = np.sum(pos * (2.0 * below + neg), axis=-1)
+    return twice_u / (2.0 * pos.sum(axis=-1) * neg.sum(axis=-1))
+
+
+def _quantiles(samples: npt.NDArray[np.float64], level: float) -> tuple[float, float]:
+    low, high = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def _score_intervals(
+    stats: pd.DataFrame,
+    histograms: pd.DataFrame,
+    counts: _Counts,
+    *,
+    confidence_level: float,
+    n_bootstrap: int,
+    seed: int,
+) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    """Bootstrap intervals of ``roc_auc_score`` and ``brier_score_loss`` for each stats row."""
+    groups = _group_histograms(stats, histograms)
+    size = len(stats)
+    auc = (np.full(size, np.nan), np.full(size, np.nan))
+    brier = (np.full(size, np.nan), np.full(size, np.nan))
+    mismatched = []
+    labels = zip(stats["dimension"].astype(str), stats["group"].astype(str), strict=True)
+    for i, ((dimension, group), (neg, pos, sums)) in enumerate(zip(labels, groups, strict=True)):
+        n_pos, n_neg = (
+            int(counts["tp"][i] + counts["fn"][i]),
+            int(counts["fp"][i] + counts["tn"][i]),
+        )
+        if int(pos.sum()) != n_pos or int(neg.sum()) != n_neg:
+            mismatched.append((dimension, group))
+            continue
+        if n_pos > 0 and n_neg > 0 and not np.isnan(counts["auc"][i]):
+            rng = bootstrap_rng(seed, "roc_auc_score", dimension, group)
+            used = (pos + neg) > 0
+            pos_u, neg_u = pos[used], neg[used]
+            draws_pos = rng.multinomial(n_pos, pos_u / n_pos, size=n_bootstrap)
+            draws_neg = rng.multinomial(n_neg, neg_u / n_neg, size=n_bootstrap)
+            shift = counts["auc"][i] - _binned_auc(pos_u.astype(float), neg_u.astype(float))
+            samples = _binned_auc(draws_pos.astype(float), draws_neg.astype(float)) + shift
+            low, high = _quantiles(samples, confidence_level)
+            auc[0][i], auc[1][i] = max(low, 0.0), min(high, 1.0)
+        n = n_pos + n_neg
+        if n > 0:
+            rng = bootstrap_rng(seed, "brier_score_loss", dimension, group)
+            cells = np.concatenate([neg, pos])
+            squared = np.concatenate(
+                [sums["sum_sq_score_0"], sums["sum_sq_score_1"] - 2 * sums["sum_score_1"] + pos]
+            )
+            used = cells > 0
+            mean_error = np.maximum(squared[used], 0.0) / cells[used]
+            draws = rng.multinomial(n, cells[used] / n, size=n_bootstrap)
+            shift = counts["sum_sq_error"][i] / n - float(cells[used] @ mean_error) / n
+            samples = draws @ mean_error / n + shift
+            low, high = _quantiles(samples, confidence_level)
+            brier[0][i], brier[1][i] = max(low, 0.0), high
+    if mismatched:
+        raise ValueError(MSG_HISTOGRAM_COUNTS.format(groups=mismatched))
+    return {"roc_auc_score": auc, "brier_score_loss": brier}
+
+
 def slice_metrics_from_stats(
     stats: pd.DataFrame,
     *,
@@ -210,6 +403,9 @@ def slice_metrics_from_stats(
     min_group_size: int = 30,
     min_positives: int = 0,
     min_negatives: int = 0,
+    histograms: pd.DataFrame | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """The long ``slice_metrics`` table: every metric for every slice group, with intervals.
 
@@ -219,24 +415,39 @@ def slice_metrics_from_stats(
         Output of :func:`~rai_pipeline.core.slices.compute_slice_stats` (at least the columns
         :data:`REQUIRED_STATS_COLUMNS`; extra columns are ignored).
     confidence_level : float, default 0.95
-        Coverage of the Wilson intervals.
+        Coverage of the Wilson and bootstrap intervals.
     min_group_size, min_positives, min_negatives : int, default 30, 0, 0
         A group (not the overall row) below any of these is ``insufficient_sample``; its
         values are still reported.
+    histograms : pandas.DataFrame, optional
+        Label-by-score histograms of the same rows and slices
+        (:func:`~rai_pipeline.core.slices.compute_score_histograms`, at least the columns
+        :data:`REQUIRED_HISTOGRAM_COLUMNS`), preferably with fine bins
+        (:data:`BOOTSTRAP_BINS`). When given, ``roc_auc_score`` and ``brier_score_loss`` get
+        bootstrap intervals (module docstring); when omitted those intervals are NaN.
+    n_bootstrap : int, default 1000
+        Bootstrap replicates for the AUC and Brier intervals (unused without histograms).
+    seed : int, default 0
+        Seed of the bootstrap; each (metric, dimension, group) draws from its own stream
+        (:func:`bootstrap_rng`), so the same inputs and seed give an identical frame.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`SLICE_METRIC_COLUMNS`; for each row of ``stats`` in order, one row per
         metric of :data:`METRIC_NAMES` in that order. ``ci_lower``/``ci_upper`` are NaN for
-        ``count``, ``roc_auc_score`` and ``brier_score_loss`` and for undefined values.
+        ``count``, for undefined values, and for ``roc_auc_score`` and ``brier_score_loss``
+        without histograms.
 
     Raises
     ------
     ValueError
-        Missing columns (:data:`MSG_STATS_COLUMNS`), inconsistent counts
-        (:data:`MSG_STATS_COUNTS`), a bad minimum (:data:`MSG_MINIMUM`) or confidence level
-        (:data:`MSG_CONFIDENCE_LEVEL`).
+        Missing columns (:data:`MSG_STATS_COLUMNS`, :data:`MSG_HISTOGRAM_COLUMNS`),
+        inconsistent counts (:data:`MSG_STATS_COUNTS`, :data:`MSG_HISTOGRAM_CELLS`),
+        histograms of other groups or rows (:data:`MSG_HISTOGRAM_GROUPS`,
+        :data:`MSG_HISTOGRAM_COUNTS`), a bad minimum (:data:`MSG_MINIMUM`), confidence level
+        (:data:`MSG_CONFIDENCE_LEVEL`), ``n_bootstrap`` (:data:`MSG_N_BOOTSTRAP`) or ``seed``
+        (:data:`MSG_SEED`).
 
     Examples
     --------
@@ -246,6 +457,8 @@ def slice_metrics_from_stats(
     >>> m = slice_metrics_from_stats(stats).set_index("metric")
     >>> float(m.loc["true_positive_rate", "value"]), m.loc["true_positive_rate", "status"]
     (0.8, 'ok')
+    >>> float(m.loc["false_discovery_rate", "value"])
+    0.2
     """
     level = check_confidence_level(confidence_level)
     minimums = {
@@ -253,7 +466,20 @@ def slice_metrics_from_stats(
         "min_positives": _check_minimum("min_positives", min_positives),
         "min_negatives": _check_minimum("min_negatives", min_negatives),
     }
+    n_bootstrap, seed = check_bootstrap_options(n_bootstrap, seed)
     counts = _counts(stats)
+    bootstrapped = (
+        _score_intervals(
+            stats,
+            histograms,
+            counts,
+            confidence_level=level,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        )
+        if histograms is not None
+        else {}
+    )
     positives, negatives = counts["tp"] + counts["fn"], counts["fp"] + counts["tn"]
     overall = (stats["dimension"] == OVERALL_DIMENSION).to_numpy()
     small = ~overall & (
@@ -275,6 +501,10 @@ def slice_metrics_from_stats(
         if interval:
             low, high = wilson_interval(num, den, confidence_level=level)
             lower[:, j], upper[:, j] = low, high
+        elif name in bootstrapped:
+            low, high = bootstrapped[name]
+            lower[:, j] = np.where(undefined, np.nan, low)
+            upper[:, j] = np.where(undefined, np.nan, high)
         status[:, j] = np.where(
             undefined, STATUS_UNDEFINED, np.where(small, STATUS_INSUFFICIENT, STATUS_OK)
         )

@@ -64,6 +64,7 @@ from typing import Any, Literal
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from rai_pipeline.core.sql import qualified_relation, quote_identifier, quote_literal
@@ -95,7 +96,10 @@ HISTOGRAM_COLUMNS = (
     "bin_upper",
     "n",
     "sum_score",
+    "sum_sq_score",
 )
+SCORE_RANGE_UNIT = (0.0, 1.0)
+SCORE_RANGE_AUTO = "auto"
 AUC_STRATEGIES = ("auto", "score_counts", "ranks")
 AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO = 0.1
 
@@ -113,6 +117,14 @@ MSG_SLICE_TYPE = "slices must be SliceSpec instances, got {type_name}"
 MSG_WHERE_VALUE = "where-filter value for {column!r} must be a str or an int, got {type_name}"
 MSG_COLUMN_ROLES = "label, score and decision must be three different columns, got {columns}"
 MSG_BINS = "bins must be an int >= 1, got {bins!r}"
+MIN_SUM_SCALE_BITS = 40
+MSG_SCORE_MAGNITUDE = (
+    "scores up to {largest!r} over {rows} rows are too large for exact histogram sums: "
+    "need rows * max(1, |score|)^2 < 2^85"
+)
+MSG_SCORE_RANGE = (
+    "score_range must be 'auto' or (lower, upper) with finite lower < upper, got {value!r}"
+)
 MSG_AUC_STRATEGY = "auc_strategy must be one of {choices}, got {value!r}"
 MSG_EMPTY_FRAME = "relation {relation} has no rows{filter_text}: there is nothing to evaluate"
 MSG_INVALID_ROWS = (
@@ -133,7 +145,8 @@ class EvaluationFrameError(ValueError):
         The quoted relation that was read.
     counts : dict[str, int]
         Offending row counts by reason (``label_not_0_1``, ``decision_not_0_1``,
-        ``score_not_finite``, ``score_outside_0_1``), or ``{"rows": 0}`` for an empty frame.
+        ``score_not_finite``, ``score_outside_0_1``, or ``score_outside_range`` for a histogram
+        range other than [0, 1]), or ``{"rows": 0}`` for an empty frame.
     """
 
     def __init__(self, message: str, *, relation: str, counts: dict[str, int]) -> None:
@@ -388,36 +401,47 @@ def _plan(
     )
 
 
-def _profile(conn: duckdb.DuckDBPyConnection, plan: _Plan, *, unit_scores: bool) -> tuple[int, int]:
-    """Validate the frame's rows in one scan; return (rows, approximate distinct scores)."""
+def _profile(
+    conn: duckdb.DuckDBPyConnection, plan: _Plan, *, score_range: tuple[float, float] | None
+) -> tuple[int, int, float, float]:
+    """Validate the frame's rows in one scan.
+
+    Returns (rows, approximate distinct scores, smallest score, largest score). With
+    ``score_range``, scores outside it are also counted as offending rows.
+    """
     label = f"TRY_CAST({plan.label} AS DOUBLE)"
     score = f"TRY_CAST({plan.score} AS DOUBLE)"
     checks = {
         "label_not_0_1": f"{label} IS NULL OR {label} NOT IN (0, 1)",
         "score_not_finite": f"{score} IS NULL OR NOT isfinite({score})",
     }
+    params = dict(plan.params)
     if plan.decision is not None:
         decision = f"TRY_CAST({plan.decision} AS DOUBLE)"
         checks["decision_not_0_1"] = f"{decision} IS NULL OR {decision} NOT IN (0, 1)"
-    if unit_scores:
-        checks["score_outside_0_1"] = f"{score} < 0 OR {score} > 1"
+    if score_range is not None:
+        key = "score_outside_0_1" if score_range == SCORE_RANGE_UNIT else "score_outside_range"
+        checks[key] = f"{score} < $range_lower OR {score} > $range_upper"
+        params.update(range_lower=score_range[0], range_upper=score_range[1])
     counts_sql = ", ".join(
         f"count(*) FILTER (WHERE {cond}) AS {key}" for key, cond in checks.items()
     )
+    finite = f"FILTER (WHERE isfinite({score}))"
     sql = (
-        f"SELECT count(*) AS n_rows, approx_count_distinct({score}) AS n_scores, {counts_sql} "
+        f"SELECT count(*) AS n_rows, approx_count_distinct({score}) AS n_scores, "
+        f"min({score}) {finite} AS score_min, max({score}) {finite} AS score_max, {counts_sql} "
         f"FROM {plan.relation}{plan.where_sql}"
     )
-    row = conn.execute(sql, plan.params).fetchone()
+    row = conn.execute(sql, params).fetchone()
     assert row is not None
-    n_rows, n_scores, *bad = (int(value) for value in row)
+    n_rows, n_scores, score_min, score_max, *bad = row
     if n_rows == 0:
         raise EvaluationFrameError(
             MSG_EMPTY_FRAME.format(relation=plan.relation, filter_text=plan.filter_text),
             relation=plan.relation,
             counts={"rows": 0},
         )
-    counts = {key: count for key, count in zip(checks, bad, strict=True) if count}
+    counts = {key: int(count) for key, count in zip(checks, bad, strict=True) if count}
     if counts:
         details = ", ".join(f"{count} rows with {key}" for key, count in counts.items())
         raise EvaluationFrameError(
@@ -427,7 +451,7 @@ def _profile(conn: duckdb.DuckDBPyConnection, plan: _Plan, *, unit_scores: bool)
             relation=plan.relation,
             counts=counts,
         )
-    return n_rows, n_scores
+    return int(n_rows), int(n_scores), float(score_min), float(score_max)
 
 
 def _auc_score_counts_sql(plan: _Plan) -> str:
@@ -489,7 +513,7 @@ cells AS (
         count(*) FILTER (WHERE y = 0 AND d = 1) AS fp,
         count(*) FILTER (WHERE y = 0 AND d = 0) AS tn,
         count(*) FILTER (WHERE y = 1 AND d = 0) AS fn,
-        sum((s - y) * (s - y)) AS sum_sq_error
+        {_exact_sum("(s - y) * (s - y)")} AS sum_sq_error
     FROM frame
     GROUP BY {plan.grouping_sets()}
 ),
@@ -590,16 +614,81 @@ def compute_slice_stats(
         decision=decision,
         where=where,
     )
-    n_rows, n_scores = _profile(conn, plan, unit_scores=False)
+    n_rows, n_scores, score_min, score_max = _profile(conn, plan, score_range=None)
     if auc_strategy == "auto":
         ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
         auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
-    frame = conn.execute(_stats_sql(plan, auc_strategy), plan.params).df()
+    # (s - y)^2 with y in {0, 1} is at most (max |s| + 1)^2: the bound of the exact sum.
+    largest_error = max(abs(score_min), abs(score_max)) + 1.0
+    params = {**plan.params, "sum_scale": _sum_scale(n_rows, largest_error)}
+    frame = conn.execute(_stats_sql(plan, auc_strategy), params).df()
     for column in ("n", "n_pos", "n_neg", "tp", "fp", "tn", "fn"):
         frame[column] = frame[column].astype("int64")
     for column in ("sum_sq_error", "auc"):
         frame[column] = frame[column].astype("float64")
     return _finish(frame, plan, STATS_COLUMNS, ["grp"])
+
+
+def histogram_edges(score_range: tuple[float, float], bins: int) -> npt.NDArray[np.float64]:
+    """The ``bins + 1`` bin edges of :func:`compute_score_histograms` for a score range.
+
+    Edge :math:`k` is :math:`e_k = lo + w \\cdot k / bins` with :math:`w = hi - lo`, evaluated in
+    IEEE double precision exactly as the SQL evaluates it, and the last edge is :math:`hi`
+    itself. A score :math:`s` lies in bin :math:`b` exactly when :math:`e_b \\le s < e_{b+1}`
+    (the last bin also holds :math:`hi`), so for every edge :math:`e_k` with :math:`k < bins`
+    the rows with :math:`s \\ge e_k` are exactly those in bins :math:`k, \\dots, bins - 1`.
+
+    Examples
+    --------
+    >>> histogram_edges((0.0, 1.0), 4).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    lower, upper = _check_score_range(score_range)
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise SliceSpecError(MSG_BINS.format(bins=bins))
+    width = upper - lower
+    edges = lower + width * np.arange(int(bins) + 1, dtype=np.int64) / int(bins)
+    edges[-1] = upper
+    return edges
+
+
+def _check_score_range(score_range: object) -> tuple[float, float]:
+    valid = (
+        isinstance(score_range, tuple | list)
+        and len(score_range) == 2
+        and all(
+            isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+            for v in score_range
+        )
+    )
+    if valid:
+        lower, upper = float(score_range[0]), float(score_range[1])  # type: ignore[index]
+        if np.isfinite(lower) and np.isfinite(upper) and lower < upper:
+            return lower, upper
+    raise SliceSpecError(MSG_SCORE_RANGE.format(value=score_range))
+
+
+def _sum_scale(n_rows: int, largest: float) -> float:
+    """Power of two :math:`2^k` for exact fixed-point sums of ``s`` and ``s^2`` (see below).
+
+    A DOUBLE ``sum`` in a parallel aggregate adds in an order that varies between runs, so its
+    last bits do too (measured on DuckDB 2.0.1: five runs over 2·10^6 rows, five different
+    sums). Summing ``CAST(v * 2^k AS HUGEINT)`` instead is exact integer arithmetic, identical
+    in every run and order, and within :math:`n \\cdot 2^{-k-1}` of the exact real sum. ``k`` is
+    the largest value with :math:`n \\cdot \\max(1, |s|)^2 \\cdot 2^k < 2^{125}`, so no term or
+    total overflows the 128-bit integer (1000 rows on [0, 1]: :math:`k = 115`; 10^9 rows:
+    :math:`k = 95`).
+    """
+    bound = max(1.0, largest) ** 2
+    k = 125 - int(np.ceil(np.log2(n_rows + 1))) - int(np.ceil(np.log2(bound)))
+    if k < MIN_SUM_SCALE_BITS:
+        raise SliceSpecError(MSG_SCORE_MAGNITUDE.format(largest=largest, rows=n_rows))
+    return float(2.0**k)
+
+
+def _exact_sum(expression: str) -> str:
+    """SQL for a deterministic sum of a DOUBLE expression: fixed point, in HUGEINT."""
+    return f"CAST(sum(CAST(({expression}) * $sum_scale AS HUGEINT)) AS DOUBLE) / $sum_scale"
 
 
 def compute_score_histograms(
@@ -611,11 +700,17 @@ def compute_score_histograms(
     score: str,
     bins: int = 20,
     where: Mapping[str, str | int] | None = None,
+    score_range: tuple[float, float] | Literal["auto"] = SCORE_RANGE_UNIT,
 ) -> pd.DataFrame:
     """Label-by-score histograms per slice group, computed in SQL.
 
-    Scores must lie in :math:`[0, 1]`. Bin :math:`b = \\min(\\lfloor s \\cdot bins \\rfloor,
-    bins - 1)` covers :math:`[b / bins, (b + 1) / bins)`, the last bin including 1.
+    Bins are equal-width on ``score_range`` :math:`[lo, hi]` (by default :math:`[0, 1]`):
+    bin :math:`b` covers :math:`[e_b, e_{b+1})`, the last bin including :math:`hi`, with the
+    edges of :func:`histogram_edges` (:math:`e_b = b / bins` on :math:`[0, 1]`). Binning is
+    exact with respect to those edges: the SQL first estimates
+    :math:`\\lfloor (s - lo) / w \\cdot bins \\rfloor` and then corrects it by one bin where
+    floating-point rounding put :math:`s` on the wrong side of an edge, so that cumulative
+    counts give the exact confusion cells of the decision :math:`s \\ge e_k` at every edge.
 
     Parameters
     ----------
@@ -628,27 +723,50 @@ def compute_score_histograms(
     label, score : str
         Column names of the 0/1 label and the score.
     bins : int, default 20
-        Number of equal-width bins on :math:`[0, 1]`.
+        Number of equal-width bins.
     where : mapping of str to str or int, optional
         Equality filters, as for :func:`compute_slice_stats`.
+    score_range : (float, float) or "auto", default (0.0, 1.0)
+        Range the bins cover; scores outside it are rejected. ``"auto"`` uses :math:`[0, 1]`
+        when every score lies in it, else the observed :math:`[\\min s, \\max s]` (or
+        :math:`[s, s + 1]` when all scores equal :math:`s`), for models whose scores are not
+        probabilities.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`HISTOGRAM_COLUMNS`. Dense: every (dimension, group) observed, both
-        labels 0 and 1, every bin, with ``n = 0`` and ``sum_score = 0.0`` where empty.
+        labels 0 and 1, every bin, with ``n = 0`` and ``sum_score = sum_sq_score = 0.0`` where
+        empty. ``sum_sq_score`` is :math:`\\sum s^2` over the cell's rows. Both sums are
+        fixed-point sums in 128-bit integers, so they are identical in every run (a DOUBLE
+        ``sum`` is not, on a parallel scan) and within :math:`10^{-25}` or so of the exact sum.
         Sorted by slice order, group, label, bin.
 
     Raises
     ------
     EvaluationFrameError
-        Empty frame, labels outside {0, 1}, non-finite scores or scores outside [0, 1].
+        Empty frame, labels outside {0, 1}, non-finite scores or scores outside the range.
     SliceSpecError
-        ``bins`` is not an int >= 1 (:data:`MSG_BINS`), or invalid slices or filters.
+        ``bins`` is not an int >= 1 (:data:`MSG_BINS`), a bad ``score_range``
+        (:data:`MSG_SCORE_RANGE`), scores too large to sum exactly
+        (:data:`MSG_SCORE_MAGNITUDE`), or invalid slices or filters.
+
+    Examples
+    --------
+    >>> conn = duckdb.connect()
+    >>> _ = conn.execute("CREATE TABLE ev AS SELECT * FROM (VALUES (1, 0.75), (0, 0.25)) t(y, s)")
+    >>> hist = compute_score_histograms(conn, relation="ev", slices=[], label="y", score="s",
+    ...     bins=2)
+    >>> hist[["label", "bin", "n"]].values.tolist()
+    [[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 1]]
+    >>> hist["bin_lower"].tolist()
+    [0.0, 0.5, 0.0, 0.5]
     """
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise SliceSpecError(MSG_BINS.format(bins=bins))
     bins = int(bins)
+    auto = isinstance(score_range, str) and score_range == SCORE_RANGE_AUTO
+    fixed = None if auto else _check_score_range(score_range)
     plan = _plan(
         relation=relation,
         slices=slices,
@@ -657,17 +775,44 @@ def compute_score_histograms(
         decision=None,
         where=where,
     )
-    _profile(conn, plan, unit_scores=True)
+    n_rows, _, score_min, score_max = _profile(conn, plan, score_range=fixed)
+    if fixed is not None:
+        lower, upper = fixed
+    elif score_min >= 0.0 and score_max <= 1.0:
+        lower, upper = SCORE_RANGE_UNIT
+    elif score_min < score_max:
+        lower, upper = score_min, score_max
+    else:
+        lower, upper = score_min, score_min + 1.0
+    edges = histogram_edges((lower, upper), bins)
+    edge = "($lower + $width * {k} / $bins)"
     sql = f"""
 WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
+estimated AS (
+    SELECT *,
+        LEAST(GREATEST(CAST(floor((s - $lower) / $width * $bins) AS BIGINT), 0), $bins - 1) AS b0
+    FROM frame
+),
 binned AS (
-    SELECT *, LEAST(CAST(floor(s * $bins) AS BIGINT), $bins - 1) AS bin FROM frame
+    SELECT *, b0
+        - CASE WHEN s < {edge.format(k="b0")} THEN 1 ELSE 0 END
+        + CASE WHEN b0 < $bins - 1 AND s >= {edge.format(k="(b0 + 1)")} THEN 1 ELSE 0 END
+        AS bin
+    FROM estimated
 )
-SELECT {plan.slice_columns()}, y AS label, bin, count(*) AS n, sum(s) AS sum_score
+SELECT {plan.slice_columns()}, y AS label, bin, count(*) AS n,
+    {_exact_sum("s")} AS sum_score, {_exact_sum("s * s")} AS sum_sq_score
 FROM binned
 GROUP BY {plan.grouping_sets("y", "bin")}
 """
-    sparse = conn.execute(sql, {**plan.params, "bins": bins}).df()
+    params = {
+        **plan.params,
+        "bins": bins,
+        "lower": lower,
+        "width": upper - lower,
+        "sum_scale": _sum_scale(n_rows, max(abs(score_min), abs(score_max))),
+    }
+    sparse = conn.execute(sql, params).df()
     groups = sparse[["slice_index", "grp"]].drop_duplicates()
     grid = groups.merge(pd.DataFrame({"label": [0, 1]}), how="cross").merge(
         pd.DataFrame({"bin": np.arange(bins, dtype="int64")}), how="cross"
@@ -675,7 +820,8 @@ GROUP BY {plan.grouping_sets("y", "bin")}
     sparse = sparse.astype({"label": "int64", "bin": "int64"})
     dense = grid.merge(sparse, on=["slice_index", "grp", "label", "bin"], how="left")
     dense["n"] = dense["n"].fillna(0).astype("int64")
-    dense["sum_score"] = dense["sum_score"].fillna(0.0).astype("float64")
-    dense["bin_lower"] = dense["bin"] / bins
-    dense["bin_upper"] = (dense["bin"] + 1) / bins
+    for column in ("sum_score", "sum_sq_score"):
+        dense[column] = dense[column].fillna(0.0).astype("float64")
+    dense["bin_lower"] = edges[dense["bin"].to_numpy()]
+    dense["bin_upper"] = edges[dense["bin"].to_numpy() + 1]
     return _finish(dense, plan, HISTOGRAM_COLUMNS, ["grp", "label", "bin"])

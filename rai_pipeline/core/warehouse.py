@@ -43,6 +43,7 @@ def replace_rows(
     try:
         conn.execute("begin transaction")
         conn.execute(f"create table if not exists {target} as select * from _rai_incoming limit 0")
+        _add_new_columns(conn, table, target)
         condition, params = _where(key)
         conn.execute(f"delete from {target} where {condition}", params)
         columns = ", ".join(quote_identifier(c) for c in frame.columns)
@@ -54,6 +55,23 @@ def replace_rows(
     finally:
         conn.unregister("_rai_incoming")
     return len(frame)
+
+
+def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -> None:
+    """Columns a newer release adds to a result table are added to an existing table (older
+    rows get NULL), so upgrading never needs the warehouse rebuilt."""
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [RESULTS_SCHEMA, table],
+        ).fetchall()
+    }
+    incoming = conn.execute("describe _rai_incoming").fetchall()
+    for name, sql_type, *_ in incoming:
+        if name not in existing:
+            conn.execute(f"alter table {target} add column {quote_identifier(name)} {sql_type}")
 
 
 def read_rows(

@@ -1,6 +1,9 @@
 """Disparities against fairlearn's aggregate functions on the raw rows; bootstrap and verdicts."""
 
 import doctest
+import hashlib
+import io
+from functools import partial
 
 import duckdb
 import numpy as np
@@ -13,16 +16,19 @@ from fairlearn.metrics import (
     equal_opportunity_difference,
     equalized_odds_difference,
     equalized_odds_ratio,
+    false_negative_rate,
     false_positive_rate,
     selection_rate,
     true_positive_rate,
 )
+from sklearn.metrics import precision_score
 
 from rai_pipeline.core import fairness as fairness_module
 from rai_pipeline.core.fairness import (
     AGGREGATES,
     FAIRNESS_COLUMNS,
     MSG_DIFFERENCE_BOUND,
+    MSG_FAMILY,
     MSG_N_BOOTSTRAP,
     MSG_RATIO_BAND,
     MSG_REFERENCE_DIMENSION,
@@ -31,12 +37,14 @@ from rai_pipeline.core.fairness import (
     MSG_SLICE_METRICS_COLUMNS,
     MSG_SLICE_METRICS_METRICS,
     MSG_STATS_GROUPS,
+    PER_GROUP_RATES,
     RATES,
     FairnessPolicy,
     fairness_metrics_from_slices,
 )
 from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.slices import build_slices, compute_slice_stats
+from rai_pipeline.core.multiple_testing import MSG_METHOD, MULTIPLE_TESTING_METHODS
+from rai_pipeline.core.slices import build_slices, compute_score_histograms, compute_slice_stats
 
 FEATURES = ["race", "sex"]
 MIN_GROUP_SIZE = 30
@@ -54,6 +62,13 @@ ORACLE_RATES = {
     "selection_rate": selection_rate,
     "true_positive_rate": true_positive_rate,
     "false_positive_rate": false_positive_rate,
+    "false_negative_rate": false_negative_rate,
+    "false_discovery_rate": lambda y, d: 1 - precision_score(y, d, zero_division=np.nan),
+    "false_omission_rate": lambda y, d: (
+        1 - precision_score(y, d, pos_label=0, zero_division=np.nan)
+    ),
+    "precision_score": partial(precision_score, zero_division=np.nan),
+    "prevalence": lambda y, d: float(np.mean(y)),
 }
 
 
@@ -193,12 +208,22 @@ def test_per_group_ratios_and_differences_equal_metricframe(name, reference):
     rows = fairness[(fairness["dimension"] == "race") & (fairness["group"] != "*")]
     assert set(rows["reference_group"]) == {expected_reference}
     assert expected_reference not in set(rows["group"])
+    assert set(rows["metric"]) == {
+        f"{rate}_{kind}" for rate in PER_GROUP_RATES for kind in ("ratio", "difference")
+    }
     for row in rows.itertuples():
         rate, kind = row.metric.rsplit("_", 1)
         ours, ref = by_group.loc[row.group, rate], by_group.loc[expected_reference, rate]
-        if race.loc[row.group, "n_pos"] == 0 and rate == "true_positive_rate":
+        undefined_tpr = race.loc[row.group, "n_pos"] == 0 and rate in (
+            "true_positive_rate",
+            "false_negative_rate",
+        )
+        if undefined_tpr:
             assert np.isnan(row.value)  # undefined here; fairlearn reports 0
             assert row.verdict == "insufficient_sample"
+            continue
+        if kind == "ratio" and ref == 0:
+            assert np.isnan(row.value)
             continue
         expected = ours / ref if kind == "ratio" else ours - ref
         assert row.value == pytest.approx(expected, rel=1e-9, abs=1e-12)
@@ -209,7 +234,7 @@ def test_small_groups_get_insufficient_sample_rows_and_are_listed_as_excluded():
     _, _, _, fairness = pipeline(frame)
     pacific = fairness[fairness["group"] == "Pacific"]
     assert sorted(pacific["metric"]) == sorted(
-        f"{r}_{k}" for r in RATES for k in ("ratio", "difference")
+        f"{r}_{k}" for r in PER_GROUP_RATES for k in ("ratio", "difference")
     )
     assert set(pacific["verdict"]) == {"insufficient_sample"}
     assert set(pacific["disposition"]) == {"pending"}
@@ -338,9 +363,11 @@ def test_verdicts_follow_the_whole_interval_against_the_band(rates, n, verdict):
     out = fairness_metrics_from_slices(
         slice_metrics_from_stats(stats), stats=stats, n_bootstrap=500, seed=0
     )
-    assert set(out["verdict"]) == {verdict}
+    # The planted rates: selection rate, TPR and FPR (the other rates differ or not by design).
+    planted = out[(out["group"] == "*") | out["metric"].str.startswith(RATES)]
+    assert set(planted["verdict"]) == {verdict}
     expected_disposition = "none_required" if verdict == "pass" else "pending"
-    assert set(out["disposition"]) == {expected_disposition}
+    assert set(planted["disposition"]) == {expected_disposition}
 
 
 def test_thresholds_are_reported_from_the_policy():
@@ -365,7 +392,8 @@ def test_output_columns_and_order_are_deterministic():
     race = fairness[fairness["dimension"] == "race"]
     assert list(race["metric"][: len(AGGREGATES)]) == [name for name, *_ in AGGREGATES]
     per_group = race.iloc[len(AGGREGATES) :]
-    expected = [f"{rate}_{kind}" for rate in RATES for kind in ("ratio", "difference")]
+    expected = [f"{rate}_{kind}" for rate in PER_GROUP_RATES for kind in ("ratio", "difference")]
+    assert PER_GROUP_RATES[: len(RATES)] == RATES
     assert list(dict.fromkeys(per_group["metric"])) == expected
     for _, part in per_group.groupby("metric", sort=False):
         assert list(part["group"]) == sorted(part["group"])
@@ -434,3 +462,165 @@ def test_bad_inputs_are_rejected_with_their_messages():
 
 def test_docstring_examples_run():
     assert doctest.testmod(fairness_module).failed == 0
+
+
+# Multiple testing ----------------------------------------------------------------------------
+
+
+def many_groups_stats(seed=0, n=3000):
+    """A reference group and eight others whose rates drift further from it, group by group."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, group in enumerate(["ref", *[f"g{i}" for i in range(1, 9)]]):
+        size = 2 * n if group == "ref" else n
+        tpr, fpr = 0.8 - 0.015 * k, 0.1 + 0.012 * k
+        probabilities = [0.3 * tpr, 0.7 * fpr, 0.7 * (1 - fpr), 0.3 * (1 - tpr)]
+        tp, fp, tn, fn = (int(c) for c in rng.multinomial(size, probabilities))
+        rows.append(
+            {
+                "dimension": "g",
+                "group": group,
+                "n": size,
+                "n_pos": tp + fn,
+                "n_neg": fp + tn,
+                "tp": tp,
+                "fp": fp,
+                "tn": tn,
+                "fn": fn,
+                "sum_sq_error": 0.0,
+                "auc": 0.5,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    total = frame.drop(columns=["dimension", "group"]).sum().to_dict()
+    overall = pd.DataFrame([{"dimension": "overall", "group": "all", **total}])
+    return pd.concat([overall, frame], ignore_index=True)
+
+
+def adjusted(stats, method, family="dimension"):
+    return fairness_metrics_from_slices(
+        slice_metrics_from_stats(stats),
+        stats=stats,
+        n_bootstrap=2000,
+        seed=0,
+        multiple_testing=method,
+        multiple_testing_family=family,
+    )
+
+
+def test_no_adjustment_is_the_default_and_is_recorded():
+    stats = many_groups_stats()
+    default = fairness_metrics_from_slices(
+        slice_metrics_from_stats(stats), stats=stats, n_bootstrap=2000, seed=0
+    )
+    pd.testing.assert_frame_equal(default, adjusted(stats, "none"), check_exact=True)
+    assert set(default["adjustment"]) == {"none"}
+    assert set(default["confidence_level"]) == {0.95}
+    assert set(default["family_size"]) == {1}
+
+
+def test_adjusted_verdicts_are_read_off_wider_intervals_and_never_reversed():
+    stats = many_groups_stats()
+    runs = {method: adjusted(stats, method) for method in ("none", "holm", "bh")}
+    none, holm, bh = runs["none"], runs["holm"], runs["bh"]
+    per_group = none["group"] != "*"
+    for method, out in runs.items():
+        pd.testing.assert_frame_equal(out[~per_group], none[~per_group], check_exact=True)
+        pd.testing.assert_series_equal(out["value"], none["value"], check_exact=True)
+        rows = out[per_group]
+        assert set(rows["adjustment"]) == {method}
+        inside = (rows["threshold_lower"] <= rows["ci_lower"]) & (
+            rows["ci_upper"] <= rows["threshold_upper"]
+        )
+        outside = (rows["ci_upper"] < rows["threshold_lower"]) | (
+            rows["ci_lower"] > rows["threshold_upper"]
+        )
+        expected = np.where(inside, "pass", np.where(outside, "fail", "inconclusive"))
+        assert (rows["verdict"] == expected).all()
+        assert (rows["ci_lower"] <= none.loc[per_group, "ci_lower"]).all()
+        assert (rows["ci_upper"] >= none.loc[per_group, "ci_upper"]).all()
+    conclusive = {m: runs[m]["verdict"].isin(["pass", "fail"]) & per_group for m in runs}
+    assert not (conclusive["holm"] & ~conclusive["bh"]).any()  # BH rejects what Holm rejects
+    assert not (conclusive["bh"] & ~conclusive["none"]).any()
+    for method in ("holm", "bh"):
+        same = runs[method].loc[conclusive[method], "verdict"]
+        assert (same == none.loc[conclusive[method], "verdict"]).all()
+    # The planted drift makes some unadjusted claims that Holm does not make.
+    assert (conclusive["none"] & ~conclusive["holm"]).any()
+    assert conclusive["holm"].any()
+    m = int(per_group.sum())  # every group is ok: every per-group row is in the family
+    assert set(holm.loc[per_group, "family_size"]) == {m}
+    levels = holm.loc[per_group, "confidence_level"]
+    assert ((levels > 0.95) & (levels <= 1 - 0.05 / m + 1e-12)).all()
+    assert len(set(bh.loc[per_group, "confidence_level"])) <= 2  # one level per claim type
+
+
+def test_families_per_metric_hold_the_comparisons_of_one_metric():
+    stats = many_groups_stats()
+    out = adjusted(stats, "holm", family="metric")
+    per_group = out[out["group"] != "*"]
+    assert set(per_group["family_size"]) == {8}
+    by_dimension = adjusted(stats, "holm")
+    wider = by_dimension.loc[per_group.index, "ci_upper"] >= per_group["ci_upper"]
+    assert wider.all()  # 128 comparisons in a family adjust more than 8
+
+
+def test_rows_that_are_not_tested_keep_the_nominal_level():
+    frame, _, _ = scenario("small_group")
+    _, _, _, out = pipeline(frame, multiple_testing="holm", n_bootstrap=400)
+    pacific = out[out["group"] == "Pacific"]
+    assert set(pacific["verdict"]) == {"insufficient_sample"}
+    assert set(pacific["confidence_level"]) == {0.95}
+    race = out[(out["dimension"] == "race") & (out["group"] != "*")]
+    tested = race[race["group"] != "Pacific"]
+    assert set(race["family_size"]) == {len(tested)}
+
+
+def test_bad_multiple_testing_options_are_rejected():
+    stats = many_groups_stats()
+    metrics = slice_metrics_from_stats(stats)
+    with pytest.raises(ValueError) as raised:
+        fairness_metrics_from_slices(metrics, stats=stats, multiple_testing="bonferroni")
+    assert str(raised.value) == MSG_METHOD.format(
+        choices=MULTIPLE_TESTING_METHODS, value="bonferroni"
+    )
+    with pytest.raises(ValueError) as raised:
+        fairness_metrics_from_slices(metrics, stats=stats, multiple_testing_family="slice")
+    assert str(raised.value) == MSG_FAMILY.format(choices=("dimension", "metric"), value="slice")
+
+
+# Reproducibility of the whole chain ----------------------------------------------------------
+
+
+def evidence_tables(frame):
+    conn = duckdb.connect()
+    conn.register("ev", frame)
+    slices = build_slices(FEATURES, None)
+    stats = compute_slice_stats(
+        conn, relation="ev", slices=slices, label="label", score="score", decision="decision"
+    )
+    hist = compute_score_histograms(
+        conn, relation="ev", slices=slices, label="label", score="score", bins=100
+    )
+    metrics = slice_metrics_from_stats(stats, histograms=hist, n_bootstrap=200, seed=3)
+    fairness = fairness_metrics_from_slices(
+        metrics, stats=stats, n_bootstrap=200, seed=3, multiple_testing="bh"
+    )
+    return {"slice_metrics": metrics, "fairness_metrics": fairness}
+
+
+def digests(tables):
+    out = {}
+    for name, table in tables.items():
+        parquet = io.BytesIO()
+        table.to_parquet(parquet, index=False)
+        out[name] = (
+            hashlib.sha256(table.to_csv(index=False).encode()).hexdigest(),
+            hashlib.sha256(parquet.getvalue()).hexdigest(),
+        )
+    return out
+
+
+def test_identical_inputs_give_byte_identical_tables():
+    frame = make_frame(21)
+    assert digests(evidence_tables(frame)) == digests(evidence_tables(frame.copy()))

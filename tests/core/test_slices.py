@@ -1,6 +1,7 @@
 """The slice engine against scikit-learn on the raw rows, plus its contract checks."""
 
 import doctest
+import math
 
 import duckdb
 import numpy as np
@@ -22,6 +23,7 @@ from rai_pipeline.core.slices import (
     MSG_INVALID_ROWS,
     MSG_NO_FEATURES,
     MSG_RESERVED_FEATURE,
+    MSG_SCORE_RANGE,
     MSG_SLICE_TYPE,
     MSG_WHERE_VALUE,
     OVERALL,
@@ -32,6 +34,7 @@ from rai_pipeline.core.slices import (
     build_slices,
     compute_score_histograms,
     compute_slice_stats,
+    histogram_edges,
 )
 from rai_pipeline.core.sql import InvalidIdentifierError
 
@@ -421,6 +424,7 @@ def test_histograms_match_numpy_binning_and_are_dense(bins):
                             "bin_upper": (k + 1) / bins,
                             "n": int(mask.sum()),
                             "sum_score": float(s[mask].sum()),
+                            "sum_sq_score": float((s[mask] ** 2).sum()),
                         }
                     )
     pd.testing.assert_frame_equal(
@@ -442,6 +446,142 @@ def test_histograms_reject_scores_outside_the_unit_interval_and_bad_bins():
                 conn, relation="ev", slices=[], label="label", score="score", bins=bins
             )
         assert str(raised_bins.value) == MSG_BINS.format(bins=bins)
+
+
+@pytest.mark.parametrize(
+    ("bins", "score_range"),
+    [(1000, (0.0, 1.0)), (49, (0.0, 1.0)), (37, (-2.3, 5.1)), (1000, (-0.1, 0.7))],
+)
+def test_binning_is_exact_at_every_edge(bins, score_range):
+    """Scores on an edge and one ulp either side land where the edges say, unlike floor(s*B)."""
+    edges = histogram_edges(score_range, bins)
+    rng = np.random.default_rng(bins)
+    inner = edges[:-1]
+    scores = np.concatenate(
+        [
+            inner,
+            np.nextafter(inner, -np.inf),
+            np.nextafter(inner, np.inf),
+            rng.uniform(*score_range, 2000),
+            [score_range[1]],
+        ]
+    )
+    scores = np.clip(scores, *score_range)
+    frame = pd.DataFrame({"label": rng.integers(0, 2, scores.size), "score": scores})
+    hist = compute_score_histograms(
+        load(frame),
+        relation="ev",
+        slices=[],
+        label="label",
+        score="score",
+        bins=bins,
+        score_range=score_range,
+    )
+    expected_bin = np.searchsorted(edges[1:-1], scores, side="right")  # e_b <= s < e_(b+1)
+    expected = np.bincount(expected_bin + bins * frame["label"].to_numpy(), minlength=2 * bins)
+    np.testing.assert_array_equal(hist["n"].to_numpy(), expected)
+    np.testing.assert_array_equal(hist["bin_lower"].to_numpy()[:bins], edges[:-1])
+    np.testing.assert_array_equal(hist["bin_upper"].to_numpy()[:bins], edges[1:])
+    assert edges[-1] == score_range[1]
+
+
+def test_unit_edges_are_the_decimal_fractions():
+    edges = histogram_edges((0.0, 1.0), 1000)
+    assert edges[500] == 0.5 and edges[300] == 0.3 and edges[123] == 0.123
+    assert list(histogram_edges((0, 1), 4)) == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_auto_range_is_the_unit_interval_or_the_observed_scores():
+    frame = make_frame(11)
+    slices = build_slices(["sex"])
+    unit = compute_score_histograms(
+        load(frame), relation="ev", slices=slices, label="label", score="score", bins=8
+    )
+    auto = compute_score_histograms(
+        load(frame),
+        relation="ev",
+        slices=slices,
+        label="label",
+        score="score",
+        bins=8,
+        score_range="auto",
+    )
+    pd.testing.assert_frame_equal(unit, auto, check_exact=True)
+    frame["score"] = frame["score"] * 6 - 2
+    wide = compute_score_histograms(
+        load(frame),
+        relation="ev",
+        slices=slices,
+        label="label",
+        score="score",
+        bins=8,
+        score_range="auto",
+    )
+    assert wide["bin_lower"].min() == frame["score"].min()
+    assert wide["bin_upper"].max() == frame["score"].max()
+    assert wide.groupby("dimension")["n"].sum().to_dict() == {"overall": 2000, "sex": 2000}
+    frame["score"] = 7.0
+    constant = compute_score_histograms(
+        load(frame),
+        relation="ev",
+        slices=[],
+        label="label",
+        score="score",
+        bins=2,
+        score_range="auto",
+    )
+    assert constant["bin_lower"].tolist() == [7.0, 7.5, 7.0, 7.5]
+    assert constant.loc[constant["bin"] == 0, "n"].sum() == 2000
+
+
+def test_explicit_ranges_reject_scores_outside_them_and_bad_ranges():
+    frame = make_frame(12)
+    conn = load(frame)
+    with pytest.raises(EvaluationFrameError) as raised:
+        compute_score_histograms(
+            conn, relation="ev", slices=[], label="label", score="score", score_range=(0.1, 0.9)
+        )
+    outside = int(((frame["score"] < 0.1) | (frame["score"] > 0.9)).sum())
+    assert raised.value.counts == {"score_outside_range": outside}
+    for bad in ((1.0, 0.0), (0.0, float("inf")), (0.0,), "observed", (0.0, True)):
+        with pytest.raises(SliceSpecError) as raised_range:
+            compute_score_histograms(
+                conn, relation="ev", slices=[], label="label", score="score", score_range=bad
+            )
+        assert str(raised_range.value) == MSG_SCORE_RANGE.format(value=bad)
+
+
+def test_histogram_sums_are_exact_and_identical_in_every_run():
+    """Fixed-point sums: equal to math.fsum of the rows, the same bits on a parallel scan."""
+    rng = np.random.default_rng(13)
+    n = 300_000
+    frame = pd.DataFrame(
+        {
+            "label": rng.integers(0, 2, n),
+            "score": rng.random(n),
+            "race": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    conn = load(frame)
+    conn.execute("SET threads = 2")
+    runs = [
+        compute_score_histograms(
+            conn,
+            relation="ev",
+            slices=build_slices(["race"]),
+            label="label",
+            score="score",
+            bins=3,
+        )
+        for _ in range(3)
+    ]
+    for other in runs[1:]:
+        pd.testing.assert_frame_equal(runs[0], other, check_exact=True)
+    overall = runs[0][runs[0]["dimension"] == "overall"]
+    cell = frame[(frame["label"] == 1) & (frame["score"] < 1 / 3)]["score"].to_numpy()
+    first = overall[(overall["label"] == 1) & (overall["bin"] == 0)].iloc[0]
+    assert first["sum_score"] == pytest.approx(math.fsum(cell), rel=1e-15)
+    assert first["sum_sq_score"] == pytest.approx(math.fsum(cell**2), rel=1e-15)
 
 
 def test_histograms_apply_the_where_filter():

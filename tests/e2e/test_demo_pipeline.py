@@ -33,6 +33,10 @@ PACK_FILES = {
     "launch_checklist.json",
     MANIFEST_NAME,
     "lineage",
+    "threshold_curves.parquet",
+    "threshold_curves.csv",
+    "calibration_curves.parquet",
+    "calibration_curves.csv",
 }
 COMPARISON_FILES = {"version_comparison.parquet", "version_comparison.csv"}
 

@@ -38,9 +38,12 @@ def test_fairness_report_renders_with_charts_and_no_console_errors(demo, tmp_pat
             page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
             page.goto(report.as_uri())
             page.wait_for_load_state("load")
-            charts = page.locator("svg.chart")
-            dimensions = page.locator("h2", has_text="Groups by")
-            assert charts.count() == dimensions.count() >= 3
+            dimensions = page.locator("h2", has_text="Groups by").count()
+            assert dimensions == 6  # 3 attributes and their 3 pairwise intersections
+            assert page.locator('svg[aria-label="selection_rate by group"]').count() == dimensions
+            assert page.locator("svg.chart.disparity circle").count() >= dimensions
+            # ROC, threshold sensitivity and calibration for each single attribute
+            assert page.locator("svg.chart.curve polyline").count() >= 3 * 3
             assert page.locator("svg.chart rect").count() > 0
             assert page.locator("#what-changed").count() == 1
             title = page.title()

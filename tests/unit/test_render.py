@@ -57,7 +57,9 @@ def test_pack_documents_state_the_gate_and_every_finding(context, tmp_path):
     for row in aggregate[aggregate["verdict"] != "pass"].itertuples():
         assert f"| {row.dimension} | {row.metric} |" in report
     html = (tmp_path / "fairness_report.html").read_text()
-    assert html.count("<svg") == 3  # one chart per dimension: group_a, group_b, group_a&group_b
+    # per dimension (group_a, group_b, group_a&group_b): group rates and disparities vs the band
+    assert html.count('aria-label="selection_rate by group"') == 3
+    assert html.count('class="chart disparity"') == 3
     assert "eval_frame_matches_schema" in html
 
 

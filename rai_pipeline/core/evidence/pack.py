@@ -66,6 +66,10 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
     written += write_table(context.fairness_metrics, staging, "fairness_metrics")
     if context.comparison is not None:
         written += write_table(context.comparison, staging, "version_comparison")
+    if context.threshold_curves is not None:
+        written += write_table(context.threshold_curves, staging, "threshold_curves")
+    if context.calibration is not None and not context.calibration.curve.empty:
+        written += write_table(context.calibration.curve, staging, "calibration_curves")
     register = risk_register(
         context.fairness_metrics,
         context.slice_metrics,

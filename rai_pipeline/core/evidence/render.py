@@ -16,7 +16,9 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from rai_pipeline.core.curves import CALIBRATION_OK, CalibrationResult
 from rai_pipeline.core.dispositions import Resolution, finding_id
+from rai_pipeline.core.evidence.charts import disparity_chart_svg, line_chart_svg
 from rai_pipeline.core.gate import VERDICT_PASS, aggregate_verdict
 
 REPORT_METRICS = (
@@ -64,6 +66,8 @@ class ReportContext:
     datasheet: DatasheetInfo | None = None
     previous_version: str | None = None
     comparison: pd.DataFrame | None = None
+    threshold_curves: pd.DataFrame | None = None
+    calibration: CalibrationResult | None = None
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -165,6 +169,68 @@ def _comparison_view(comparison: pd.DataFrame | None) -> dict[str, Any] | None:
     }
 
 
+def _curve_charts(
+    context: ReportContext, dimension: str, groups: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """ROC, threshold-sensitivity and reliability charts for a single-attribute dimension,
+    drawn for the groups that meet the minimum size."""
+    out: dict[str, Any] = {"curves": [], "calibration_errors": [], "calibration_note": ""}
+    if "&" in dimension:
+        return out
+    shown = [g["group"] for g in groups if g["status"] == "ok"]
+    curves = context.threshold_curves
+    if curves is not None and not curves.empty:
+        rows = curves[curves["dimension"] == dimension]
+        roc, sensitivity = [], []
+        for group in shown:
+            block = rows[rows["group"] == group].sort_values("threshold", ascending=False)
+            fpr = [0.0, *block["false_positive_rate"], 1.0]
+            tpr = [0.0, *block["true_positive_rate"], 1.0]
+            roc.append((group, fpr, tpr))
+            ordered = block.sort_values("threshold")
+            sensitivity.append((group, list(ordered["threshold"]), list(ordered["selection_rate"])))
+        out["curves"].append(
+            line_chart_svg(
+                roc,
+                title=f"ROC by {dimension}",
+                x_label="false positive rate",
+                y_label="true positive rate",
+                diagonal=True,
+            )
+        )
+        out["curves"].append(
+            line_chart_svg(
+                sensitivity,
+                title=f"Selection rate by threshold, {dimension}",
+                x_label="threshold",
+                y_label="selection rate",
+                marker_x=context.threshold,
+            )
+        )
+    calibration = context.calibration
+    if calibration is not None and calibration.status != CALIBRATION_OK:
+        out["calibration_note"] = calibration.reason
+    elif calibration is not None:
+        reliability = calibration.curve[calibration.curve["dimension"] == dimension]
+        series = [
+            (group, list(block["mean_score"]), list(block["fraction_of_positives"]))
+            for group in shown
+            for block in [reliability[reliability["group"] == group]]
+        ]
+        out["curves"].append(
+            line_chart_svg(
+                series,
+                title=f"Calibration by {dimension}",
+                x_label="mean predicted score",
+                y_label="observed positive rate",
+                diagonal=True,
+            )
+        )
+        errors = calibration.errors[calibration.errors["dimension"] == dimension]
+        out["calibration_errors"] = errors.to_dict("records")
+    return out
+
+
 def _view(context: ReportContext) -> dict[str, Any]:
     sm, fm = context.slice_metrics, context.fairness_metrics
     dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
@@ -190,12 +256,15 @@ def _view(context: ReportContext) -> dict[str, Any]:
     per_dimension = []
     for dimension in dimensions:
         groups = _wide_groups(sm, dimension)
+        disparities = aggregate[aggregate["dimension"] == dimension].to_dict("records")
         per_dimension.append(
             {
                 "dimension": dimension,
                 "groups": groups,
                 "chart": bar_chart_svg(groups, "selection_rate"),
-                "disparities": aggregate[aggregate["dimension"] == dimension].to_dict("records"),
+                "disparities": disparities,
+                "disparity_chart": disparity_chart_svg(disparities) if disparities else "",
+                **_curve_charts(context, dimension, groups),
             }
         )
     return {

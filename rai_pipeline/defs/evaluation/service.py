@@ -23,6 +23,7 @@ from rai_pipeline.adapters.mlflow_store import MlflowStore, metric_key
 from rai_pipeline.core import warehouse as results
 from rai_pipeline.core.comparison import compare_versions, paired_cells
 from rai_pipeline.core.config import EvaluationConfig
+from rai_pipeline.core.curves import calibration_curves, threshold_curves
 from rai_pipeline.core.dispositions import load_dispositions
 from rai_pipeline.core.evidence.manifest import build_manifest, file_sha256, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
@@ -31,9 +32,9 @@ from rai_pipeline.core.evidence.render import DatasheetInfo, ReportContext
 from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
 from rai_pipeline.core.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.landing import PREDICTIONS_DDL, PREDICTIONS_TABLE
-from rai_pipeline.core.metrics import slice_metrics_from_stats
+from rai_pipeline.core.metrics import BOOTSTRAP_BINS, slice_metrics_from_stats
 from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionRef
-from rai_pipeline.core.slices import build_slices, compute_slice_stats
+from rai_pipeline.core.slices import build_slices, compute_score_histograms, compute_slice_stats
 from rai_pipeline.core.sql import quote_identifier
 from rai_pipeline.defs.dbt.project import column_flags, dbt_relation
 from rai_pipeline.defs.lineage import code_lineage
@@ -204,6 +205,16 @@ def compute_slice_metrics(
             decision="decision",
             where=_key(ref),
         )
+        histograms = compute_score_histograms(
+            conn,
+            relation=frame,
+            slices=slices,
+            label="label",
+            score="score",
+            bins=BOOTSTRAP_BINS,
+            where=_key(ref),
+            score_range="auto",
+        )
         dataset_version = versions[0]
         eval_id = evaluation_id(ref, dataset_version, config.digest())
         ids = {
@@ -217,10 +228,14 @@ def compute_slice_metrics(
             min_group_size=config.min_group_size,
             min_positives=config.min_positives,
             min_negatives=config.min_negatives,
+            histograms=histograms,
+            n_bootstrap=config.bootstrap.n_resamples,
+            seed=config.bootstrap.seed,
         )
         metrics = _with_ids(metrics, ids)
         results.replace_rows(conn, "slice_stats", _with_ids(stats, ids), key=_key(ref))
         results.replace_rows(conn, "slice_metrics", metrics, key=_key(ref))
+        results.replace_rows(conn, "score_histograms", _with_ids(histograms, ids), key=_key(ref))
     return SliceResult(ref, eval_id, dataset_version, metrics)
 
 
@@ -353,6 +368,7 @@ def publish_evidence(
         scoring = results.read_rows(conn, "scoring_runs", key=_key(ref))
         landed = conn.execute(f"select * from {dbt_relation('stg_dataset_versions')}").df()
         missingness = missingness_by_group(conn, config.sensitive_features)
+        histograms = results.read_rows(conn, "score_histograms", key=_key(ref))
         previous = previous_version(conn, ref, str(metrics["dataset_version"].iloc[0]))
         comparison = (
             compare_with_previous(conn, ref, previous, config) if previous is not None else None
@@ -430,6 +446,7 @@ def publish_evidence(
             resolutions=decision.resolutions,
             previous_version=previous,
             comparison=comparison,
+            **report_curves(histograms),
             evaluated_on=evaluated_on,
             datasheet=DatasheetInfo(
                 sources=[
@@ -467,6 +484,28 @@ def publish_evidence(
         },
     )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
+
+
+REPORT_THRESHOLD_STEP = 10  # every 10th of the 1000 histogram edges: a 0.01 grid on [0, 1]
+CALIBRATION_BINS = 10
+
+
+def report_curves(histograms: pd.DataFrame) -> dict[str, Any]:
+    """Threshold curves on a coarse grid of exact bin edges, and 10-bin calibration."""
+    if histograms.empty:
+        return {}
+    hist = histograms.drop(
+        columns=[
+            c
+            for c in ("evaluation_id", "model_name", "model_version", "dataset_version")
+            if c in histograms.columns
+        ]
+    )
+    edges = sorted(set(hist["bin_lower"]))[::REPORT_THRESHOLD_STEP]
+    return {
+        "threshold_curves": threshold_curves(hist, thresholds=edges),
+        "calibration": calibration_curves(hist, bins=CALIBRATION_BINS),
+    }
 
 
 def write_dbt_lineage(folder: Path, *, home: RaiHome, dagster_run_id: str) -> list[Path]:

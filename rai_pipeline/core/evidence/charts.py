@@ -1,0 +1,145 @@
+"""Inline SVG charts for the HTML report: no scripts, no external files, viewable offline."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+PALETTE = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d")
+
+
+def _num(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number
+
+
+def line_chart_svg(
+    series: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    diagonal: bool = False,
+    marker_x: float | None = None,
+    width: int = 360,
+    height: int = 300,
+) -> str:
+    """Lines on the unit square (x and y in [0, 1]) with a legend; NaN points are skipped."""
+    left, top, plot_w, plot_h = 44, 24, width - 60, height - 110
+
+    def sx(x: float) -> float:
+        return left + x * plot_w
+
+    def sy(y: float) -> float:
+        return top + (1 - y) * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart curve" role="img" '
+        f'aria-label="{html.escape(title)}" width="{width}" height="{height}">',
+        f'<text x="{left}" y="14" font-size="12" font-weight="600">{html.escape(title)}</text>',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
+        f'stroke="#999"/>',
+    ]
+    for tick in (0, 0.5, 1):
+        parts.append(
+            f'<text x="{sx(tick):.1f}" y="{top + plot_h + 14}" font-size="10" '
+            f'text-anchor="middle">{tick}</text>'
+            f'<text x="{left - 4}" y="{sy(tick) + 3:.1f}" font-size="10" '
+            f'text-anchor="end">{tick}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 28}" font-size="11" '
+        f'text-anchor="middle">{html.escape(x_label)}</text>'
+        f'<text x="12" y="{top + plot_h / 2:.1f}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 12 {top + plot_h / 2:.1f})">{html.escape(y_label)}</text>'
+    )
+    if diagonal:
+        parts.append(
+            f'<line x1="{sx(0)}" y1="{sy(0)}" x2="{sx(1)}" y2="{sy(1)}" stroke="#bbb" '
+            f'stroke-dasharray="4 3"/>'
+        )
+    if marker_x is not None and 0 <= marker_x <= 1:
+        parts.append(
+            f'<line x1="{sx(marker_x):.1f}" y1="{top}" x2="{sx(marker_x):.1f}" '
+            f'y2="{top + plot_h}" stroke="#222" stroke-dasharray="2 2"/>'
+        )
+    for index, (name, xs, ys) in enumerate(series):
+        color = PALETTE[index % len(PALETTE)]
+        points = [
+            f"{sx(x):.1f},{sy(y):.1f}"
+            for x, y in zip(map(_num, xs), map(_num, ys), strict=True)
+            if math.isfinite(x) and math.isfinite(y)
+        ]
+        if points:
+            parts.append(
+                f'<polyline fill="none" stroke="{color}" stroke-width="1.6" '
+                f'points="{" ".join(points)}"/>'
+            )
+        legend_y = top + plot_h + 44 + 14 * (index // 2)
+        legend_x = left + (index % 2) * (plot_w / 2)
+        parts.append(
+            f'<rect x="{legend_x:.1f}" y="{legend_y - 8}" width="10" height="10" '
+            f'fill="{color}"/><text x="{legend_x + 14:.1f}" y="{legend_y + 1}" '
+            f'font-size="10">{html.escape(str(name))[:28]}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def disparity_chart_svg(rows: Sequence[Mapping[str, Any]], *, width: int = 560) -> str:
+    """Aggregate disparities with interval whiskers against their policy band (shaded)."""
+    row_h, left, right = 24, 230, 40
+    height = row_h * len(rows) + 30
+    values = [
+        _num(v)
+        for r in rows
+        for v in (
+            r["value"],
+            r["ci_lower"],
+            r["ci_upper"],
+            r["threshold_lower"],
+            r["threshold_upper"],
+        )
+    ]
+    finite = [v for v in values if math.isfinite(v)] or [0.0, 1.0]
+    lo, hi = min(0.0, *finite), max(1.0, *finite)
+    scale = (width - left - right) / (hi - lo)
+
+    def sx(x: float) -> float:
+        return left + (x - lo) * scale
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart disparity" role="img" '
+        f'aria-label="disparities against the policy band" width="{width}" height="{height}">'
+    ]
+    for tick in sorted({lo, 0.0, 0.5, 1.0, hi}):
+        parts.append(
+            f'<line x1="{sx(tick):.1f}" y1="0" x2="{sx(tick):.1f}" y2="{height - 20}" '
+            f'stroke="#eee"/><text x="{sx(tick):.1f}" y="{height - 6}" font-size="10" '
+            f'text-anchor="middle">{tick:g}</text>'
+        )
+    for i, row in enumerate(rows):
+        y = i * row_h + 4
+        band_lo, band_hi = _num(row["threshold_lower"]), _num(row["threshold_upper"])
+        parts.append(
+            f'<rect x="{sx(band_lo):.1f}" y="{y}" width="{(band_hi - band_lo) * scale:.1f}" '
+            f'height="18" fill="#d9f0d3"/>'
+            f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">'
+            f"{html.escape(str(row['metric']))}</text>"
+        )
+        value, lower, upper = (_num(row[k]) for k in ("value", "ci_lower", "ci_upper"))
+        color = {"pass": "#1a7f37", "fail": "#b42318"}.get(str(row["verdict"]), "#9a6700")
+        if math.isfinite(lower) and math.isfinite(upper):
+            parts.append(
+                f'<line x1="{sx(lower):.1f}" y1="{y + 9}" x2="{sx(upper):.1f}" y2="{y + 9}" '
+                f'stroke="{color}" stroke-width="2"/>'
+            )
+        if math.isfinite(value):
+            parts.append(f'<circle cx="{sx(value):.1f}" cy="{y + 9}" r="4" fill="{color}"/>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,190 @@
+"""Holm and Benjamini–Hochberg on interval verdicts: against scipy, by hand, by simulation."""
+
+import doctest
+
+import numpy as np
+import pytest
+from scipy.stats import false_discovery_control
+
+from rai_pipeline.core import multiple_testing as module
+from rai_pipeline.core.multiple_testing import (
+    MSG_ALPHA,
+    MSG_BAND,
+    MSG_METHOD,
+    MSG_P_VALUES,
+    MSG_SAMPLES,
+    MULTIPLE_TESTING_METHODS,
+    adjust_p_values,
+    percentile_interval_p_values,
+    rejection_levels,
+)
+
+
+def holm_by_hand(p, alpha):
+    """Holm's step-down as written in textbooks: walk the sorted p-values until one fails."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    rejected = [False] * len(p)
+    for k, i in enumerate(order):
+        if p[i] > alpha / (len(p) - k):
+            break
+        rejected[i] = True
+    return rejected
+
+
+def bh_by_hand(p, alpha):
+    """Benjamini–Hochberg: the largest k with p_(k) <= k alpha / m; reject the k smallest."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    count = 0
+    for k, i in enumerate(order, start=1):
+        if p[i] <= k * alpha / len(p):
+            count = k
+    return [i in order[:count] for i in range(len(p))]
+
+
+P_VALUE_SETS = [
+    [0.01, 0.04, 0.03],
+    [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205],
+    [0.5],
+    [0.0, 0.0, 1.0],
+    list(np.random.default_rng(0).uniform(0, 0.1, 25)),
+    list(np.random.default_rng(1).beta(0.3, 4, 40)),
+]
+
+
+@pytest.mark.parametrize("p", P_VALUE_SETS)
+def test_bh_adjusted_p_values_equal_scipy(p):
+    np.testing.assert_allclose(
+        adjust_p_values(p, method="bh"), false_discovery_control(p, method="bh"), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("p", P_VALUE_SETS)
+@pytest.mark.parametrize("alpha", [0.01, 0.05, 0.2])
+def test_rejections_equal_the_textbook_procedures_and_adjusted_p_values(p, alpha):
+    for method, by_hand in (("holm", holm_by_hand), ("bh", bh_by_hand)):
+        levels, rejected = rejection_levels(p, alpha=alpha, method=method)
+        assert rejected.tolist() == by_hand(p, alpha)
+        assert rejected.tolist() == (adjust_p_values(p, method=method) <= alpha).tolist()
+        p_arr = np.asarray(p)
+        # The level shows the decision: p <= level exactly for the rejected hypotheses.
+        assert (p_arr[rejected] <= levels[rejected]).all()
+        assert (p_arr[~rejected] > levels[~rejected]).all()
+        assert ((levels >= alpha / len(p) - 1e-18) & (levels <= alpha)).all()
+    holm = rejection_levels(p, alpha=alpha, method="holm")[1]
+    bh = rejection_levels(p, alpha=alpha, method="bh")[1]
+    assert not (holm & ~bh).any()  # BH rejects everything Holm rejects
+    levels, rejected = rejection_levels(p, alpha=alpha, method="none")
+    assert (levels == alpha).all() and rejected.tolist() == [x <= alpha for x in p]
+
+
+def test_holm_levels_by_hand():
+    levels, rejected = rejection_levels([0.001, 0.02, 0.01, 0.3], alpha=0.05, method="holm")
+    # Sorted: 0.001 <= 0.05/4, 0.01 <= 0.05/3, 0.02 <= 0.05/2, 0.3 > 0.05/1.
+    assert rejected.tolist() == [True, True, True, False]
+    np.testing.assert_allclose(levels, [0.05 / 4, 0.05 / 2, 0.05 / 3, 0.05 / 1])
+    levels, rejected = rejection_levels([0.001, 0.02, 0.01, 0.3], alpha=0.05, method="bh")
+    assert rejected.tolist() == [True, True, True, False]
+    np.testing.assert_allclose(levels, [3 * 0.05 / 4] * 4)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_p_values_invert_the_numpy_percentile_interval(seed):
+    """The interval at level 1 - a lies inside the band iff a >= p_pass, outside iff a > p_fail."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.choice([1, 2, 7, 400]))
+    samples = rng.normal(rng.uniform(-1, 1), rng.uniform(0.05, 1), size)
+    if seed == 5:
+        samples = np.round(samples, 1)  # ties
+    center = float(np.median(samples))
+    for band in [(center - 0.5, center + 0.5), (-3.0, center), (center + 0.3, 5.0), (-9.0, 9.0)]:
+        p_pass, p_fail = percentile_interval_p_values(samples, band)
+        assert p_pass + p_fail == pytest.approx(2.0)
+        for alpha in np.linspace(0.001, 0.999, 400):
+            if min(abs(alpha - p_pass), abs(alpha - p_fail)) < 1e-9:
+                continue
+            low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
+            inside = band[0] <= low and high <= band[1]
+            outside = high < band[0] or low > band[1]
+            assert inside == (alpha >= p_pass)
+            assert outside == (alpha > p_fail)
+
+
+def test_p_values_at_the_extremes():
+    samples = np.linspace(0.0, 1.0, 101)
+    assert percentile_interval_p_values(samples, (-1.0, 2.0)) == (0.0, 2.0)
+    assert percentile_interval_p_values(samples, (2.0, 3.0)) == (2.0, 0.0)
+    p_pass, p_fail = percentile_interval_p_values(samples, (-1.0, 0.9))
+    assert p_pass == pytest.approx(0.2) and p_fail == pytest.approx(1.8)
+
+
+def simulate_verdict_errors(*, families=2000, m=8, alpha=0.05, replicates=1600):
+    """Per method: share of families with a wrong verdict, and mean share of wrong verdicts.
+
+    Each family has m rows with estimate ~ N(theta, 1) and bootstrap-like replicates
+    estimate + N(0, 1) (B = 1600: B * alpha / (2m) = 5 replicates beyond the most extreme
+    adjusted quantile); the band is [-3, 3]. Half the rows sit on the band's edge (theta = 3,
+    inside: a fail verdict is wrong), half just outside it (theta = 3.01: a pass verdict is
+    wrong): the least favourable case, where every row can err.
+    """
+    rng = np.random.default_rng(7)
+    band = (-3.0, 3.0)
+    theta = np.where(np.arange(m) % 2 == 0, 3.0, 3.01)
+    inside = (band[0] <= theta) & (theta <= band[1])
+    p = np.empty((families, m, 2))
+    for f in range(families):
+        estimate = theta + rng.normal(size=m)
+        noise = rng.normal(size=(m, replicates))
+        for i in range(m):
+            p[f, i] = percentile_interval_p_values(estimate[i] + noise[i], band)
+    results = {}
+    for method in ("none", "holm", "bh"):
+        any_wrong, wrong_share = 0, 0.0
+        for f in range(families):
+            _, passed = rejection_levels(p[f, :, 0], alpha=alpha, method=method)
+            _, failed = rejection_levels(p[f, :, 1], alpha=alpha, method=method)
+            wrong = int((passed & ~inside).sum() + (failed & inside).sum())
+            any_wrong += wrong > 0
+            wrong_share += wrong / max(1, int(passed.sum() + failed.sum()))
+        results[method] = (any_wrong / families, wrong_share / families)
+    return results
+
+
+def test_holm_bounds_any_wrong_verdict_and_bh_the_share_of_wrong_verdicts():
+    results = simulate_verdict_errors()
+    tolerance = 3 * np.sqrt(0.05 * 0.95 / 2000)
+    assert results["none"][0] > 0.15  # eight claims at 5 % each: the family errs far more often
+    assert results["holm"][0] <= 0.05 + tolerance
+    assert results["bh"][1] <= 0.05 + tolerance
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: adjust_p_values([0.1], method="sidak"),
+            MSG_METHOD.format(choices=MULTIPLE_TESTING_METHODS, value="sidak"),
+        ),
+        (
+            lambda: rejection_levels([0.1], alpha=0.05, method="BH"),
+            MSG_METHOD.format(choices=MULTIPLE_TESTING_METHODS, value="BH"),
+        ),
+        (lambda: adjust_p_values([0.1, np.nan], method="holm"), MSG_P_VALUES),
+        (lambda: adjust_p_values([[0.1]], method="holm"), MSG_P_VALUES),
+        (lambda: rejection_levels([-0.1], alpha=0.05, method="holm"), MSG_P_VALUES),
+        (
+            lambda: rejection_levels([0.1], alpha=1.0, method="holm"),
+            MSG_ALPHA.format(value=1.0),
+        ),
+        (lambda: percentile_interval_p_values([], (0, 1)), MSG_SAMPLES),
+        (lambda: percentile_interval_p_values([0.0, np.inf], (0, 1)), MSG_SAMPLES),
+        (lambda: percentile_interval_p_values([0.0], (1, 0)), MSG_BAND.format(value=(1, 0))),
+    ],
+)
+def test_bad_inputs_are_rejected_with_their_messages(call, message):
+    with pytest.raises(ValueError) as raised:
+        call()
+    assert str(raised.value) == message
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(module).failed == 0
