@@ -12,6 +12,7 @@ help:
 	@echo "make test   - install (first time), run the whole test suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000"
+	@echo "make bench  - slice engine vs fairlearn MetricFrame at 10^6 and 10^7 rows (about an hour)"
 	@echo "make clean  - remove .rai (state) and build leftovers; keeps .venv"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -39,6 +40,10 @@ format: $(STAMP)
 
 ui: $(STAMP)
 	$(BIN)/rai ui
+
+# Not part of `make test`: generates 10^6 and 10^7 rows and writes docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py
 
 clean:
 	rm -rf .rai dbt_project/target dbt_project/logs logs .pytest_cache .ruff_cache .mypy_cache

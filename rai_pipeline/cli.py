@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -51,6 +52,214 @@ def ui(port: int = typer.Option(3000, help="Port for the Dagster UI on 127.0.0.1
     dagster = str(Path(sys.executable).with_name("dagster"))
     workspace = str(PROJECT_ROOT / "workspace.yaml")
     os.execv(dagster, [dagster, "dev", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)])
+
+
+EXIT_BAD_INPUT = 2
+
+
+@app.command("evaluate-file")
+def evaluate_file(
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="Predictions file: .csv, .csv.gz or .parquet.")
+    ],
+    config: Annotated[
+        Path,
+        typer.Option("--config", "-c", help="Evaluation config YAML with a `columns` mapping."),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder (created; must be new or empty).")
+    ],
+    model_name: Annotated[
+        str | None, typer.Option(help="Model name recorded in the outputs (default: file).")
+    ] = None,
+    model_version: Annotated[
+        str | None,
+        typer.Option(help="Model version recorded in the outputs (default: the file's stem)."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace a non-empty output folder, keeping it as OUT.previous-*."
+        ),
+    ] = False,
+    threads: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="DuckDB threads. Sums are computed in fixed point, so outputs are "
+            "byte-identical for identical inputs with any number of threads.",
+        ),
+    ] = 1,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(help="DuckDB memory limit such as 1GB; beyond it DuckDB spills to disk."),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress lines on stderr.")
+    ] = False,
+) -> None:
+    """Evaluate a CSV or Parquet file of predictions, without the orchestrator.
+
+    Writes slice and fairness metrics (CSV, Parquet), reports and manifest.json to OUT.
+
+    Exit code 0 on success; 2 when the config, the file or OUT is unusable (nothing written).
+    """
+    from rai_pipeline.app.evaluate_file import EvaluateFileError
+    from rai_pipeline.app.evaluate_file import evaluate_file as run
+    from rai_pipeline.core.config import ConfigError
+
+    def progress(line: str) -> None:
+        if not quiet:
+            typer.echo(line, err=True)
+
+    try:
+        result = run(
+            path,
+            config_path=config,
+            out=out,
+            model_name=model_name,
+            model_version=model_version,
+            force=force,
+            threads=threads,
+            memory_limit=memory_limit,
+            progress=progress,
+        )
+    except (ConfigError, EvaluateFileError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(result.verdict_counts.items()))
+    typer.echo(f"Evaluated {result.rows:,} rows of {path} -> {result.out}")
+    typer.echo(f"  evaluation id    {result.evaluation_id}")
+    typer.echo(f"  verdict          {result.verdict} (aggregate disparities: {counts})")
+    typer.echo(f"  evidence digest  {result.evidence_digest}")
+    typer.echo(f"  files            {', '.join(result.files)}")
+    for metric, reason in result.skipped_metrics.items():
+        typer.echo(f"  not computed     {metric}: {reason}")
+    if result.previous is not None:
+        typer.echo(f"  previous output  kept as {result.previous}")
+
+
+@app.command()
+def gate(
+    evidence_dir: Annotated[Path, typer.Argument(help="An evidence pack folder.")],
+    dispositions: Annotated[
+        Path | None,
+        typer.Option(help="Dispositions YAML (default: $RAI_DISPOSITIONS when set)."),
+    ] = None,
+) -> None:
+    """Release gate: exit 0 when every finding passes or has a valid disposition, 1 when not
+    (listing what blocks), 2 on error."""
+    import datetime as dt
+
+    from rai_pipeline.app.gate import run_gate
+    from rai_pipeline.core.dispositions import DispositionsError
+    from rai_pipeline.core.evidence.verify import PackError
+    from rai_pipeline.core.gate import EXIT_ERROR
+
+    chosen = dispositions or (
+        Path(os.environ["RAI_DISPOSITIONS"]) if os.environ.get("RAI_DISPOSITIONS") else None
+    )
+    try:
+        report = run_gate(evidence_dir, dispositions=chosen, today=dt.date.today())
+    except (PackError, DispositionsError, OSError, KeyError) as error:
+        typer.echo(f"rai gate: {error}", err=True)
+        raise typer.Exit(code=EXIT_ERROR) from None
+    for line in report.lines:
+        typer.echo(line)
+    raise typer.Exit(code=report.exit_code)
+
+
+@app.command()
+def verify(
+    evidence_dir: Annotated[Path, typer.Argument(help="An evidence pack folder.")],
+) -> None:
+    """Recompute every digest in the pack's manifest; exit 0 only when the pack is intact."""
+    from rai_pipeline.core.evidence.verify import PackError, verify_pack
+
+    try:
+        report = verify_pack(evidence_dir)
+    except PackError as error:
+        typer.echo(f"rai verify: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    for label, paths in (
+        ("modified", report.modified),
+        ("missing", report.missing),
+        ("unexpected", report.unexpected),
+    ):
+        for path in paths:
+            typer.echo(f"{label:10s} {path}")
+    state = "intact" if report.intact else "NOT intact"
+    typer.echo(f"{evidence_dir}: {report.checked} files checked, {state}")
+    raise typer.Exit(code=0 if report.intact else 1)
+
+
+@app.command()
+def trace(
+    evidence_dir: Annotated[Path, typer.Argument(help="An evidence pack folder.")],
+    dimension: Annotated[str, typer.Option(help="e.g. race, or sex&race.")],
+    group: Annotated[str, typer.Option(help="e.g. Black, or Female&Black; '*' for aggregates.")],
+    metric: Annotated[str, typer.Option(help="e.g. false_positive_rate.")],
+    rows: Annotated[bool, typer.Option("--rows", help="Print the source rows.")] = False,
+    cell: Annotated[
+        str | None,
+        typer.Option(help="With --rows: true_positive, false_positive, ..., selected."),
+    ] = None,
+    include_restricted: Annotated[
+        bool, typer.Option("--include-restricted", help="Show restricted (PII) columns.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """The chain behind one number: MLflow run, model version, dataset version, dbt models,
+    SQL and source extracts; with --rows, the rows themselves."""
+    import json
+
+    from rai_pipeline.app.trace import TraceError, format_trace, trace_number
+    from rai_pipeline.core.evidence.verify import PackError
+
+    try:
+        result = trace_number(
+            evidence_dir,
+            home=configure_environment(),
+            dimension=dimension,
+            group=group,
+            metric=metric,
+            rows=rows or cell is not None,
+            cell=cell,
+            include_restricted=include_restricted,
+            limit=limit,
+        )
+    except (TraceError, PackError, OSError) as error:
+        typer.echo(f"rai trace: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        typer.echo(format_trace(result))
+
+
+@app.command()
+def reproduce(
+    evidence_dir: Annotated[Path, typer.Argument(help="An evidence pack folder.")],
+) -> None:
+    """Re-run the evaluation from its recorded model and dataset versions; exit 0 when every
+    metric is identical, 1 when any differs (listed), 2 when an input is missing or changed."""
+    from rai_pipeline.app.reproduce import ReproduceError
+    from rai_pipeline.app.reproduce import reproduce as run
+    from rai_pipeline.core.evidence.verify import PackError
+
+    home = configure_environment()
+    try:
+        report = run(evidence_dir, home=home, echo=lambda line: typer.echo(line, err=True))
+    except (ReproduceError, PackError, OSError) as error:
+        typer.echo(f"rai reproduce: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    for difference in report.differences:
+        typer.echo(difference)
+    compared = ", ".join(f"{n} rows of {table}" for table, n in report.compared.items())
+    verdict = "identical" if report.identical else f"{len(report.differences)} differences"
+    typer.echo(f"{evidence_dir}: compared {compared}: {verdict}")
+    raise typer.Exit(code=0 if report.identical else 1)
 
 
 if __name__ == "__main__":

@@ -140,9 +140,12 @@ def _run(scratch: RaiHome, lineage: dict) -> dict[str, pd.DataFrame]:
     key = f"{lineage['model_name']}@{lineage['model_version']}"
     job = defs.resolve_job_def(EVALUATE_JOB)
     selection = [k for k in job.asset_layer.executable_asset_keys if k.path[-1] != "evidence_pack"]
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(model_versions.name, [key])
-    with (scratch.root / "reproduce.log").open("w") as log, contextlib.redirect_stdout(log):
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        (scratch.root / "reproduce.log").open("w") as log,
+        contextlib.redirect_stdout(log),
+    ):
+        instance.add_dynamic_partitions(model_versions.name, [key])
         result = job.execute_in_process(
             partition_key=key,
             instance=instance,

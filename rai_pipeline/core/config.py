@@ -29,6 +29,26 @@ MSG_INTERSECTION_SIZE = "an intersection lists 2 or 3 sensitive features, got {s
 MSG_REFERENCE_GROUP_KEY = "reference_groups key {key!r} is not one of sensitive_features {features}"
 MSG_RATIO_BAND = "policy.ratio_band must be [lower, upper] with 0 < lower <= 1 <= upper"
 MSG_DUPLICATE_FEATURES = "sensitive_features lists {name!r} more than once"
+MSG_COLUMN_NAME = "{name!r} is not a usable column name: it must match " + IDENTIFIER_PATTERN
+MSG_SCORE_OR_PREDICTION = (
+    "give exactly one of columns.score (a probability; decision = score >= threshold) or "
+    "columns.prediction (given 0/1 decisions); {given}"
+)
+MSG_COLUMN_ROLES = "columns.{role} and columns.{other} name the same column {name!r}"
+MSG_FEATURE_IS_COLUMN = (
+    "sensitive feature {name!r} is also columns.{role}: a column can play only one role"
+)
+MSG_POSITIVE_LABEL_BOOL = (
+    "must be a string or an integer; a YAML boolean (true/false/yes/no) is "
+    'ambiguous: quote it ("yes") or leave positive_label out for 0/1 or true/false labels'
+)
+MSG_THRESHOLD_WITH_PREDICTION = (
+    "threshold applies only with columns.score; with columns.prediction the decisions are "
+    "given: remove threshold"
+)
+# Keys added for `rai evaluate-file`: left out of the digest while unset, so the digest (and
+# the evaluation ids derived from it) of a config that does not use them is unchanged.
+_FILE_ONLY_KEYS = ("columns", "positive_label")
 
 
 class ConfigError(ValueError):
@@ -65,6 +85,49 @@ class Owners(_Strict):
     evaluation: str = "unassigned"
 
 
+class ColumnsConfig(_Strict):
+    """Which columns of a predictions file hold what (``rai evaluate-file``).
+
+    ``label`` is required, and exactly one of ``score`` (a probability, thresholded at
+    ``threshold``) and ``prediction`` (given 0/1 decisions). ``id`` is optional; when given,
+    its values must be present and unique.
+    """
+
+    id: str | None = None
+    label: str
+    score: str | None = None
+    prediction: str | None = None
+
+    @field_validator("id", "label", "score", "prediction")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(IDENTIFIER_PATTERN, value):
+            raise ValueError(MSG_COLUMN_NAME.format(name=value))
+        return value
+
+    @model_validator(mode="after")
+    def _roles(self) -> ColumnsConfig:
+        given = [key for key in ("score", "prediction") if getattr(self, key) is not None]
+        if len(given) != 1:
+            state = "both are set" if given else "neither is set"
+            raise ValueError(MSG_SCORE_OR_PREDICTION.format(given=state))
+        roles = self.roles()
+        for i, (role, name) in enumerate(roles.items()):
+            for other, other_name in list(roles.items())[:i]:
+                if name == other_name:
+                    raise ValueError(MSG_COLUMN_ROLES.format(role=other, other=role, name=name))
+        return self
+
+    def roles(self) -> dict[str, str]:
+        """``{role: column}`` for the roles that are set (``id``, ``label``, ``score`` or
+        ``prediction``)."""
+        return {
+            role: name
+            for role in ("id", "label", "score", "prediction")
+            if (name := getattr(self, role)) is not None
+        }
+
+
 class EvaluationConfig(_Strict):
     """What to evaluate and the policy to judge it by."""
 
@@ -85,6 +148,32 @@ class EvaluationConfig(_Strict):
     risk_tier: str = Field(default="medium", pattern="^(low|medium|high)$")
     owners: Owners = Owners()
     intended_use: str = ""
+    columns: ColumnsConfig | None = Field(
+        default=None,
+        description="Column roles of a predictions file (rai evaluate-file only).",
+    )
+    positive_label: int | str | None = Field(
+        default=None,
+        description="Label value that means the positive class; others are negatives.",
+    )
+
+    @field_validator("positive_label", mode="before")
+    @classmethod
+    def _positive_label(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(MSG_POSITIVE_LABEL_BOOL)
+        return value
+
+    @field_validator("reference_groups", mode="before")
+    @classmethod
+    def _reference_values(cls, value: object) -> object:
+        # Group labels are text; let `group_b: 1` mean the group "1" without quoting.
+        if isinstance(value, Mapping):
+            return {
+                key: str(group) if isinstance(group, int) and not isinstance(group, bool) else group
+                for key, group in value.items()
+            }
+        return value
 
     @field_validator("sensitive_features")
     @classmethod
@@ -112,6 +201,12 @@ class EvaluationConfig(_Strict):
         for key in self.reference_groups:
             if key not in features:
                 raise ValueError(MSG_REFERENCE_GROUP_KEY.format(key=key, features=features))
+        if self.columns is not None:
+            for role, name in self.columns.roles().items():
+                if name in features:
+                    raise ValueError(MSG_FEATURE_IS_COLUMN.format(name=name, role=role))
+            if self.columns.prediction is not None and "threshold" in self.model_fields_set:
+                raise ValueError(MSG_THRESHOLD_WITH_PREDICTION)
         return self
 
     def resolved_intersections(self) -> list[tuple[str, ...]]:
@@ -123,7 +218,11 @@ class EvaluationConfig(_Strict):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: the config's identity in lineage records."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        data = self.model_dump(mode="json")
+        for key in _FILE_ONLY_KEYS:
+            if data[key] is None:
+                del data[key]
+        canonical = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -134,6 +233,8 @@ def _format_errors(path: Path | str, error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling against docs/configuration.md)"
+        elif item["type"] == "missing":
+            message = "required key is missing (see docs/configuration.md)"
         lines.append(f"  - {key}: {message}")
     return "\n".join(lines)
 

@@ -1,15 +1,25 @@
 """Config validation: errors name the file, the key and the rule."""
 
+import hashlib
+import json
+
 import pytest
+import yaml
 
 from rai_pipeline.core.config import (
+    MSG_COLUMN_NAME,
+    MSG_COLUMN_ROLES,
+    MSG_FEATURE_IS_COLUMN,
     MSG_INTERSECTION_MEMBER,
+    MSG_POSITIVE_LABEL_BOOL,
     MSG_RATIO_BAND,
+    MSG_SCORE_OR_PREDICTION,
+    MSG_THRESHOLD_WITH_PREDICTION,
     ConfigError,
     load_config,
     parse_config,
 )
-from rai_pipeline.settings import DEMO_CONFIG
+from rai_pipeline.settings import DEMO_CONFIG, PROJECT_ROOT
 
 
 def test_demo_config_is_valid():
@@ -60,3 +70,98 @@ def test_digest_changes_with_policy():
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "absent.yaml")
+
+
+# Keys of `rai evaluate-file` ------------------------------------------------------------------
+
+FILE_CONFIG = {"sensitive_features": ["race", "sex"], "columns": {"label": "y", "score": "p"}}
+
+
+def test_evaluate_file_keys_are_accepted_and_documented_example_is_valid():
+    config = parse_config(
+        {
+            **FILE_CONFIG,
+            "columns": {"id": "person_id", "label": "income", "score": "p"},
+            "positive_label": ">50K",
+            "reference_groups": {"race": "White"},
+        }
+    )
+    assert config.columns.roles() == {"id": "person_id", "label": "income", "score": "p"}
+    assert config.positive_label == ">50K"
+
+
+@pytest.mark.parametrize(
+    ("columns", "state"),
+    [({"label": "y"}, "neither is set"), ({"label": "y", "score": "p", "prediction": "d"}, "both")],
+)
+def test_columns_need_exactly_one_of_score_and_prediction(columns, state):
+    with pytest.raises(ConfigError) as error:
+        parse_config({**FILE_CONFIG, "columns": columns})
+    assert "  - columns: " + MSG_SCORE_OR_PREDICTION.split("{")[0] in str(error.value)
+    assert state in str(error.value)
+
+
+def test_column_names_follow_the_identifier_rule():
+    with pytest.raises(ConfigError) as error:
+        parse_config({**FILE_CONFIG, "columns": {"label": "y", "score": "p; drop table t"}})
+    assert "columns.score: " + MSG_COLUMN_NAME.format(name="p; drop table t") in str(error.value)
+
+
+def test_one_column_cannot_play_two_roles():
+    with pytest.raises(ConfigError) as error:
+        parse_config({**FILE_CONFIG, "columns": {"label": "y", "score": "y"}})
+    assert MSG_COLUMN_ROLES.format(role="label", other="score", name="y") in str(error.value)
+    with pytest.raises(ConfigError) as error:
+        parse_config({**FILE_CONFIG, "columns": {"label": "race", "score": "p"}})
+    assert MSG_FEATURE_IS_COLUMN.format(name="race", role="label") in str(error.value)
+
+
+def test_threshold_is_rejected_when_decisions_are_given():
+    given = {**FILE_CONFIG, "columns": {"label": "y", "prediction": "d"}}
+    assert parse_config(given).columns.prediction == "d"
+    with pytest.raises(ConfigError) as error:
+        parse_config({**given, "threshold": 0.3})
+    assert MSG_THRESHOLD_WITH_PREDICTION in str(error.value)
+
+
+def test_positive_label_refuses_yaml_booleans(tmp_path):
+    path = tmp_path / "rai.yaml"
+    path.write_text(yaml.safe_dump(FILE_CONFIG) + "positive_label: yes\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"positive_label: {MSG_POSITIVE_LABEL_BOOL}" in str(error.value)
+    assert parse_config({**FILE_CONFIG, "positive_label": "yes"}).positive_label == "yes"
+    assert parse_config({**FILE_CONFIG, "positive_label": 2}).positive_label == 2
+
+
+def test_a_missing_nested_key_is_named():
+    with pytest.raises(ConfigError) as error:
+        parse_config({**FILE_CONFIG, "columns": {"score": "p"}})
+    assert "columns.label: required key is missing" in str(error.value)
+
+
+def test_integer_reference_groups_are_group_labels():
+    config = parse_config({**FILE_CONFIG, "reference_groups": {"race": 3}})
+    assert config.reference_groups == {"race": "3"}
+
+
+def test_digest_of_a_config_without_the_file_keys_is_unchanged():
+    config = load_config(DEMO_CONFIG)
+    data = config.model_dump(mode="json")
+    del data["columns"], data["positive_label"]
+    expected = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    assert config.digest() == expected
+    assert (
+        parse_config(FILE_CONFIG).digest()
+        != parse_config({**FILE_CONFIG, "columns": {"label": "y", "score": "q"}}).digest()
+    )
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/configuration.md"])
+def test_documented_evaluate_file_configs_are_valid(document):
+    text = (PROJECT_ROOT / document).read_text()
+    blocks = [b.split("```")[0] for b in text.split("```yaml\n")[1:]]
+    examples = [yaml.safe_load(b) for b in blocks if b.lstrip().startswith("columns")]
+    assert examples
+    for example in examples:
+        assert parse_config(example).columns is not None

@@ -1,0 +1,429 @@
+"""``rai evaluate-file``: evaluate a CSV or Parquet file of predictions without the orchestrator.
+
+The pipeline's engine (:mod:`rai_pipeline.core.slices`, :mod:`~rai_pipeline.core.metrics`,
+:mod:`~rai_pipeline.core.fairness`) runs on an in-process DuckDB connection that reads the file
+itself: the path reaches SQL only as a quoted literal, column names only after the identifier
+rule. Python sees the file's schema, one row of validation counts and the per-group
+aggregates, never the rows.
+
+Steps, in order; nothing is written before the last one:
+
+1. Read the config; ``columns`` is required here. Refuse an existing, non-empty output folder
+   unless ``force``.
+2. Check the file in one scan (:mod:`rai_pipeline.app.predictions_file`): columns present, no
+   NULL labels, scores or decisions, labels 0/1 (or equal to ``positive_label``), scores finite
+   in [0, 1], ids unique. Every problem found is reported at once, each naming the file, the
+   column and the rule.
+3. Slice statistics, metrics with Wilson intervals, disparities with bootstrap intervals.
+4. Tables, documents and ``manifest.json`` assembled in a staging folder beside the output
+   folder, then moved into place with one ``rename``. With ``force`` an existing folder is
+   first renamed to ``<out>.previous-<its evidence digest>``: nothing is lost.
+
+Identical inputs give byte-identical outputs. DuckDB sums floating-point numbers in an order
+that depends on thread scheduling, which can change ``brier_score_loss`` in its last digits,
+so the engine runs on one thread unless ``threads`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from rai_pipeline import __version__
+from rai_pipeline.app.predictions_file import (
+    DECISION,
+    FRAME_RELATION,
+    LABEL,
+    SCORE,
+    EvaluateFileError,
+    check_reference_groups,
+    connect,
+    file_stem,
+    load_frame,
+    reader_for,
+)
+from rai_pipeline.core.config import ColumnsConfig, ConfigError, EvaluationConfig, load_config
+from rai_pipeline.core.evidence.manifest import (
+    MANIFEST_NAME,
+    build_manifest,
+    file_sha256,
+    write_manifest,
+)
+from rai_pipeline.core.evidence.pack import assemble_pack
+from rai_pipeline.core.evidence.render import ReportContext
+from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
+from rai_pipeline.core.gate import aggregate_verdict
+from rai_pipeline.core.metrics import slice_metrics_from_stats
+from rai_pipeline.core.slices import SliceSpec, SliceSpecError, build_slices, compute_slice_stats
+from rai_pipeline.core.sql import InvalidIdentifierError
+from rai_pipeline.settings import PROJECT_ROOT
+
+SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
+DEFAULT_MODEL_NAME = "file"
+PREVIOUS_SUFFIX = ".previous-"
+MSG_COLUMNS_REQUIRED = (
+    "{config}: invalid configuration\n"
+    "  - columns: required by rai evaluate-file: name the label column and one of score or "
+    "prediction, e.g. columns: {{id: example_id, label: label, score: score}}"
+)
+MSG_RESERVED_FEATURE = (
+    "{config}: invalid configuration\n"
+    "  - sensitive_features: {name!r} is reserved by rai evaluate-file; rename the column"
+)
+MSG_SLICES = "{config}: invalid configuration\n  - {reason}"
+MSG_OUT_NOT_DIR = "{out}: exists and is not a folder"
+MSG_OUT_EXISTS = (
+    "{out}: the output folder exists and is not empty; pass --force to replace it "
+    "(the current folder is then kept as {out}{suffix}<digest>)"
+)
+MSG_OUT_HOLDS_INPUT = "{out}: the output folder holds the {what} {path}; choose another folder"
+MSG_CHANGED = "{file}: the file changed while it was being evaluated; run again"
+MSG_UNWRITABLE = "{out}: cannot write the outputs ({reason})"
+MSG_SKIPPED_SCORE = (
+    "no score column: decisions are given by column {column!r}, so roc_auc_score and "
+    "brier_score_loss are not computed"
+)
+
+
+@dataclass(frozen=True)
+class FileEvaluation:
+    """What :func:`evaluate_file` published."""
+
+    out: Path
+    evaluation_id: str
+    rows: int
+    verdict: str
+    verdict_counts: Mapping[str, int]
+    evidence_digest: str
+    files: list[str]
+    previous: Path | None = None
+    skipped_metrics: Mapping[str, str] = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+def evaluate_file(
+    path: Path | str,
+    *,
+    config_path: Path | str,
+    out: Path | str,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    force: bool = False,
+    threads: int = 1,
+    memory_limit: str | None = None,
+    progress: Progress = _silent,
+) -> FileEvaluation:
+    """Evaluate a predictions file and publish its evidence folder at ``out``.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV (``.csv``, ``.csv.gz``, ``.csv.zst``) or Parquet (``.parquet``, ``.pq``) file, one
+        row per example.
+    config_path : path-like
+        Evaluation config (docs/configuration.md) with ``columns``.
+    out : path-like
+        Output folder; must not exist or be empty unless ``force``.
+    model_name, model_version : str, optional
+        Recorded in every table row and document; default ``file`` and the file's stem.
+    force : bool, default False
+        Replace a non-empty ``out``, keeping it as ``<out>.previous-<digest>``.
+    threads : int, default 1
+        DuckDB threads. More is faster; ``brier_score_loss`` may then differ between runs in
+        its last digits (see the module docstring).
+    memory_limit : str, optional
+        DuckDB ``memory_limit`` (e.g. ``"1GB"``); DuckDB spills to a temporary folder beyond it.
+    progress : callable, optional
+        Receives one line per step (the CLI prints them on stderr).
+
+    Returns
+    -------
+    FileEvaluation
+
+    Raises
+    ------
+    ConfigError
+        The config is unreadable or breaks a rule, or has no ``columns``.
+    EvaluateFileError
+        The file, its columns or values, the output folder or an engine option is unusable;
+        nothing has been written.
+    """
+    started = time.perf_counter()
+
+    def step(message: str) -> None:
+        progress(f"{time.perf_counter() - started:7.1f}s  {message}")
+
+    path, config_path, out = Path(path), Path(config_path), Path(out)
+    config = load_config(config_path)
+    columns = _require_columns(config, config_path)
+    slices = _slices(config, config_path)
+    _check_out(out, force=force, inputs={"input file": path, "config": config_path})
+    reader_for(path)
+
+    step(f"hashing {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
+    file_digest = file_sha256(path)
+    config_digest = config.digest()
+    evaluation_id = hashlib.sha256(f"{file_digest}\n{config_digest}".encode()).hexdigest()[:16]
+    ids = {
+        "evaluation_id": evaluation_id,
+        "model_name": model_name or DEFAULT_MODEL_NAME,
+        "model_version": model_version or file_stem(path),
+        "dataset_version": file_digest,
+    }
+
+    with tempfile.TemporaryDirectory(prefix="rai-duckdb-") as spill:
+        conn = connect(threads=threads, memory_limit=memory_limit, spill=Path(spill))
+        try:
+            step(f"reading and checking {path.name}")
+            rows, checks = load_frame(conn, path, columns=columns, config=config)
+            step(f"{rows:,} rows pass {len(checks)} checks; computing slice statistics")
+            stats = compute_slice_stats(
+                conn,
+                relation=FRAME_RELATION,
+                slices=slices,
+                label=LABEL,
+                score=SCORE,
+                decision=DECISION,
+            )
+        finally:
+            conn.close()
+    check_reference_groups(stats, config, path)
+    if file_sha256(path) != file_digest:
+        raise EvaluateFileError(MSG_CHANGED.format(file=path))
+
+    step(f"metrics and disparities ({config.bootstrap.n_resamples:,} bootstrap resamples)")
+    metrics = slice_metrics_from_stats(
+        stats,
+        confidence_level=config.confidence_level,
+        min_group_size=config.min_group_size,
+        min_positives=config.min_positives,
+        min_negatives=config.min_negatives,
+    )
+    skipped: dict[str, str] = {}
+    if columns.prediction is not None:
+        reason = MSG_SKIPPED_SCORE.format(column=columns.prediction)
+        skipped = dict.fromkeys(SCORE_METRICS, reason)
+        metrics = metrics[~metrics["metric"].isin(SCORE_METRICS)].reset_index(drop=True)
+        step(reason)
+    fairness = fairness_metrics_from_slices(
+        metrics,
+        stats=stats,
+        reference_groups=config.reference_groups,
+        policy=FairnessPolicy(
+            ratio_band=config.policy.ratio_band,
+            difference_bound=config.policy.difference_bound,
+        ),
+        confidence_level=config.confidence_level,
+        n_bootstrap=config.bootstrap.n_resamples,
+        seed=config.bootstrap.seed,
+    )
+    metrics, fairness = _with_ids(metrics, ids), _with_ids(fairness, ids)
+
+    step(f"writing {out}")
+    lineage = {
+        **ids,
+        "model_uri": f"file:{path.name}",
+        "config_sha256": config_digest,
+        "input_file": path.name,
+        "input_rows": rows,
+        **_code_lineage(),
+    }
+    context = ReportContext(
+        model_name=ids["model_name"],
+        model_version=ids["model_version"],
+        model_uri=lineage["model_uri"],
+        dataset_version=file_digest,
+        evaluation_id=evaluation_id,
+        threshold=config.threshold,
+        confidence_level=config.confidence_level,
+        min_group_size=config.min_group_size,
+        slice_metrics=metrics,
+        fairness_metrics=fairness,
+        lineage=lineage,
+        quality_checks=checks,
+        intended_use=config.intended_use,
+        owners=config.owners.model_dump(),
+        risk_tier=config.risk_tier,
+        model_details=_model_details(path, rows, columns, config, skipped),
+    )
+    inputs = [
+        {
+            "kind": "predictions_file",
+            "name": path.name,
+            "sha256": file_digest,
+            "bytes": path.stat().st_size,
+            "rows": rows,
+        },
+        {
+            "kind": "config",
+            "name": config_path.name,
+            "sha256": file_sha256(config_path),
+            "config_digest": config_digest,
+        },
+    ]
+    staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        assemble_pack(staging, context)
+        manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
+        if skipped:
+            manifest["skipped_metrics"] = skipped
+        digest = write_manifest(staging, manifest)
+        files = sorted(p.name for p in staging.iterdir())
+        previous = _publish(staging, out, force=force)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        reason = error.strerror or str(error)
+        raise EvaluateFileError(MSG_UNWRITABLE.format(out=out, reason=reason)) from error
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    step(f"done: {out}")
+    aggregate = fairness[fairness["group"] == "*"]
+    return FileEvaluation(
+        out=out,
+        evaluation_id=evaluation_id,
+        rows=rows,
+        verdict=aggregate_verdict(fairness),
+        verdict_counts={k: int(v) for k, v in aggregate["verdict"].value_counts().items()},
+        evidence_digest=digest,
+        files=files,
+        previous=previous,
+        skipped_metrics=skipped,
+    )
+
+
+# Config and options --------------------------------------------------------------------------
+
+
+def _require_columns(config: EvaluationConfig, config_path: Path) -> ColumnsConfig:
+    if config.columns is None:
+        raise ConfigError(MSG_COLUMNS_REQUIRED.format(config=config_path))
+    for name in config.sensitive_features:
+        if name in (LABEL, SCORE, DECISION):
+            raise ConfigError(MSG_RESERVED_FEATURE.format(config=config_path, name=name))
+    return config.columns
+
+
+def _slices(config: EvaluationConfig, config_path: Path) -> list[SliceSpec]:
+    try:
+        return build_slices(config.sensitive_features, config.resolved_intersections())
+    except (SliceSpecError, InvalidIdentifierError) as error:
+        raise ConfigError(MSG_SLICES.format(config=config_path, reason=error)) from None
+
+
+def _check_out(out: Path, *, force: bool, inputs: Mapping[str, Path]) -> None:
+    if out.exists() and not out.is_dir():
+        raise EvaluateFileError(MSG_OUT_NOT_DIR.format(out=out))
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise EvaluateFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
+        root = out.resolve()
+        for what, item in inputs.items():
+            if root in item.resolve().parents:
+                raise EvaluateFileError(MSG_OUT_HOLDS_INPUT.format(out=out, what=what, path=item))
+
+
+# Outputs -------------------------------------------------------------------------------------
+
+
+def _with_ids(frame: pd.DataFrame, ids: Mapping[str, str]) -> pd.DataFrame:
+    out = frame.copy()
+    for position, (column, value) in enumerate(ids.items()):
+        out.insert(position, column, value)
+    return out
+
+
+def _model_details(
+    path: Path,
+    rows: int,
+    columns: ColumnsConfig,
+    config: EvaluationConfig,
+    skipped: Mapping[str, str],
+) -> dict[str, str]:
+    if columns.score is not None:
+        decisions = f"score >= {config.threshold} on column `{columns.score}`"
+    else:
+        decisions = f"given by column `{columns.prediction}`"
+    label = f"column `{columns.label}`"
+    if config.positive_label is not None:
+        label += f", positive class = {config.positive_label!r}"
+    details = {
+        "Predictions file": f"`{path.name}` ({rows:,} rows)",
+        "Label": label,
+        "Decisions": decisions,
+    }
+    if skipped:
+        details["Metrics not computed"] = next(iter(skipped.values()))
+    return details
+
+
+def _code_lineage() -> dict[str, str]:
+    return {"rai_pipeline_version": __version__, "git_commit": _git_commit()}
+
+
+def _git_commit() -> str:
+    """The checked-out commit of this code, ``+dirty`` when tracked files differ; ``unknown``
+    outside a git checkout (an installed package)."""
+    git = ["git", "-C", str(PROJECT_ROOT)]
+    try:
+        commit = subprocess.run(
+            [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def _previous_name(out: Path) -> Path:
+    manifest = out / MANIFEST_NAME
+    label = file_sha256(manifest)[:16] if manifest.is_file() else "unmanaged"
+    candidate = out.with_name(f"{out.name}{PREVIOUS_SUFFIX}{label}")
+    counter = 2
+    while candidate.exists():
+        candidate = out.with_name(f"{out.name}{PREVIOUS_SUFFIX}{label}-{counter}")
+        counter += 1
+    return candidate
+
+
+def _publish(staging: Path, out: Path, *, force: bool) -> Path | None:
+    """Move ``staging`` to ``out`` with one rename; a non-empty ``out`` is first renamed aside
+    (``force``) and restored if the final rename fails."""
+    previous = None
+    if out.is_dir():
+        if any(out.iterdir()):
+            if not force:
+                raise EvaluateFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
+            previous = _previous_name(out)
+            os.rename(out, previous)
+        else:
+            out.rmdir()
+    try:
+        os.rename(staging, out)
+    except OSError:
+        if previous is not None and not out.exists():
+            os.rename(previous, out)
+        raise
+    return previous
