@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
@@ -39,7 +38,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from rai_pipeline import __version__
 from rai_pipeline.app.predictions_file import (
     DECISION,
     FRAME_RELATION,
@@ -52,6 +50,7 @@ from rai_pipeline.app.predictions_file import (
     load_frame,
     reader_for,
 )
+from rai_pipeline.code_version import code_version
 from rai_pipeline.core.config import ColumnsConfig, ConfigError, EvaluationConfig, load_config
 from rai_pipeline.core.evidence.manifest import (
     MANIFEST_NAME,
@@ -66,7 +65,6 @@ from rai_pipeline.core.gate import aggregate_verdict
 from rai_pipeline.core.metrics import slice_metrics_from_stats
 from rai_pipeline.core.slices import SliceSpec, SliceSpecError, build_slices, compute_slice_stats
 from rai_pipeline.core.sql import InvalidIdentifierError
-from rai_pipeline.settings import PROJECT_ROOT
 
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
 DEFAULT_MODEL_NAME = "file"
@@ -242,7 +240,7 @@ def evaluate_file(
         "config_sha256": config_digest,
         "input_file": path.name,
         "input_rows": rows,
-        **_code_lineage(),
+        **code_version(),
     }
     context = ReportContext(
         model_name=ids["model_name"],
@@ -372,29 +370,6 @@ def _model_details(
     if skipped:
         details["Metrics not computed"] = next(iter(skipped.values()))
     return details
-
-
-def _code_lineage() -> dict[str, str]:
-    return {"rai_pipeline_version": __version__, "git_commit": _git_commit()}
-
-
-def _git_commit() -> str:
-    """The checked-out commit of this code, ``+dirty`` when tracked files differ; ``unknown``
-    outside a git checkout (an installed package)."""
-    git = ["git", "-C", str(PROJECT_ROOT)]
-    try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("+dirty" if dirty else "")
 
 
 def _previous_name(out: Path) -> Path:
