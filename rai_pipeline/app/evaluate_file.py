@@ -51,6 +51,7 @@ from rai_pipeline.app.predictions_file import (
     reader_for,
 )
 from rai_pipeline.code_version import code_version
+from rai_pipeline.core import evaluation
 from rai_pipeline.core.config import ColumnsConfig, ConfigError, EvaluationConfig, load_config
 from rai_pipeline.core.evidence.manifest import (
     MANIFEST_NAME,
@@ -60,10 +61,8 @@ from rai_pipeline.core.evidence.manifest import (
 )
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.render import ReportContext
-from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
 from rai_pipeline.core.gate import aggregate_verdict
-from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.slices import SliceSpec, SliceSpecError, build_slices, compute_slice_stats
+from rai_pipeline.core.slices import SliceSpecError
 from rai_pipeline.core.sql import InvalidIdentifierError
 
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
@@ -170,7 +169,7 @@ def evaluate_file(
     path, config_path, out = Path(path), Path(config_path), Path(out)
     config = load_config(config_path)
     columns = _require_columns(config, config_path)
-    slices = _slices(config, config_path)
+    _check_slices(config, config_path)
     _check_out(out, force=force, inputs={"input file": path, "config": config_path})
     reader_for(path)
 
@@ -191,46 +190,30 @@ def evaluate_file(
             step(f"reading and checking {path.name}")
             rows, checks = load_frame(conn, path, columns=columns, config=config)
             step(f"{rows:,} rows pass {len(checks)} checks; computing slice statistics")
-            stats = compute_slice_stats(
+            statistics = evaluation.slice_statistics(
                 conn,
+                config,
                 relation=FRAME_RELATION,
-                slices=slices,
                 label=LABEL,
                 score=SCORE,
                 decision=DECISION,
             )
         finally:
             conn.close()
+    stats = statistics.stats
     check_reference_groups(stats, config, path)
     if file_sha256(path) != file_digest:
         raise EvaluateFileError(MSG_CHANGED.format(file=path))
 
     step(f"metrics and disparities ({config.bootstrap.n_resamples:,} bootstrap resamples)")
-    metrics = slice_metrics_from_stats(
-        stats,
-        confidence_level=config.confidence_level,
-        min_group_size=config.min_group_size,
-        min_positives=config.min_positives,
-        min_negatives=config.min_negatives,
-    )
+    metrics = evaluation.slice_metrics(statistics, config)
     skipped: dict[str, str] = {}
     if columns.prediction is not None:
         reason = MSG_SKIPPED_SCORE.format(column=columns.prediction)
         skipped = dict.fromkeys(SCORE_METRICS, reason)
         metrics = metrics[~metrics["metric"].isin(SCORE_METRICS)].reset_index(drop=True)
         step(reason)
-    fairness = fairness_metrics_from_slices(
-        metrics,
-        stats=stats,
-        reference_groups=config.reference_groups,
-        policy=FairnessPolicy(
-            ratio_band=config.policy.ratio_band,
-            difference_bound=config.policy.difference_bound,
-        ),
-        confidence_level=config.confidence_level,
-        n_bootstrap=config.bootstrap.n_resamples,
-        seed=config.bootstrap.seed,
-    )
+    fairness = evaluation.fairness_metrics(metrics, stats, config)
     metrics, fairness = _with_ids(metrics, ids), _with_ids(fairness, ids)
 
     step(f"writing {out}")
@@ -241,6 +224,7 @@ def evaluate_file(
         "input_file": path.name,
         "input_rows": rows,
         **code_version(),
+        **evaluation.method_notes(config, stats),
     }
     context = ReportContext(
         model_name=ids["model_name"],
@@ -259,6 +243,7 @@ def evaluate_file(
         owners=config.owners.model_dump(),
         risk_tier=config.risk_tier,
         model_details=_model_details(path, rows, columns, config, skipped),
+        **(evaluation.report_curves(statistics.histograms) if not skipped else {}),
     )
     inputs = [
         {
@@ -319,9 +304,10 @@ def _require_columns(config: EvaluationConfig, config_path: Path) -> ColumnsConf
     return config.columns
 
 
-def _slices(config: EvaluationConfig, config_path: Path) -> list[SliceSpec]:
+def _check_slices(config: EvaluationConfig, config_path: Path) -> None:
+    """Fail before any work when the configured slices cannot be evaluated."""
     try:
-        return build_slices(config.sensitive_features, config.resolved_intersections())
+        evaluation.configured_slices(config)
     except (SliceSpecError, InvalidIdentifierError) as error:
         raise ConfigError(MSG_SLICES.format(config=config_path, reason=error)) from None
 

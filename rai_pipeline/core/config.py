@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -46,9 +46,16 @@ MSG_THRESHOLD_WITH_PREDICTION = (
     "threshold applies only with columns.score; with columns.prediction the decisions are "
     "given: remove threshold"
 )
-# Keys added for `rai evaluate-file`: left out of the digest while unset, so the digest (and
-# the evaluation ids derived from it) of a config that does not use them is unchanged.
-_FILE_ONLY_KEYS = ("columns", "positive_label")
+# Keys added after the first release: left out of the digest while they hold their default,
+# so the digest (and the evaluation ids derived from it) of a config that does not use them is
+# unchanged.
+_LATER_KEYS = {
+    "columns": None,
+    "positive_label": None,
+    "auc": "exact",
+    "multiple_testing": "none",
+    "multiple_testing_family": "dimension",
+}
 
 
 class ConfigError(ValueError):
@@ -156,6 +163,21 @@ class EvaluationConfig(_Strict):
         default=None,
         description="Label value that means the positive class; others are negatives.",
     )
+    auc: Literal["exact", "binned"] = Field(
+        default="exact",
+        description="ROC AUC on the scores as given (a sort per slice), or from the 1000-bin "
+        "score histograms with a stated error bound (fast on large frames).",
+    )
+    multiple_testing: Literal["none", "holm", "bh"] = Field(
+        default="none",
+        description="Adjust per-group disparity verdicts for the number of groups compared: "
+        "Holm (family-wise error) or Benjamini-Hochberg (false discovery rate).",
+    )
+    multiple_testing_family: Literal["dimension", "metric"] = Field(
+        default="dimension",
+        description="Rows adjusted together: all per-group rows of a dimension, or of a "
+        "dimension and metric.",
+    )
 
     @field_validator("positive_label", mode="before")
     @classmethod
@@ -219,8 +241,8 @@ class EvaluationConfig(_Strict):
     def digest(self) -> str:
         """sha256 of the canonical JSON form: the config's identity in lineage records."""
         data = self.model_dump(mode="json")
-        for key in _FILE_ONLY_KEYS:
-            if data[key] is None:
+        for key, default in _LATER_KEYS.items():
+            if data[key] == default:
                 del data[key]
         canonical = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()

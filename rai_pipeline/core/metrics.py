@@ -1,7 +1,8 @@
 """Per-slice metrics with Wilson intervals, from the slice engine's sufficient statistics.
 
-Input is the frame returned by :func:`rai_pipeline.core.slices.compute_slice_stats` (one row per
-dimension and group with confusion cells, squared-error sum and AUC); output is the long
+Input is the ``stats`` frame of :func:`rai_pipeline.core.statistics.compute_slice_statistics`
+(one row per dimension and group with confusion cells, squared-error sum and AUC); output is the
+long
 ``slice_metrics`` table. Nothing here reads rows: every number is a function of those counts,
 and each point estimate equals the scikit-learn / fairlearn function of the same name applied
 to the group's rows.
@@ -66,6 +67,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rai_pipeline.core.score_bootstrap import auc_replicates, binned_auc, brier_replicates
 from rai_pipeline.core.slices import OVERALL_DIMENSION
 
 SLICE_METRIC_COLUMNS = (
@@ -304,6 +306,9 @@ def _group_histograms(
     ):
         raise ValueError(MSG_HISTOGRAM_CELLS)
     hist = hist.astype({"dimension": str, "group": str, "label": "int64", "bin": "int64"})
+    dense = _dense_blocks(stats, hist)
+    if dense is not None:
+        return dense
     hist = hist.sort_values(["dimension", "group", "label", "bin"], kind="stable")
     keys_stats = list(zip(stats["dimension"].astype(str), stats["group"].astype(str), strict=True))
     blocks = dict(list(hist.groupby(["dimension", "group"], sort=False)))
@@ -329,13 +334,44 @@ def _group_histograms(
     return out
 
 
-def _binned_auc(
-    pos: npt.NDArray[np.float64], neg: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Mann–Whitney AUC of binned scores (pairs in one bin count 1/2), over the last axis."""
-    below = np.cumsum(neg, axis=-1) - neg
-    twice_u = np.sum(pos * (2.0 * below + neg), axis=-1)
-    return twice_u / (2.0 * pos.sum(axis=-1) * neg.sum(axis=-1))
+def _dense_blocks(
+    stats: pd.DataFrame, hist: pd.DataFrame
+) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], _Counts]] | None:
+    """:func:`_group_histograms` without a pandas group-by, for the usual input: every group
+    of ``stats`` with both labels over one common set of bins. None for anything else (the
+    general path then checks the input and says what is wrong)."""
+    groups = len(stats)
+    if groups == 0 or len(hist) % (2 * groups):
+        return None
+    keys = pd.MultiIndex.from_arrays([stats["dimension"].astype(str), stats["group"].astype(str)])
+    if not keys.is_unique:
+        return None
+    index = keys.get_indexer(pd.MultiIndex.from_arrays([hist["dimension"], hist["group"]]))
+    label, bins = hist["label"].to_numpy(), hist["bin"].to_numpy()
+    order = np.lexsort((bins, label, index))
+    width = len(hist) // (2 * groups)
+    shape = (groups, 2, width)
+    index, label, bins = index[order].reshape(shape), label[order].reshape(shape), bins[order]
+    bins = bins.reshape(shape)
+    if (
+        (index != np.arange(groups)[:, None, None]).any()
+        or (label != np.array([0, 1])[None, :, None]).any()
+        or (bins != bins[0, 0]).any()
+    ):
+        return None
+    counts = hist["n"].to_numpy(dtype=np.int64)[order].reshape(shape)
+    sums = {
+        column: hist[column].to_numpy(dtype=np.float64)[order].reshape(shape)
+        for column in ("sum_score", "sum_sq_score")
+    }
+    return [
+        (
+            counts[g, 0],
+            counts[g, 1],
+            {f"{column}_{k}": sums[column][g, k] for column in sums for k in (0, 1)},
+        )
+        for g in range(groups)
+    ]
 
 
 def _quantiles(samples: npt.NDArray[np.float64], level: float) -> tuple[float, float]:
@@ -369,27 +405,28 @@ def _score_intervals(
             continue
         if n_pos > 0 and n_neg > 0 and not np.isnan(counts["auc"][i]):
             rng = bootstrap_rng(seed, "roc_auc_score", dimension, group)
-            used = (pos + neg) > 0
-            pos_u, neg_u = pos[used], neg[used]
-            draws_pos = rng.multinomial(n_pos, pos_u / n_pos, size=n_bootstrap)
-            draws_neg = rng.multinomial(n_neg, neg_u / n_neg, size=n_bootstrap)
-            shift = counts["auc"][i] - _binned_auc(pos_u.astype(float), neg_u.astype(float))
-            samples = _binned_auc(draws_pos.astype(float), draws_neg.astype(float)) + shift
+            shift = counts["auc"][i] - binned_auc(pos, neg)
+            samples = auc_replicates(pos, neg, rng=rng, n_replicates=n_bootstrap) + shift
             low, high = _quantiles(samples, confidence_level)
             auc[0][i], auc[1][i] = max(low, 0.0), min(high, 1.0)
         n = n_pos + n_neg
         if n > 0:
             rng = bootstrap_rng(seed, "brier_score_loss", dimension, group)
-            cells = np.concatenate([neg, pos])
-            squared = np.concatenate(
-                [sums["sum_sq_score_0"], sums["sum_sq_score_1"] - 2 * sums["sum_score_1"] + pos]
+            squared = (
+                sums["sum_sq_score_0"],
+                sums["sum_sq_score_1"] - 2 * sums["sum_score_1"] + pos,
             )
-            used = cells > 0
-            mean_error = np.maximum(squared[used], 0.0) / cells[used]
-            draws = rng.multinomial(n, cells[used] / n, size=n_bootstrap)
-            shift = counts["sum_sq_error"][i] / n - float(cells[used] @ mean_error) / n
-            samples = draws @ mean_error / n + shift
-            low, high = _quantiles(samples, confidence_level)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                errors = [
+                    np.maximum(sq, 0.0) / cells
+                    for sq, cells in zip(squared, (neg, pos), strict=True)
+                ]
+            observed = float(sum(np.maximum(sq, 0.0).sum() for sq in squared)) / n
+            shift = counts["sum_sq_error"][i] / n - observed
+            samples = brier_replicates(
+                neg, pos, errors[0], errors[1], rng=rng, n_replicates=n_bootstrap
+            )
+            low, high = _quantiles(samples + shift, confidence_level)
             brier[0][i], brier[1][i] = max(low, 0.0), high
     if mismatched:
         raise ValueError(MSG_HISTOGRAM_COUNTS.format(groups=mismatched))

@@ -99,7 +99,7 @@ HISTOGRAM_COLUMNS = (
     "sum_sq_score",
 )
 SCORE_RANGE_UNIT = (0.0, 1.0)
-SCORE_RANGE_AUTO = "auto"
+SCORE_RANGE_AUTO: Literal["auto"] = "auto"
 AUC_STRATEGIES = ("auto", "score_counts", "ranks")
 AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO = 0.1
 
@@ -338,19 +338,23 @@ class _Plan:
             sets.append(f"({', '.join(columns)})")
         return f"GROUPING SETS ({', '.join(sets)})"
 
-    def frame_sql(self) -> str:
+    def group_value(self, column: str) -> str:
+        """A sensitive value as its group label: text, with NULL as ``unknown``."""
+        return f"COALESCE(CAST({column} AS VARCHAR), {quote_literal(UNKNOWN_GROUP)})"
+
+    def frame_sql(self, *, raw_features: bool = False) -> str:
+        """``y``, ``s``, ``d`` and the features as ``f0, f1, ...``: group labels, or the
+        columns as stored with ``raw_features`` (label them later with :meth:`group_value`)."""
         columns = [
             f"CAST({self.label} AS INTEGER) AS y",
             f"CAST({self.score} AS DOUBLE) AS s",
         ]
         if self.decision is not None:
             columns.append(f"CAST({self.decision} AS INTEGER) AS d")
-        unknown = quote_literal(UNKNOWN_GROUP)
         for feature in self.features:
             quoted = quote_identifier(feature)
-            columns.append(
-                f"COALESCE(CAST({quoted} AS VARCHAR), {unknown}) AS {self.alias(feature)}"
-            )
+            value = quoted if raw_features else self.group_value(quoted)
+            columns.append(f"{value} AS {self.alias(feature)}")
         return f"SELECT {', '.join(columns)} FROM {self.relation}{self.where_sql}"
 
 
@@ -402,13 +406,23 @@ def _plan(
 
 
 def _profile(
-    conn: duckdb.DuckDBPyConnection, plan: _Plan, *, score_range: tuple[float, float] | None
+    conn: duckdb.DuckDBPyConnection,
+    plan: _Plan,
+    *,
+    score_range: tuple[float, float] | None,
+    distinct: bool = True,
 ) -> tuple[int, int, float, float]:
     """Validate the frame's rows in one scan.
 
     Returns (rows, approximate distinct scores, smallest score, largest score). With
-    ``score_range``, scores outside it are also counted as offending rows.
+    ``score_range``, scores outside it are also counted as offending rows. Without
+    ``distinct`` the distinct-score estimate (a HyperLogLog per row) is skipped and -1, and
+    the extremes are tried first (:func:`_profile_from_extremes`).
     """
+    if not distinct:
+        extremes = _profile_from_extremes(conn, plan, score_range=score_range)
+        if extremes is not None:
+            return extremes
     label = f"TRY_CAST({plan.label} AS DOUBLE)"
     score = f"TRY_CAST({plan.score} AS DOUBLE)"
     checks = {
@@ -428,7 +442,8 @@ def _profile(
     )
     finite = f"FILTER (WHERE isfinite({score}))"
     sql = (
-        f"SELECT count(*) AS n_rows, approx_count_distinct({score}) AS n_scores, "
+        f"SELECT count(*) AS n_rows, "
+        f"{f'approx_count_distinct({score})' if distinct else '-1'} AS n_scores, "
         f"min({score}) {finite} AS score_min, max({score}) {finite} AS score_max, {counts_sql} "
         f"FROM {plan.relation}{plan.where_sql}"
     )
@@ -452,6 +467,50 @@ def _profile(
             counts=counts,
         )
     return int(n_rows), int(n_scores), float(score_min), float(score_max)
+
+
+_INTEGER_TYPES = frozenset(
+    {"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"}
+    | {"UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"}
+)
+
+
+def _profile_from_extremes(
+    conn: duckdb.DuckDBPyConnection, plan: _Plan, *, score_range: tuple[float, float] | None
+) -> tuple[int, int, float, float] | None:
+    """The profile from counts and extremes alone, or None when they cannot prove the rows
+    valid (then the full profile counts the offending rows).
+
+    Integer or boolean labels and decisions without NULLs between 0 and 1 are 0/1; scores
+    without NULLs whose minimum and maximum are finite are all finite (DuckDB orders NaN
+    above +inf). These are plain aggregates, which DuckDB can answer from Parquet statistics
+    without reading the rows.
+    """
+    roles = [plan.label, plan.score] + ([plan.decision] if plan.decision is not None else [])
+    described = conn.execute(f"DESCRIBE SELECT {', '.join(roles)} FROM {plan.relation}")
+    types = [str(row[1]) for row in described.fetchall()]
+    if types[0] not in _INTEGER_TYPES or (len(types) == 3 and types[2] not in _INTEGER_TYPES):
+        return None
+    aggregates = ["count(*)"]
+    for role in roles:
+        value = f"CAST({role} AS DOUBLE)" if role == plan.score else f"CAST({role} AS INTEGER)"
+        aggregates += [f"count({role})", f"min({value})", f"max({value})"]
+    row = conn.execute(
+        f"SELECT {', '.join(aggregates)} FROM {plan.relation}{plan.where_sql}", plan.params
+    ).fetchone()
+    assert row is not None
+    n_rows, stats = int(row[0]), [row[1 + 3 * k : 4 + 3 * k] for k in range(len(roles))]
+    if n_rows == 0 or any(count != n_rows for count, _, _ in stats):
+        return None
+    binary = [stats[0], *stats[2:]]
+    if any(low < 0 or high > 1 for _, low, high in binary):
+        return None
+    score_min, score_max = float(stats[1][1]), float(stats[1][2])
+    if not (np.isfinite(score_min) and np.isfinite(score_max)):
+        return None
+    if score_range is not None and (score_min < score_range[0] or score_max > score_range[1]):
+        return None
+    return n_rows, -1, score_min, score_max
 
 
 def _auc_score_counts_sql(plan: _Plan) -> str:
@@ -775,31 +834,11 @@ def compute_score_histograms(
         decision=None,
         where=where,
     )
-    n_rows, _, score_min, score_max = _profile(conn, plan, score_range=fixed)
-    if fixed is not None:
-        lower, upper = fixed
-    elif score_min >= 0.0 and score_max <= 1.0:
-        lower, upper = SCORE_RANGE_UNIT
-    elif score_min < score_max:
-        lower, upper = score_min, score_max
-    else:
-        lower, upper = score_min, score_min + 1.0
-    edges = histogram_edges((lower, upper), bins)
-    edge = "($lower + $width * {k} / $bins)"
+    n_rows, _, score_min, score_max = _profile(conn, plan, score_range=fixed, distinct=False)
+    lower, upper = resolve_score_range(fixed, score_min, score_max)
     sql = f"""
 WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
-estimated AS (
-    SELECT *,
-        LEAST(GREATEST(CAST(floor((s - $lower) / $width * $bins) AS BIGINT), 0), $bins - 1) AS b0
-    FROM frame
-),
-binned AS (
-    SELECT *, b0
-        - CASE WHEN s < {edge.format(k="b0")} THEN 1 ELSE 0 END
-        + CASE WHEN b0 < $bins - 1 AND s >= {edge.format(k="(b0 + 1)")} THEN 1 ELSE 0 END
-        AS bin
-    FROM estimated
-)
+{binning_sql()}
 SELECT {plan.slice_columns()}, y AS label, bin, count(*) AS n,
     {_exact_sum("s")} AS sum_score, {_exact_sum("s * s")} AS sum_sq_score
 FROM binned
@@ -813,15 +852,69 @@ GROUP BY {plan.grouping_sets("y", "bin")}
         "sum_scale": _sum_scale(n_rows, max(abs(score_min), abs(score_max))),
     }
     sparse = conn.execute(sql, params).df()
-    groups = sparse[["slice_index", "grp"]].drop_duplicates()
-    grid = groups.merge(pd.DataFrame({"label": [0, 1]}), how="cross").merge(
-        pd.DataFrame({"bin": np.arange(bins, dtype="int64")}), how="cross"
+    return dense_histograms(sparse, plan, bins=bins, score_range=(lower, upper))
+
+
+def resolve_score_range(
+    fixed: tuple[float, float] | None, score_min: float, score_max: float
+) -> tuple[float, float]:
+    """The range histogram bins cover: ``fixed`` when given, else [0, 1] when every score
+    lies in it, else the observed [min, max] (or [s, s + 1] when all scores equal s)."""
+    if fixed is not None:
+        return fixed
+    if score_min >= 0.0 and score_max <= 1.0:
+        return SCORE_RANGE_UNIT
+    if score_min < score_max:
+        return score_min, score_max
+    return score_min, score_min + 1.0
+
+
+def binning_sql() -> str:
+    """CTEs ``estimated`` and ``binned`` over ``frame``: column ``bin`` is the equal-width bin
+    of ``s`` on [$lower, $lower + $width] (``$bins`` bins), corrected by one where
+    floating-point rounding put ``s`` on the wrong side of an edge of :func:`histogram_edges`."""
+    edge = "($lower + $width * {k} / $bins)"
+    return f"""estimated AS (
+    SELECT *,
+        LEAST(GREATEST(CAST(floor((s - $lower) / $width * $bins) AS BIGINT), 0), $bins - 1) AS b0
+    FROM frame
+),
+binned AS (
+    SELECT *, b0
+        - CASE WHEN s < {edge.format(k="b0")} THEN 1 ELSE 0 END
+        + CASE WHEN b0 < $bins - 1 AND s >= {edge.format(k="(b0 + 1)")} THEN 1 ELSE 0 END
+        AS bin
+    FROM estimated
+)"""
+
+
+def dense_histograms(
+    sparse: pd.DataFrame, plan: _Plan, *, bins: int, score_range: tuple[float, float]
+) -> pd.DataFrame:
+    """:data:`HISTOGRAM_COLUMNS` from sparse rows (slice_index, grp, label, bin, n, sum_score,
+    sum_sq_score; one per non-empty cell): every group observed, both labels, every bin."""
+    edges = histogram_edges(score_range, bins)
+    groups = sparse[["slice_index", "grp"]].drop_duplicates().sort_values(["slice_index", "grp"])
+    code = pd.MultiIndex.from_frame(groups).get_indexer(
+        pd.MultiIndex.from_frame(sparse[["slice_index", "grp"]])
     )
-    sparse = sparse.astype({"label": "int64", "bin": "int64"})
-    dense = grid.merge(sparse, on=["slice_index", "grp", "label", "bin"], how="left")
-    dense["n"] = dense["n"].fillna(0).astype("int64")
-    for column in ("sum_score", "sum_sq_score"):
-        dense[column] = dense[column].fillna(0.0).astype("float64")
+    label = sparse["label"].to_numpy(dtype=np.int64)
+    cell = sparse["bin"].to_numpy(dtype=np.int64)
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for column, dtype in (("n", np.int64), ("sum_score", np.float64), ("sum_sq_score", np.float64)):
+        values = np.zeros((len(groups), 2, bins), dtype=dtype)
+        values[code, label, cell] = sparse[column].to_numpy(dtype=dtype)
+        columns[column] = values.ravel()
+    repeat = 2 * bins
+    dense = pd.DataFrame(
+        {
+            "slice_index": np.repeat(groups["slice_index"].to_numpy(), repeat),
+            "grp": np.repeat(groups["grp"].to_numpy(dtype=object), repeat),
+            "label": np.tile(np.repeat(np.array([0, 1], dtype=np.int64), bins), len(groups)),
+            "bin": np.tile(np.arange(bins, dtype=np.int64), 2 * len(groups)),
+            **columns,
+        }
+    )
     dense["bin_lower"] = edges[dense["bin"].to_numpy()]
     dense["bin_upper"] = edges[dense["bin"].to_numpy() + 1]
     return _finish(dense, plan, HISTOGRAM_COLUMNS, ["grp", "label", "bin"])

@@ -145,15 +145,39 @@ def test_integer_reference_groups_are_group_labels():
     assert config.reference_groups == {"race": "3"}
 
 
-def test_digest_of_a_config_without_the_file_keys_is_unchanged():
+LATER_KEYS = ("columns", "positive_label", "auc", "multiple_testing", "multiple_testing_family")
+
+
+def test_digest_of_a_config_without_the_later_keys_is_unchanged():
     config = load_config(DEMO_CONFIG)
     data = config.model_dump(mode="json")
-    del data["columns"], data["positive_label"]
+    for key in LATER_KEYS:
+        del data[key]
     expected = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     assert config.digest() == expected
-    assert (
-        parse_config(FILE_CONFIG).digest()
-        != parse_config({**FILE_CONFIG, "columns": {"label": "y", "score": "q"}}).digest()
+    base = parse_config(FILE_CONFIG).digest()
+    for change in (
+        {"columns": {"label": "y", "score": "q"}},
+        {"auc": "binned"},
+        {"multiple_testing": "holm"},
+        {"multiple_testing": "bh", "multiple_testing_family": "metric"},
+    ):
+        assert parse_config({**FILE_CONFIG, **change}).digest() != base
+
+
+@pytest.mark.parametrize(
+    "key, value, allowed",
+    [
+        ("auc", "approximate", "'exact' or 'binned'"),
+        ("multiple_testing", "bonferroni", "'none', 'holm' or 'bh'"),
+        ("multiple_testing_family", "all", "'dimension' or 'metric'"),
+    ],
+)
+def test_method_keys_name_what_is_allowed(key, value, allowed):
+    with pytest.raises(ConfigError) as error:
+        parse_config({**FILE_CONFIG, key: value}, source="rai.yaml")
+    assert str(error.value) == (
+        f"rai.yaml: invalid configuration\n  - {key}: Input should be {allowed}"
     )
 
 

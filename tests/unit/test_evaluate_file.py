@@ -269,6 +269,44 @@ def test_identical_inputs_give_byte_identical_outputs(synthetic, tmp_path):
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
 
 
+def test_binned_auc_is_within_its_stated_bound_of_sklearn(synthetic, tmp_path):
+    folder, frame = synthetic
+    config = write_config(tmp_path, {**SYNTHETIC_CONFIG, "auc": "binned"})
+    out = tmp_path / "out"
+    evaluate(folder / "preds.parquet", config, out)
+    table = pd.read_parquet(out / "slice_metrics.parquet")
+    auc = table[table["metric"] == "roc_auc_score"].set_index(["dimension", "group"])["value"]
+    lineage = json.loads((out / MANIFEST_NAME).read_text())["lineage"]
+    method = lineage["roc_auc_method"]
+    assert method.startswith("binned (1000 score bins; largest error bound ")
+    bound = float(method.rsplit(" ", 1)[1].rstrip(")"))
+    y, s = frame["label"].to_numpy(), frame["score"].to_numpy()
+    errors = [abs(auc[("overall", "all")] - roc_auc_score(y, s))]
+    for value, rows in frame.groupby(frame["group_b"].astype(object).fillna("unknown")):
+        errors.append(abs(auc[("group_b", value)] - roc_auc_score(rows["label"], rows["score"])))
+    assert 0 < max(errors) <= bound < 0.01
+    assert "Fairness report" in (out / "fairness_report.html").read_text()
+
+
+@pytest.mark.parametrize("method", ["holm", "bh"])
+def test_multiple_testing_key_adjusts_the_per_group_verdicts(synthetic, tmp_path, method):
+    folder, _ = synthetic
+    results = {}
+    for name, extra in (("plain", {}), (method, {"multiple_testing": method})):
+        config = write_config(tmp_path, {**SYNTHETIC_CONFIG, **extra}, name=f"{name}.yaml")
+        evaluate(folder / "preds.parquet", config, tmp_path / name)
+        results[name] = pd.read_parquet(tmp_path / name / "fairness_metrics.parquet")
+    plain, adjusted = results["plain"], results[method]
+    per_group = adjusted["group"] != "*"
+    assert set(plain["adjustment"]) == {"none"}
+    assert method in set(adjusted.loc[per_group, "adjustment"])
+    assert set(adjusted.loc[~per_group, "adjustment"]) == {"none"}
+    # the adjustment changes decisions, never the estimates
+    np.testing.assert_array_equal(plain["value"], adjusted["value"])
+    lineage = json.loads((tmp_path / method / MANIFEST_NAME).read_text())["lineage"]
+    assert lineage["multiple_testing"] == f"{method} (family: dimension)"
+
+
 def test_string_labels_with_positive_label_and_reference_group(tmp_path):
     frame = compas_like()
     frame.to_csv(tmp_path / "compas.csv", index=False)

@@ -20,21 +20,19 @@ import numpy as np
 import pandas as pd
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore, metric_key
+from rai_pipeline.core import evaluation
 from rai_pipeline.core import warehouse as results
 from rai_pipeline.core.comparison import compare_versions, paired_cells
 from rai_pipeline.core.config import EvaluationConfig
-from rai_pipeline.core.curves import calibration_curves, threshold_curves
 from rai_pipeline.core.dispositions import load_dispositions
 from rai_pipeline.core.evidence.manifest import build_manifest, file_sha256, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.publish import publish_pack
 from rai_pipeline.core.evidence.render import DatasheetInfo, ReportContext
-from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
 from rai_pipeline.core.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.landing import PREDICTIONS_DDL, PREDICTIONS_TABLE
-from rai_pipeline.core.metrics import BOOTSTRAP_BINS, slice_metrics_from_stats
 from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionRef
-from rai_pipeline.core.slices import build_slices, compute_score_histograms, compute_slice_stats
+from rai_pipeline.core.slices import build_slices
 from rai_pipeline.core.sql import quote_identifier
 from rai_pipeline.defs.dbt.project import column_flags, dbt_relation
 from rai_pipeline.defs.lineage import code_lineage
@@ -182,7 +180,6 @@ def compute_slice_metrics(
     ref: ModelVersionRef, *, warehouse: WarehouseResource, config: EvaluationConfig
 ) -> SliceResult:
     frame = dbt_relation("eval_frame")
-    slices = build_slices(config.sensitive_features, config.resolved_intersections())
     with warehouse.connect() as conn:
         versions = [
             row[0]
@@ -196,25 +193,16 @@ def compute_slice_metrics(
             raise ValueError(
                 MSG_DATASET_VERSIONS.format(uri=ref.uri, count=len(versions), versions=versions)
             )
-        stats = compute_slice_stats(
+        statistics = evaluation.slice_statistics(
             conn,
+            config,
             relation=frame,
-            slices=slices,
             label="label",
             score="score",
             decision="decision",
             where=_key(ref),
         )
-        histograms = compute_score_histograms(
-            conn,
-            relation=frame,
-            slices=slices,
-            label="label",
-            score="score",
-            bins=BOOTSTRAP_BINS,
-            where=_key(ref),
-            score_range="auto",
-        )
+        stats, histograms = statistics.stats, statistics.histograms
         dataset_version = versions[0]
         eval_id = evaluation_id(ref, dataset_version, config.digest())
         ids = {
@@ -222,16 +210,7 @@ def compute_slice_metrics(
             **_key(ref),
             "dataset_version": dataset_version,
         }
-        metrics = slice_metrics_from_stats(
-            stats,
-            confidence_level=config.confidence_level,
-            min_group_size=config.min_group_size,
-            min_positives=config.min_positives,
-            min_negatives=config.min_negatives,
-            histograms=histograms,
-            n_bootstrap=config.bootstrap.n_resamples,
-            seed=config.bootstrap.seed,
-        )
+        metrics = evaluation.slice_metrics(statistics, config)
         metrics = _with_ids(metrics, ids)
         results.replace_rows(conn, "slice_stats", _with_ids(stats, ids), key=_key(ref))
         results.replace_rows(conn, "slice_metrics", metrics, key=_key(ref))
@@ -271,17 +250,8 @@ def compute_fairness_metrics(
         stats = results.read_rows(conn, "slice_stats", key=_key(ref))
         ids = metrics.iloc[0][["evaluation_id", "model_name", "model_version", "dataset_version"]]
         id_columns = list(ids.index)
-        fairness = fairness_metrics_from_slices(
-            metrics.drop(columns=id_columns),
-            stats=stats.drop(columns=id_columns),
-            reference_groups=config.reference_groups,
-            policy=FairnessPolicy(
-                ratio_band=config.policy.ratio_band,
-                difference_bound=config.policy.difference_bound,
-            ),
-            confidence_level=config.confidence_level,
-            n_bootstrap=config.bootstrap.n_resamples,
-            seed=config.bootstrap.seed,
+        fairness = evaluation.fairness_metrics(
+            metrics.drop(columns=id_columns), stats.drop(columns=id_columns), config
         )
         fairness = _with_ids(fairness, {k: str(v) for k, v in ids.items()})
         results.replace_rows(conn, "fairness_metrics", fairness, key=_key(ref))
@@ -369,6 +339,7 @@ def publish_evidence(
         landed = conn.execute(f"select * from {dbt_relation('stg_dataset_versions')}").df()
         missingness = missingness_by_group(conn, config.sensitive_features)
         histograms = results.read_rows(conn, "score_histograms", key=_key(ref))
+        stats = results.read_rows(conn, "slice_stats", key=_key(ref))
         previous = previous_version(conn, ref, str(metrics["dataset_version"].iloc[0]))
         comparison = (
             compare_with_previous(conn, ref, previous, config) if previous is not None else None
@@ -398,6 +369,7 @@ def publish_evidence(
         "config_sha256": config.digest(),
         "dagster_run_id": dagster_run_id,
         **code_lineage(),
+        **evaluation.method_notes(config, stats),
     }
     mlflow_tags = {
         "rai.model_name": ref.name,
@@ -446,7 +418,7 @@ def publish_evidence(
             resolutions=decision.resolutions,
             previous_version=previous,
             comparison=comparison,
-            **report_curves(histograms),
+            **evaluation.report_curves(histograms),
             evaluated_on=evaluated_on,
             datasheet=DatasheetInfo(
                 sources=[
@@ -484,28 +456,6 @@ def publish_evidence(
         },
     )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
-
-
-REPORT_THRESHOLD_STEP = 10  # every 10th of the 1000 histogram edges: a 0.01 grid on [0, 1]
-CALIBRATION_BINS = 10
-
-
-def report_curves(histograms: pd.DataFrame) -> dict[str, Any]:
-    """Threshold curves on a coarse grid of exact bin edges, and 10-bin calibration."""
-    if histograms.empty:
-        return {}
-    hist = histograms.drop(
-        columns=[
-            c
-            for c in ("evaluation_id", "model_name", "model_version", "dataset_version")
-            if c in histograms.columns
-        ]
-    )
-    edges = sorted(set(hist["bin_lower"]))[::REPORT_THRESHOLD_STEP]
-    return {
-        "threshold_curves": threshold_curves(hist, thresholds=edges),
-        "calibration": calibration_curves(hist, bins=CALIBRATION_BINS),
-    }
 
 
 def write_dbt_lineage(folder: Path, *, home: RaiHome, dagster_run_id: str) -> list[Path]:

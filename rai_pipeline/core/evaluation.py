@@ -1,0 +1,116 @@
+"""One evaluation, as configured: the calls the pipeline and ``rai evaluate-file`` share.
+
+Both read the same :class:`~rai_pipeline.core.config.EvaluationConfig` and must turn it into the
+same engine options; these three functions are the only place that happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from rai_pipeline.core.config import EvaluationConfig
+from rai_pipeline.core.curves import calibration_curves, threshold_curves
+from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
+from rai_pipeline.core.metrics import BOOTSTRAP_BINS, slice_metrics_from_stats
+from rai_pipeline.core.slices import SCORE_RANGE_AUTO, SliceSpec, build_slices
+from rai_pipeline.core.statistics import SliceStatistics, compute_slice_statistics
+
+REPORT_THRESHOLD_STEP = 10  # every 10th of the 1000 histogram edges: a 0.01 grid on [0, 1]
+CALIBRATION_BINS = 10
+ID_COLUMNS = ("evaluation_id", "model_name", "model_version", "dataset_version")
+
+
+def configured_slices(config: EvaluationConfig) -> list[SliceSpec]:
+    """The sensitive features and their intersections (every pair when none are listed)."""
+    return build_slices(config.sensitive_features, config.resolved_intersections())
+
+
+def slice_statistics(
+    conn: duckdb.DuckDBPyConnection,
+    config: EvaluationConfig,
+    *,
+    relation: str,
+    label: str,
+    score: str,
+    decision: str,
+    where: Mapping[str, str | int] | None = None,
+) -> SliceStatistics:
+    """Sufficient statistics of ``relation`` for the configured slices (one scan of the rows,
+    plus the exact AUC query when ``auc: exact``), with :data:`BOOTSTRAP_BINS` score bins."""
+    return compute_slice_statistics(
+        conn,
+        relation=relation,
+        slices=configured_slices(config),
+        label=label,
+        score=score,
+        decision=decision,
+        where=where,
+        bins=BOOTSTRAP_BINS,
+        score_range=SCORE_RANGE_AUTO,
+        auc=config.auc,
+    )
+
+
+def slice_metrics(statistics: SliceStatistics, config: EvaluationConfig) -> pd.DataFrame:
+    """The ``slice_metrics`` table (without ids) with Wilson and bootstrap intervals."""
+    return slice_metrics_from_stats(
+        statistics.stats,
+        confidence_level=config.confidence_level,
+        min_group_size=config.min_group_size,
+        min_positives=config.min_positives,
+        min_negatives=config.min_negatives,
+        histograms=statistics.histograms,
+        n_bootstrap=config.bootstrap.n_resamples,
+        seed=config.bootstrap.seed,
+    )
+
+
+def fairness_metrics(
+    metrics: pd.DataFrame, stats: pd.DataFrame, config: EvaluationConfig
+) -> pd.DataFrame:
+    """The ``fairness_metrics`` table (without ids): disparities, policy band, verdicts."""
+    return fairness_metrics_from_slices(
+        metrics,
+        stats=stats,
+        reference_groups=config.reference_groups,
+        policy=FairnessPolicy(
+            ratio_band=config.policy.ratio_band,
+            difference_bound=config.policy.difference_bound,
+        ),
+        confidence_level=config.confidence_level,
+        n_bootstrap=config.bootstrap.n_resamples,
+        seed=config.bootstrap.seed,
+        multiple_testing=config.multiple_testing,
+        multiple_testing_family=config.multiple_testing_family,
+    )
+
+
+def report_curves(histograms: pd.DataFrame) -> dict[str, Any]:
+    """Threshold curves on a coarse grid of exact bin edges, and 10-bin calibration, for the
+    report (``ReportContext`` keyword arguments); nothing for empty histograms."""
+    if histograms.empty:
+        return {}
+    hist = histograms.drop(columns=[c for c in ID_COLUMNS if c in histograms.columns])
+    edges = sorted(set(hist["bin_lower"]))[::REPORT_THRESHOLD_STEP]
+    return {
+        "threshold_curves": threshold_curves(hist, thresholds=edges),
+        "calibration": calibration_curves(hist, bins=CALIBRATION_BINS),
+    }
+
+
+def method_notes(config: EvaluationConfig, stats: pd.DataFrame) -> dict[str, str]:
+    """How the AUC and the verdicts were computed, for a pack's lineage: ``roc_auc_method``
+    (with the largest error bound when binned) and ``multiple_testing``."""
+    auc: str = config.auc
+    if auc == "binned":
+        bounds = stats["auc_error_bound"].dropna() if "auc_error_bound" in stats else []
+        largest = float(max(bounds)) if len(bounds) else 0.0
+        auc = f"binned ({BOOTSTRAP_BINS} score bins; largest error bound {largest:.1e})"
+    adjustment: str = config.multiple_testing
+    if adjustment != "none":
+        adjustment += f" (family: {config.multiple_testing_family})"
+    return {"roc_auc_method": auc, "multiple_testing": adjustment}

@@ -1,0 +1,329 @@
+"""Every sufficient statistic of an evaluation in one scan of the frame.
+
+:func:`compute_slice_statistics` is what the pipeline and ``rai evaluate-file`` run. It returns
+the confusion cells, squared error and ROC AUC per slice group (as
+:func:`~rai_pipeline.core.slices.compute_slice_stats`) *and* the label-by-score histograms (as
+:func:`~rai_pipeline.core.slices.compute_score_histograms`) that the AUC and Brier intervals,
+threshold curves and calibration need, reading the rows far fewer times:
+
+1. a validation scan (row count, score range, contract violations);
+2. one aggregation of the rows by the *finest* key, (every sensitive feature, label, decision,
+   score bin), with a count and fixed-point sums of :math:`s` and :math:`s^2`. Every slice
+   group is a union of finest cells, so the slices are then rolled up from this small result
+   (``GROUPING SETS`` over at most groups x 4 x bins rows) instead of from the rows;
+3. with ``auc="exact"`` only, the exact AUC query of
+   :func:`~rai_pipeline.core.slices.compute_slice_stats` (a sort of the rows per slice, or a
+   count per distinct score).
+
+Confusion cells are sums of finest counts, so they are exact. The Brier numerator is
+:math:`\\sum (s - y)^2 = \\sum s^2 - 2 \\sum_{y=1} s + P`, from the fixed-point sums: the same
+in every run (a DOUBLE ``sum`` in a parallel aggregate is not).
+
+The ROC AUC (``auc``)
+---------------------
+``exact`` (default)
+    The Mann–Whitney AUC on the scores as given: equal to
+    :func:`sklearn.metrics.roc_auc_score`. It needs each group's rows in score order, so with
+    continuous scores it costs a sort of the rows per slice (about 20 s at 10^7 rows and 7
+    slices on two cores, against well under a second for everything else).
+``binned``
+    The Mann–Whitney AUC of the bin indices: pairs of a positive and a negative in different
+    bins are ordered exactly, pairs in the same bin count 1/2. As every such pair contributes
+    0, 1/2 or 1 to the exact statistic, the error is at most
+
+    .. math:: \\varepsilon = \\frac{1}{2PN} \\sum_b pos_b \\, neg_b,
+
+    reported per group in ``auc_error_bound`` (0 for ``exact``). With 1000 bins on continuous
+    scores the bound is of the order of 10^-3 and the actual error usually far smaller. The
+    AUC comes from the histograms already computed, so it costs nothing extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from rai_pipeline.core.slices import (
+    AUC_STRATEGIES,
+    AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO,
+    MIN_SUM_SCALE_BITS,
+    MSG_AUC_STRATEGY,
+    MSG_BINS,
+    MSG_SCORE_MAGNITUDE,
+    SCORE_RANGE_AUTO,
+    STATS_COLUMNS,
+    SliceSpec,
+    SliceSpecError,
+    _auc_ranks_sql,
+    _auc_score_counts_sql,
+    _check_score_range,
+    _finish,
+    _Plan,
+    _plan,
+    _profile,
+    binning_sql,
+    dense_histograms,
+    resolve_score_range,
+)
+
+AUC_METHODS = ("exact", "binned")
+DEFAULT_BINS = 1000
+STATISTICS_COLUMNS = (*STATS_COLUMNS, "auc_error_bound")
+BIGINT_SUM_MIN_BITS = 36  # below this, per-row fixed-point values are HUGEINT
+MSG_AUC_METHOD = "auc must be one of {choices}, got {value!r}"
+
+_CELLS = {"tp": (1, 1), "fp": (0, 1), "tn": (0, 0), "fn": (1, 0)}  # (label, decision)
+
+
+@dataclass(frozen=True)
+class SliceStatistics:
+    """Sufficient statistics of one evaluation.
+
+    Attributes
+    ----------
+    stats : pandas.DataFrame
+        :data:`STATISTICS_COLUMNS`, one row per (dimension, group), overall first.
+    histograms : pandas.DataFrame
+        :data:`~rai_pipeline.core.slices.HISTOGRAM_COLUMNS`, dense over groups, labels, bins.
+    auc_method : {"exact", "binned"}
+    bins : int
+    score_range : (float, float)
+        The range the bins cover.
+    """
+
+    stats: pd.DataFrame
+    histograms: pd.DataFrame
+    auc_method: str
+    bins: int
+    score_range: tuple[float, float]
+
+    @property
+    def largest_auc_error_bound(self) -> float:
+        bounds = self.stats["auc_error_bound"].dropna()
+        return float(bounds.max()) if len(bounds) else 0.0
+
+
+def compute_slice_statistics(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    label: str,
+    score: str,
+    decision: str,
+    where: Mapping[str, str | int] | None = None,
+    bins: int = DEFAULT_BINS,
+    score_range: tuple[float, float] | Literal["auto"] = SCORE_RANGE_AUTO,
+    auc: Literal["exact", "binned"] = "exact",
+    auc_strategy: Literal["auto", "score_counts", "ranks"] = "auto",
+) -> SliceStatistics:
+    """Confusion cells, Brier numerator, ROC AUC and score histograms per slice group.
+
+    Parameters
+    ----------
+    conn : duckdb.DuckDBPyConnection
+        Connection that can read ``relation``.
+    relation : str
+        ``table``, ``schema.table`` or ``catalog.schema.table`` (validated, then quoted).
+    slices : sequence of SliceSpec
+        Usually :func:`~rai_pipeline.core.slices.build_slices`' result; the overall slice is
+        always computed first.
+    label, score, decision : str
+        Column names: 0/1 label, DOUBLE score, 0/1 or boolean decision.
+    where : mapping of str to str or int, optional
+        Equality filters ``column = value``, AND-ed, bound as parameters.
+    bins : int, default 1000
+        Equal-width score bins of the histograms (and of the ``binned`` AUC).
+    score_range : (float, float) or "auto", default "auto"
+        Range the bins cover: [0, 1] when every score lies in it, else the observed range.
+        A fixed range rejects scores outside it.
+    auc : {"exact", "binned"}, default "exact"
+        How the ROC AUC is computed (module docstring).
+    auc_strategy : {"auto", "score_counts", "ranks"}, default "auto"
+        SQL plan of the exact AUC (see :mod:`~rai_pipeline.core.slices`); all give the same
+        numbers.
+
+    Returns
+    -------
+    SliceStatistics
+        ``stats`` has the columns of :func:`~rai_pipeline.core.slices.compute_slice_stats`
+        plus ``auc_error_bound``; ``histograms`` those of
+        :func:`~rai_pipeline.core.slices.compute_score_histograms`.
+
+    Raises
+    ------
+    EvaluationFrameError
+        Empty frame, labels or decisions outside {0, 1}, non-finite scores, or scores outside
+        a fixed ``score_range``.
+    SliceSpecError, InvalidIdentifierError
+        Invalid options (the ``MSG_*`` constants), slices, column names, relation or filters.
+
+    Examples
+    --------
+    >>> conn = duckdb.connect()
+    >>> _ = conn.execute(
+    ...     "CREATE TABLE ev AS SELECT * FROM (VALUES (1, 0.9, 1), (0, 0.2, 0), (1, 0.3, 0))"
+    ...     " t(label, score, decision)"
+    ... )
+    >>> result = compute_slice_statistics(conn, relation="ev", slices=[], label="label",
+    ...     score="score", decision="decision", bins=10, auc="binned")
+    >>> result.stats[["n", "tp", "fn", "auc", "auc_error_bound"]].values.tolist()
+    [[3.0, 1.0, 1.0, 1.0, 0.0]]
+    """
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise SliceSpecError(MSG_BINS.format(bins=bins))
+    if auc not in AUC_METHODS:
+        raise SliceSpecError(MSG_AUC_METHOD.format(choices=AUC_METHODS, value=auc))
+    if auc_strategy not in AUC_STRATEGIES:
+        raise SliceSpecError(MSG_AUC_STRATEGY.format(choices=AUC_STRATEGIES, value=auc_strategy))
+    bins = int(bins)
+    fixed = None if score_range == SCORE_RANGE_AUTO else _check_score_range(score_range)
+    plan = _plan(
+        relation=relation, slices=slices, label=label, score=score, decision=decision, where=where
+    )
+    exact_auto = auc == "exact" and auc_strategy == "auto"
+    n_rows, n_scores, score_min, score_max = _profile(
+        conn, plan, score_range=fixed, distinct=exact_auto
+    )
+    lower, upper = resolve_score_range(fixed, score_min, score_max)
+    scale, integer_type = _fixed_point(n_rows, max(abs(score_min), abs(score_max)))
+    params = {
+        **plan.params,
+        "bins": bins,
+        "lower": lower,
+        "width": upper - lower,
+        "sum_scale": scale,
+    }
+    sparse = conn.execute(_finest_sql(plan, integer_type), params).df()
+    integers = ("slice_index", "label", "decision", "bin", "n")
+    sparse = sparse.astype(dict.fromkeys(integers, "int64")).sort_values(
+        ["slice_index", "grp", "label", "decision", "bin"], ignore_index=True
+    )
+    histograms_sparse = sparse.groupby(
+        ["slice_index", "grp", "label", "bin"], sort=True, as_index=False
+    )[["n", "sum_score", "sum_sq_score"]].sum()
+    histograms = dense_histograms(histograms_sparse, plan, bins=bins, score_range=(lower, upper))
+    cells = _cells(sparse)
+    if auc == "binned":
+        cells = cells.merge(_binned_auc(histograms, plan), on=["slice_index", "grp"], how="left")
+    else:
+        if auc_strategy == "auto":
+            ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
+            auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
+        twice_u = conn.execute(_exact_auc_sql(plan, auc_strategy), plan.params).df()
+        twice_u = twice_u.astype({"slice_index": "int64"})
+        cells = cells.merge(twice_u, on=["slice_index", "grp"], how="left")
+        cells["auc_error_bound"] = 0.0
+    defined = (cells["n_pos"] > 0) & (cells["n_neg"] > 0)
+    denominator = 2.0 * cells["n_pos"].astype("float64") * cells["n_neg"].astype("float64")
+    cells["auc"] = (cells["twice_u"].astype("float64") / denominator).where(defined)
+    cells["auc_error_bound"] = cells["auc_error_bound"].where(defined)
+    stats = _finish(cells, plan, STATISTICS_COLUMNS, ["grp"])
+    return SliceStatistics(
+        stats=stats,
+        histograms=histograms,
+        auc_method=auc,
+        bins=bins,
+        score_range=(lower, upper),
+    )
+
+
+def _fixed_point(n_rows: int, largest: float) -> tuple[float, str]:
+    """Scale :math:`2^k` and integer type for exact sums of ``s`` and ``s^2`` over ``n_rows``.
+
+    BIGINT per row when :math:`n \\cdot \\max(1, |s|)^2 \\cdot 2^k < 2^{62}` leaves at least
+    :data:`BIGINT_SUM_MIN_BITS` bits (a sum within :math:`n \\cdot 2^{-37}` of the real one:
+    10^7 rows on [0, 1] get :math:`k = 38`), else HUGEINT with :math:`2^{125}`; BIGINT values
+    aggregate about a third faster.
+    """
+    magnitude = int(np.ceil(np.log2(max(1.0, largest) ** 2)))
+    rows = int(np.ceil(np.log2(n_rows + 1)))
+    k = 62 - rows - magnitude
+    if k >= BIGINT_SUM_MIN_BITS:
+        return float(2.0**k), "BIGINT"
+    k = 125 - rows - magnitude
+    if k < MIN_SUM_SCALE_BITS:
+        raise SliceSpecError(MSG_SCORE_MAGNITUDE.format(largest=largest, rows=n_rows))
+    return float(2.0**k), "HUGEINT"
+
+
+def _finest_sql(plan: _Plan, integer_type: str) -> str:
+    """Aggregate the rows by raw feature values, label, decision and bin; label the (few)
+    resulting rows' features as groups (two raw values can share a label: NULL and
+    ``unknown``, or 1 and '1'), then roll the slices up from them."""
+    finest_keys = ", ".join([*plan.aliases, "y", "d", "bin"])
+    labeled = ", ".join(f"{plan.group_value(alias)} AS {alias}" for alias in plan.aliases)
+    return f"""
+WITH frame AS NOT MATERIALIZED ({plan.frame_sql(raw_features=True)}),
+{binning_sql()},
+finest AS (
+    SELECT {finest_keys}, count(*) AS n,
+        sum(CAST(s * $sum_scale AS {integer_type})) AS s1,
+        sum(CAST(s * s * $sum_scale AS {integer_type})) AS s2
+    FROM binned
+    GROUP BY {finest_keys}
+),
+labeled AS (
+    SELECT {labeled}{", " if labeled else ""}y, d, bin, n, s1, s2 FROM finest
+)
+SELECT {plan.slice_columns()}, y AS label, d AS decision, bin, sum(n) AS n,
+    CAST(sum(s1) AS DOUBLE) / $sum_scale AS sum_score,
+    CAST(sum(s2) AS DOUBLE) / $sum_scale AS sum_sq_score
+FROM labeled
+GROUP BY {plan.grouping_sets("y", "d", "bin")}
+"""
+
+
+def _exact_auc_sql(plan: _Plan, strategy: str) -> str:
+    auc_sql = _auc_score_counts_sql(plan) if strategy == "score_counts" else _auc_ranks_sql(plan)
+    return f"""
+WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
+{auc_sql}
+SELECT slice_index, grp, twice_u FROM auc
+"""
+
+
+def _cells(sparse: pd.DataFrame) -> pd.DataFrame:
+    """Counts, confusion cells and the Brier numerator per group from the sorted finest rows."""
+    y, d, n = sparse["label"], sparse["decision"], sparse["n"]
+    columns = {
+        "n_pos": n.where(y == 1, 0),
+        "n_neg": n.where(y == 0, 0),
+        **{cell: n.where((y == yv) & (d == dv), 0) for cell, (yv, dv) in _CELLS.items()},
+        "positive_score": sparse["sum_score"].where(y == 1, 0.0),
+    }
+    frame = sparse[["slice_index", "grp", "n", "sum_sq_score"]].assign(**columns)
+    cells = frame.groupby(["slice_index", "grp"], sort=True, as_index=False).sum()
+    cells["sum_sq_error"] = np.maximum(
+        cells["sum_sq_score"] - 2.0 * cells["positive_score"] + cells["n_pos"], 0.0
+    )
+    return cells.drop(columns=["sum_sq_score", "positive_score"])
+
+
+def _binned_auc(histograms: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
+    """``twice_u`` (the Mann–Whitney :math:`2U` of the bin indices) and ``auc_error_bound``
+    per group, from dense histograms sorted by group, label, bin."""
+    keys = histograms[["dimension", "group"]].drop_duplicates()
+    bins = int(histograms["bin"].max()) + 1
+    counts = histograms["n"].to_numpy(dtype="int64").reshape(len(keys), 2, bins)
+    neg, pos = counts[:, 0, :], counts[:, 1, :]
+    below = np.cumsum(neg, axis=1) - neg
+    twice_u = np.sum(pos * (2 * below + neg), axis=1)
+    ties = np.sum(pos * neg, axis=1)
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bound = ties / (2.0 * n_pos.astype("float64") * n_neg.astype("float64"))
+    index = {spec.dimension: k for k, spec in enumerate(plan.slices)}
+    return pd.DataFrame(
+        {
+            "slice_index": [index[d] for d in keys["dimension"]],
+            "grp": keys["group"].to_numpy(),
+            "twice_u": twice_u,
+            "auc_error_bound": bound,
+        }
+    )

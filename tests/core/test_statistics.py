@@ -1,0 +1,204 @@
+"""One-scan statistics against scikit-learn on the raw rows and against the two-query engine."""
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from rai_pipeline.core import statistics as statistics_module
+from rai_pipeline.core.slices import (
+    MSG_AUC_STRATEGY,
+    MSG_BINS,
+    MSG_INVALID_ROWS,
+    OVERALL,
+    STATS_COLUMNS,
+    EvaluationFrameError,
+    SliceSpecError,
+    build_slices,
+    compute_score_histograms,
+    histogram_edges,
+)
+from rai_pipeline.core.statistics import (
+    AUC_METHODS,
+    MSG_AUC_METHOD,
+    STATISTICS_COLUMNS,
+    compute_slice_statistics,
+)
+from tests.core.test_slices import (
+    FEATURES,
+    SCENARIOS,
+    apply_where,
+    load,
+    make_frame,
+    oracle_groups,
+    oracle_stats,
+    scenario,
+)
+
+
+def statistics_for(conn, slices, where=None, **options):
+    return compute_slice_statistics(
+        conn,
+        relation="ev",
+        slices=slices,
+        label="label",
+        score="score",
+        decision="decision",
+        where=where,
+        **options,
+    )
+
+
+@pytest.mark.parametrize("strategy", ["score_counts", "ranks", "auto"])
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_exact_statistics_equal_sklearn_on_the_raw_rows(name, strategy):
+    frame, where = scenario(name)
+    slices = build_slices(FEATURES)
+    got = statistics_for(load(frame), slices, where, auc_strategy=strategy).stats
+    expected = oracle_stats(apply_where(frame, where), slices)
+    assert list(got.columns) == list(STATISTICS_COLUMNS)
+    pd.testing.assert_frame_equal(
+        got[list(STATS_COLUMNS)], expected, check_dtype=False, rtol=1e-9, atol=1e-9
+    )
+    defined = got["auc"].notna()
+    assert (got.loc[defined, "auc_error_bound"] == 0).all()
+
+
+def binned_oracle(frame, slices, bins):
+    """sklearn's AUC on the bin indices (ties = pairs in one bin), and the tie-pair bound."""
+    edges = histogram_edges((0.0, 1.0), bins)
+    rows = []
+    for spec in [OVERALL, *slices]:
+        for group, part in oracle_groups(frame, spec):
+            y = part["label"].to_numpy()
+            b = np.clip(
+                np.searchsorted(edges, part["score"].to_numpy(), side="right") - 1, 0, bins - 1
+            )
+            if 0 < y.sum() < len(y):
+                pos = np.bincount(b[y == 1], minlength=bins)
+                neg = np.bincount(b[y == 0], minlength=bins)
+                bound = (pos * neg).sum() / (2.0 * pos.sum() * neg.sum())
+                rows.append((spec.dimension, group, roc_auc_score(y, b), bound))
+            else:
+                rows.append((spec.dimension, group, np.nan, np.nan))
+    return pd.DataFrame(rows, columns=["dimension", "group", "auc", "auc_error_bound"])
+
+
+@pytest.mark.parametrize("bins", [5, 50, 1000])
+@pytest.mark.parametrize("name", ["basic", "group_without_positives", "many_nulls"])
+def test_binned_auc_is_sklearn_on_bin_indices_and_within_its_bound(name, bins):
+    frame, _ = scenario(name)
+    slices = build_slices(FEATURES)
+    got = statistics_for(load(frame), slices, auc="binned", bins=bins).stats
+    expected = binned_oracle(frame, slices, bins)
+    pd.testing.assert_frame_equal(
+        got[["dimension", "group", "auc", "auc_error_bound"]].reset_index(drop=True),
+        expected,
+        check_dtype=False,
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    exact = oracle_stats(frame, slices)["auc"].to_numpy()
+    error = np.abs(got["auc"].to_numpy() - exact)
+    defined = ~np.isnan(exact)
+    assert (error[defined] <= got["auc_error_bound"].to_numpy()[defined] + 1e-15).all()
+    if bins >= 50:
+        assert got["auc_error_bound"].max() < 0.05
+
+
+def test_histograms_equal_the_histogram_query():
+    frame = make_frame(21, null_rate=0.2)
+    conn = load(frame)
+    slices = build_slices(FEATURES)
+    got = statistics_for(conn, slices, bins=40)
+    expected = compute_score_histograms(
+        conn,
+        relation="ev",
+        slices=slices,
+        label="label",
+        score="score",
+        bins=40,
+        score_range="auto",
+    )
+    pd.testing.assert_frame_equal(
+        got.histograms.reset_index(drop=True), expected.reset_index(drop=True), rtol=1e-12
+    )
+    assert got.score_range == (0.0, 1.0) and got.bins == 40 and got.auc_method == "exact"
+
+
+def test_scores_outside_the_unit_interval_use_the_observed_range():
+    frame = make_frame(22)
+    frame["score"] = frame["score"] * 6 - 2
+    got = statistics_for(load(frame), build_slices(["sex"]), bins=10)
+    assert got.score_range == (frame["score"].min(), frame["score"].max())
+    expected = oracle_stats(frame, build_slices(["sex"]))
+    pd.testing.assert_frame_equal(
+        got.stats[list(STATS_COLUMNS)], expected, check_dtype=False, rtol=1e-9
+    )
+
+
+def test_outputs_are_identical_in_every_run():
+    frame = make_frame(23, n=20000)
+    conn = load(frame)
+    slices = build_slices(FEATURES)
+    runs = [statistics_for(conn, slices, auc=auc) for auc in ("binned", "binned", "exact")]
+    pd.testing.assert_frame_equal(runs[0].stats, runs[1].stats, check_exact=True)
+    pd.testing.assert_frame_equal(runs[0].histograms, runs[1].histograms, check_exact=True)
+    pd.testing.assert_frame_equal(runs[0].histograms, runs[2].histograms, check_exact=True)
+
+
+def _corrupt(frame, column, value, rows=3):
+    frame = frame.astype({column: "float64" if column == "score" else "object"})
+    frame.loc[: rows - 1, column] = value
+    return frame
+
+
+@pytest.mark.parametrize(
+    "column, value, reason",
+    [
+        ("label", 2, "label_not_0_1"),
+        ("label", None, "label_not_0_1"),
+        ("decision", -1, "decision_not_0_1"),
+        ("score", float("nan"), "score_not_finite"),
+        ("score", float("inf"), "score_not_finite"),
+        ("score", None, "score_not_finite"),
+    ],
+)
+def test_contract_violations_are_rejected_with_counts(column, value, reason):
+    """Whether or not the quick profile from extremes applies, bad rows are counted."""
+    frame = _corrupt(make_frame(24), column, value)
+    with pytest.raises(EvaluationFrameError) as raised:
+        statistics_for(load(frame), build_slices(["race"]))
+    assert raised.value.counts == {reason: 3}
+    assert str(raised.value) == MSG_INVALID_ROWS.format(
+        relation='"ev"', filter_text="", details=f"3 rows with {reason}"
+    )
+
+
+def test_a_fixed_score_range_rejects_scores_outside_it():
+    frame = make_frame(25)
+    frame.loc[:4, "score"] = 1.5
+    with pytest.raises(EvaluationFrameError) as raised:
+        statistics_for(load(frame), [], score_range=(0.0, 1.0))
+    assert raised.value.counts == {"score_outside_0_1": 5}
+
+
+def test_misused_options_are_rejected_with_their_messages():
+    conn = load(make_frame())
+    for options, message in (
+        ({"auc": "approximate"}, MSG_AUC_METHOD.format(choices=AUC_METHODS, value="approximate")),
+        (
+            {"auc_strategy": "fast"},
+            MSG_AUC_STRATEGY.format(choices=("auto", "score_counts", "ranks"), value="fast"),
+        ),
+        ({"bins": 0}, MSG_BINS.format(bins=0)),
+    ):
+        with pytest.raises(SliceSpecError) as raised:
+            statistics_for(conn, [], **options)
+        assert str(raised.value) == message
+
+
+def test_docstring_examples_run():
+    assert doctest.testmod(statistics_module).failed == 0
