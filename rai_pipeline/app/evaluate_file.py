@@ -264,6 +264,10 @@ def evaluate_file(
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         assemble_pack(staging, context)
+        (staging / "lineage").mkdir(exist_ok=True)
+        (staging / "lineage" / "slice_stats.sql").write_text(
+            statistics.sql_script(), encoding="utf-8"
+        )
         manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
         if skipped:
             manifest["skipped_metrics"] = skipped

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-SCORE_CATEGORIES = 16
+SCORE_CATEGORIES = 8
 
 Counts = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]

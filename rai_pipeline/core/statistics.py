@@ -40,17 +40,20 @@ The ROC AUC (``auc``)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from rai_pipeline.core.slices import (
     AUC_STRATEGIES,
     AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO,
+    HISTOGRAM_COLUMNS,
     MIN_SUM_SCALE_BITS,
     MSG_AUC_STRATEGY,
     MSG_BINS,
@@ -67,7 +70,7 @@ from rai_pipeline.core.slices import (
     _plan,
     _profile,
     binning_sql,
-    dense_histograms,
+    histogram_edges,
     resolve_score_range,
 )
 
@@ -76,6 +79,11 @@ DEFAULT_BINS = 1000
 STATISTICS_COLUMNS = (*STATS_COLUMNS, "auc_error_bound")
 BIGINT_SUM_MIN_BITS = 36  # below this, per-row fixed-point values are HUGEINT
 MSG_AUC_METHOD = "auc must be one of {choices}, got {value!r}"
+STEP_FINEST = (
+    "cells, Brier sums and score histograms: rows grouped once by every feature, label, "
+    "decision and bin, slices rolled up"
+)
+STEP_EXACT_AUC = "exact ROC AUC per slice group ({strategy} plan)"
 
 _CELLS = {"tp": (1, 1), "fp": (0, 1), "tn": (0, 0), "fn": (1, 0)}  # (label, decision)
 
@@ -94,6 +102,9 @@ class SliceStatistics:
     bins : int
     score_range : (float, float)
         The range the bins cover.
+    queries : tuple of (str, str, dict)
+        What ran on the rows, in order: (step, SQL, bound parameters); :meth:`sql_script`
+        writes them out for an evidence pack.
     """
 
     stats: pd.DataFrame
@@ -101,6 +112,15 @@ class SliceStatistics:
     auc_method: str
     bins: int
     score_range: tuple[float, float]
+    queries: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+
+    def sql_script(self) -> str:
+        """The queries as one SQL script, each preceded by its step and parameters."""
+        parts = []
+        for step, sql, params in self.queries:
+            shown = json.dumps(params, sort_keys=True, default=str)
+            parts.append(f"-- {step}\n-- parameters: {shown}\n{sql.strip()};\n")
+        return "\n".join(parts)
 
     @property
     def largest_auc_error_bound(self) -> float:
@@ -199,23 +219,21 @@ def compute_slice_statistics(
         "width": upper - lower,
         "sum_scale": scale,
     }
-    sparse = conn.execute(_finest_sql(plan, integer_type), params).df()
-    integers = ("slice_index", "label", "decision", "bin", "n")
-    sparse = sparse.astype(dict.fromkeys(integers, "int64")).sort_values(
-        ["slice_index", "grp", "label", "decision", "bin"], ignore_index=True
-    )
-    histograms_sparse = sparse.groupby(
-        ["slice_index", "grp", "label", "bin"], sort=True, as_index=False
-    )[["n", "sum_score", "sum_sq_score"]].sum()
-    histograms = dense_histograms(histograms_sparse, plan, bins=bins, score_range=(lower, upper))
-    cells = _cells(sparse)
+    finest_sql = _finest_sql(plan, integer_type)
+    queries = [(STEP_FINEST, finest_sql, params)]
+    sparse = conn.execute(finest_sql, params).df()
+    cube = _Cube.from_rows(sparse, bins=bins)
+    histograms = cube.histograms(plan, score_range=(lower, upper))
+    cells = cube.cells()
     if auc == "binned":
-        cells = cells.merge(_binned_auc(histograms, plan), on=["slice_index", "grp"], how="left")
+        cells["twice_u"], cells["auc_error_bound"] = cube.binned_auc()
     else:
         if auc_strategy == "auto":
             ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
             auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
-        twice_u = conn.execute(_exact_auc_sql(plan, auc_strategy), plan.params).df()
+        auc_sql = _exact_auc_sql(plan, auc_strategy)
+        queries.append((STEP_EXACT_AUC.format(strategy=auc_strategy), auc_sql, plan.params))
+        twice_u = conn.execute(auc_sql, plan.params).df()
         twice_u = twice_u.astype({"slice_index": "int64"})
         cells = cells.merge(twice_u, on=["slice_index", "grp"], how="left")
         cells["auc_error_bound"] = 0.0
@@ -230,6 +248,7 @@ def compute_slice_statistics(
         auc_method=auc,
         bins=bins,
         score_range=(lower, upper),
+        queries=tuple(queries),
     )
 
 
@@ -288,42 +307,91 @@ SELECT slice_index, grp, twice_u FROM auc
 """
 
 
-def _cells(sparse: pd.DataFrame) -> pd.DataFrame:
-    """Counts, confusion cells and the Brier numerator per group from the sorted finest rows."""
-    y, d, n = sparse["label"], sparse["decision"], sparse["n"]
-    columns = {
-        "n_pos": n.where(y == 1, 0),
-        "n_neg": n.where(y == 0, 0),
-        **{cell: n.where((y == yv) & (d == dv), 0) for cell, (yv, dv) in _CELLS.items()},
-        "positive_score": sparse["sum_score"].where(y == 1, 0.0),
-    }
-    frame = sparse[["slice_index", "grp", "n", "sum_sq_score"]].assign(**columns)
-    cells = frame.groupby(["slice_index", "grp"], sort=True, as_index=False).sum()
-    cells["sum_sq_error"] = np.maximum(
-        cells["sum_sq_score"] - 2.0 * cells["positive_score"] + cells["n_pos"], 0.0
-    )
-    return cells.drop(columns=["sum_sq_score", "positive_score"])
+@dataclass(frozen=True)
+class _Cube:
+    """The rolled-up rows as arrays indexed [group, label, decision, bin]; groups sorted by
+    slice and label. Every sum below runs over arrays in this fixed order, so the results do
+    not depend on the order in which the warehouse returned the rows."""
 
+    slice_index: npt.NDArray[np.int64]
+    grp: npt.NDArray[np.object_]
+    n: npt.NDArray[np.int64]
+    sum_score: npt.NDArray[np.float64]
+    sum_sq_score: npt.NDArray[np.float64]
 
-def _binned_auc(histograms: pd.DataFrame, plan: _Plan) -> pd.DataFrame:
-    """``twice_u`` (the Mann–Whitney :math:`2U` of the bin indices) and ``auc_error_bound``
-    per group, from dense histograms sorted by group, label, bin."""
-    keys = histograms[["dimension", "group"]].drop_duplicates()
-    bins = int(histograms["bin"].max()) + 1
-    counts = histograms["n"].to_numpy(dtype="int64").reshape(len(keys), 2, bins)
-    neg, pos = counts[:, 0, :], counts[:, 1, :]
-    below = np.cumsum(neg, axis=1) - neg
-    twice_u = np.sum(pos * (2 * below + neg), axis=1)
-    ties = np.sum(pos * neg, axis=1)
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bound = ties / (2.0 * n_pos.astype("float64") * n_neg.astype("float64"))
-    index = {spec.dimension: k for k, spec in enumerate(plan.slices)}
-    return pd.DataFrame(
-        {
-            "slice_index": [index[d] for d in keys["dimension"]],
-            "grp": keys["group"].to_numpy(),
-            "twice_u": twice_u,
-            "auc_error_bound": bound,
-        }
-    )
+    @classmethod
+    def from_rows(cls, rows: pd.DataFrame, *, bins: int) -> _Cube:
+        codes, labels = pd.factorize(rows["grp"].astype(str), sort=True)
+        slice_index = rows["slice_index"].to_numpy(dtype=np.int64)
+        key = slice_index * len(labels) + codes
+        keys, group = np.unique(key, return_inverse=True)
+        index = (
+            group,
+            rows["label"].to_numpy(dtype=np.int64),
+            rows["decision"].to_numpy(dtype=np.int64),
+            rows["bin"].to_numpy(dtype=np.int64),
+        )
+        shape = (len(keys), 2, 2, bins)
+        n = np.zeros(shape, dtype=np.int64)
+        n[index] = rows["n"].to_numpy(dtype=np.int64)
+        sums = []
+        for column in ("sum_score", "sum_sq_score"):
+            values = np.zeros(shape, dtype=np.float64)
+            values[index] = rows[column].to_numpy(dtype=np.float64)
+            sums.append(values)
+        return cls(
+            slice_index=keys // len(labels),
+            grp=np.asarray(labels, dtype=object)[keys % len(labels)],
+            n=n,
+            sum_score=sums[0],
+            sum_sq_score=sums[1],
+        )
+
+    def cells(self) -> pd.DataFrame:
+        """Counts, confusion cells and the Brier numerator per group."""
+        per_cell = self.n.sum(axis=3)  # [group, label, decision]
+        positives = per_cell[:, 1].sum(axis=1)
+        sum_sq = self.sum_sq_score.sum(axis=(1, 2, 3))
+        positive_score = self.sum_score[:, 1].sum(axis=(1, 2))
+        return pd.DataFrame(
+            {
+                "slice_index": self.slice_index,
+                "grp": self.grp,
+                "n": per_cell.sum(axis=(1, 2)),
+                "n_pos": positives,
+                "n_neg": per_cell[:, 0].sum(axis=1),
+                **{cell: per_cell[:, y, d] for cell, (y, d) in _CELLS.items()},
+                "sum_sq_error": np.maximum(sum_sq - 2.0 * positive_score + positives, 0.0),
+            }
+        )
+
+    def histograms(self, plan: _Plan, *, score_range: tuple[float, float]) -> pd.DataFrame:
+        """:data:`~rai_pipeline.core.slices.HISTOGRAM_COLUMNS`, dense."""
+        groups, _, _, bins = self.n.shape
+        edges = histogram_edges(score_range, bins)
+        repeat = 2 * bins
+        frame = pd.DataFrame(
+            {
+                "slice_index": np.repeat(self.slice_index, repeat),
+                "grp": np.repeat(self.grp, repeat),
+                "label": np.tile(np.repeat(np.array([0, 1], dtype=np.int64), bins), groups),
+                "bin": np.tile(np.arange(bins, dtype=np.int64), 2 * groups),
+                "n": self.n.sum(axis=2).ravel(),
+                "sum_score": self.sum_score.sum(axis=2).ravel(),
+                "sum_sq_score": self.sum_sq_score.sum(axis=2).ravel(),
+                "bin_lower": np.tile(edges[:-1], 2 * groups),
+                "bin_upper": np.tile(edges[1:], 2 * groups),
+            }
+        )
+        return _finish(frame, plan, HISTOGRAM_COLUMNS, ["grp", "label", "bin"])
+
+    def binned_auc(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The Mann–Whitney :math:`2U` of the bin indices and the error bound, per group."""
+        counts = self.n.sum(axis=2)
+        neg, pos = counts[:, 0, :], counts[:, 1, :]
+        below = np.cumsum(neg, axis=1) - neg
+        twice_u = np.sum(pos * (2 * below + neg), axis=1)
+        ties = np.sum(pos * neg, axis=1)
+        pairs = 2.0 * pos.sum(axis=1).astype(np.float64) * neg.sum(axis=1).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return twice_u, ties / pairs

@@ -1,7 +1,9 @@
 """Audit trail on the demo: trace a number to its source rows; verify flags a changed byte."""
 
+import json
 import shutil
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -42,6 +44,15 @@ def test_trace_reaches_the_false_positives_behind_a_group_rate(demo):
     assert (rows["label"] == 0).all() and (rows["decision"] == 1).all()
     assert set(rows["sex"]) == {"Female"} and set(rows["race"]) == {"Black"}
     assert (rows["example_id"] == MASK).all() and trace.masked_columns == ["example_id"]
+    # the slice SQL recorded in the pack, re-run on the warehouse, gives the same counts
+    step, parameters, *sql = trace.slice_sql.split("\n\n")[0].splitlines()
+    assert step.startswith("-- cells, Brier sums and score histograms")
+    params = json.loads(parameters.removeprefix("-- parameters: "))
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        cells = conn.execute("\n".join(sql).rstrip(";"), params).df()
+    group = cells[cells["grp"] == "Female&Black"]
+    assert group["n"].sum() == by["count"]
+    assert group[(group["label"] == 0) & (group["decision"] == 1)]["n"].sum() == expected_fp
 
 
 def test_trace_shows_restricted_columns_only_when_asked(demo):

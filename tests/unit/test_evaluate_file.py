@@ -247,6 +247,8 @@ def test_outputs_carry_ids_and_the_manifest_lists_inputs_and_outputs(synthetic, 
     assert manifest["lineage"]["dataset_version"] == data_input["sha256"]
     listed = {item["path"] for item in manifest["outputs"]}
     assert set(TABLES + DOCUMENTS) <= listed
+    assert "lineage/slice_stats.sql" in listed
+    assert "GROUP BY GROUPING SETS" in (out / "lineage" / "slice_stats.sql").read_text()
     table = pd.read_csv(out / "slice_metrics.csv")
     assert list(table.columns[:4]) == [
         "evaluation_id",

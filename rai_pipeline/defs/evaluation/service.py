@@ -215,6 +215,8 @@ def compute_slice_metrics(
         results.replace_rows(conn, "slice_stats", _with_ids(stats, ids), key=_key(ref))
         results.replace_rows(conn, "slice_metrics", metrics, key=_key(ref))
         results.replace_rows(conn, "score_histograms", _with_ids(histograms, ids), key=_key(ref))
+        script = pd.DataFrame({"sql_script": [statistics.sql_script()]})
+        results.replace_rows(conn, "slice_sql", _with_ids(script, ids), key=_key(ref))
     return SliceResult(ref, eval_id, dataset_version, metrics)
 
 
@@ -340,6 +342,7 @@ def publish_evidence(
         missingness = missingness_by_group(conn, config.sensitive_features)
         histograms = results.read_rows(conn, "score_histograms", key=_key(ref))
         stats = results.read_rows(conn, "slice_stats", key=_key(ref))
+        slice_sql = results.read_rows(conn, "slice_sql", key=_key(ref))
         previous = previous_version(conn, ref, str(metrics["dataset_version"].iloc[0]))
         comparison = (
             compare_with_previous(conn, ref, previous, config) if previous is not None else None
@@ -434,6 +437,10 @@ def publish_evidence(
         assemble_pack(staging, context)
         write_dbt_lineage(staging / "lineage", home=home, dagster_run_id=dagster_run_id)
         (staging / "lineage").mkdir(exist_ok=True)
+        if not slice_sql.empty:
+            (staging / "lineage" / SLICE_SQL_NAME).write_text(
+                str(slice_sql["sql_script"].iloc[0]), encoding="utf-8"
+            )
         restricted = sorted(
             {flag["column"] for flag in column_flags(DATASHEET_MODELS) if flag["restricted"]}
         )
@@ -456,6 +463,9 @@ def publish_evidence(
         },
     )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
+
+
+SLICE_SQL_NAME = "slice_stats.sql"
 
 
 def write_dbt_lineage(folder: Path, *, home: RaiHome, dagster_run_id: str) -> list[Path]:
