@@ -539,14 +539,13 @@ auc AS (
 )"""
 
 
-def _auc_ranks_sql(plan: _Plan) -> str:
-    branches = []
-    for k, spec in enumerate(plan.slices):
-        keys = [plan.alias(f) for f in spec.features]
-        partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
-        group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
-        branches.append(
-            f"""
+def _auc_rank_branch(plan: _Plan, k: int) -> str:
+    """``slice_index, grp, twice_u`` of slice ``k`` by mid-ranks: one window (a sort)."""
+    spec = plan.slices[k]
+    keys = [plan.alias(f) for f in spec.features]
+    partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
+    group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
+    return f"""
     SELECT {k} AS slice_index, {plan.group_label(spec)} AS grp,
         sum(r_min + r_max) FILTER (WHERE y = 1)
             - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) AS twice_u
@@ -555,7 +554,10 @@ def _auc_ranks_sql(plan: _Plan) -> str:
         FROM frame
         WINDOW w AS ({partition}ORDER BY s)
     ){group_by}"""
-        )
+
+
+def _auc_ranks_sql(plan: _Plan) -> str:
+    branches = [_auc_rank_branch(plan, k) for k in range(len(plan.slices))]
     return f"auc AS ({' UNION ALL'.join(branches)}\n)"
 
 

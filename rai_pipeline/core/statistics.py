@@ -62,7 +62,7 @@ from rai_pipeline.core.slices import (
     STATS_COLUMNS,
     SliceSpec,
     SliceSpecError,
-    _auc_ranks_sql,
+    _auc_rank_branch,
     _auc_score_counts_sql,
     _check_score_range,
     _finish,
@@ -84,6 +84,7 @@ STEP_FINEST = (
     "decision and bin, slices rolled up"
 )
 STEP_EXACT_AUC = "exact ROC AUC per slice group ({strategy} plan)"
+STEP_EXACT_AUC_SLICE = "exact ROC AUC of the groups of {dimension} (mid-ranks: a sort of the rows)"
 
 _CELLS = {"tp": (1, 1), "fp": (0, 1), "tn": (0, 0), "fn": (1, 0)}  # (label, decision)
 
@@ -231,10 +232,11 @@ def compute_slice_statistics(
         if auc_strategy == "auto":
             ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
             auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
-        auc_sql = _exact_auc_sql(plan, auc_strategy)
-        queries.append((STEP_EXACT_AUC.format(strategy=auc_strategy), auc_sql, plan.params))
-        twice_u = conn.execute(auc_sql, plan.params).df()
-        twice_u = twice_u.astype({"slice_index": "int64"})
+        parts = []
+        for step, auc_sql in _exact_auc_queries(plan, auc_strategy):
+            queries.append((step, auc_sql, plan.params))
+            parts.append(conn.execute(auc_sql, plan.params).df())
+        twice_u = pd.concat(parts, ignore_index=True).astype({"slice_index": "int64"})
         cells = cells.merge(twice_u, on=["slice_index", "grp"], how="left")
         cells["auc_error_bound"] = 0.0
     defined = (cells["n_pos"] > 0) & (cells["n_neg"] > 0)
@@ -298,13 +300,20 @@ GROUP BY {plan.grouping_sets("y", "d", "bin")}
 """
 
 
-def _exact_auc_sql(plan: _Plan, strategy: str) -> str:
-    auc_sql = _auc_score_counts_sql(plan) if strategy == "score_counts" else _auc_ranks_sql(plan)
-    return f"""
-WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
-{auc_sql}
-SELECT slice_index, grp, twice_u FROM auc
-"""
+def _exact_auc_queries(plan: _Plan, strategy: str) -> list[tuple[str, str]]:
+    """(step, SQL) of the exact AUC: one query with ``score_counts``; with ``ranks`` one
+    query per slice, so that only one sort of the rows holds memory at a time."""
+    frame = f"WITH frame AS NOT MATERIALIZED ({plan.frame_sql()})"
+    if strategy == "score_counts":
+        sql = f"{frame},\n{_auc_score_counts_sql(plan)}\nSELECT slice_index, grp, twice_u FROM auc"
+        return [(STEP_EXACT_AUC.format(strategy=strategy), sql)]
+    return [
+        (
+            STEP_EXACT_AUC_SLICE.format(dimension=spec.dimension),
+            f"{frame}\n{_auc_rank_branch(plan, k)}",
+        )
+        for k, spec in enumerate(plan.slices)
+    ]
 
 
 @dataclass(frozen=True)
