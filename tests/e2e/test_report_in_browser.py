@@ -1,55 +1,28 @@
 """The HTML fairness report renders in a real browser (Debian Chromium, headless) without
 console errors, with its charts present. A screenshot is kept under test-artifacts/."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.e2e.browser import ARTIFACTS, browser_page
 
 
 def test_fairness_report_renders_with_charts_and_no_console_errors(demo, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium, "chromium is installed by `make test` (scripts/ensure_chromium.sh)"
     _, outcomes, _ = demo
     pack = outcomes[-1].pack
     report = pack / "fairness_report.html"
-    errors: list[str] = []
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
-            page.goto(report.as_uri())
-            page.wait_for_load_state("load")
-            dimensions = page.locator("h2", has_text="Groups by").count()
-            assert dimensions == 6  # 3 attributes and their 3 pairwise intersections
-            assert page.locator('svg[aria-label="selection_rate by group"]').count() == dimensions
-            assert page.locator("svg.chart.disparity circle").count() >= dimensions
-            # ROC, threshold sensitivity and calibration for each single attribute
-            assert page.locator("svg.chart.curve polyline").count() >= 3 * 3
-            assert page.locator("svg.chart rect").count() > 0
-            assert page.locator("#what-changed").count() == 1
-            title = page.title()
-            page.screenshot(path=str(ARTIFACTS / "fairness_report.png"), full_page=True)
-        finally:
-            browser.close()
+    with browser_page(width=1200, height=900) as (page, errors):
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        dimensions = page.locator("h2", has_text="Groups by").count()
+        assert dimensions == 6  # 3 attributes and their 3 pairwise intersections
+        assert page.locator('svg[aria-label="selection_rate by group"]').count() == dimensions
+        assert page.locator("svg.chart.disparity circle").count() >= dimensions
+        # ROC, threshold sensitivity and calibration for each single attribute
+        assert page.locator("svg.chart.curve polyline").count() >= 3 * 3
+        assert page.locator("svg.chart rect").count() > 0
+        assert page.locator("#what-changed").count() == 1
+        title = page.title()
+        page.screenshot(path=str(ARTIFACTS / "fairness_report.png"), full_page=True)
     assert errors == []
     assert title.startswith("Fairness report: adult-income version")
     assert (ARTIFACTS / "fairness_report.png").stat().st_size > 10_000

@@ -2,14 +2,26 @@
 
 predictions -> (dbt) eval_frame -> slice_metrics -> fairness_metrics -> evidence_pack.
 The decorated functions only wire resources to the services in ``service.py``.
+
+Provenance: each asset's code version is a digest of the modules that implement it (listed
+below); each materialization's data version is a digest of what it produced: the scored rows,
+the metric tables, the evidence pack's manifest.
 """
 
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from rai_pipeline.core.registry import parse_partition_key
+from rai_pipeline.adapters.mlflow_store import MlflowStore
+from rai_pipeline.core.registry import ModelVersionRef, parse_partition_key
 from rai_pipeline.defs.dbt.assets import evaluation_frame_models, warehouse_models
 from rai_pipeline.defs.evaluation import service
+from rai_pipeline.defs.lineage import (
+    asset_code_version,
+    frame_digest,
+    mlflow_model_version_url,
+    mlflow_run_url,
+    predictions_digest,
+)
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import (
     WAREHOUSE_POOL,
@@ -24,6 +36,43 @@ EVAL_FRAME_KEY = get_asset_key_for_model([evaluation_frame_models], "eval_frame"
 STG_EXAMPLES_KEY = get_asset_key_for_model([warehouse_models], "stg_examples")
 INT_EXAMPLES_KEY = get_asset_key_for_model([warehouse_models], "int_examples_labeled")
 
+# The modules that implement each asset; core and adapter modules bring what they import.
+_WIRING = (service.__name__, __name__)
+_METRICS = ("rai_pipeline.core.evaluation", "rai_pipeline.core.warehouse")
+PREDICTIONS_CODE_VERSION = asset_code_version(
+    *_WIRING,
+    "rai_pipeline.adapters.mlflow_store",
+    "rai_pipeline.core.landing",
+    "rai_pipeline.core.warehouse",
+)
+METRICS_CODE_VERSION = asset_code_version(*_WIRING, *_METRICS)
+EVIDENCE_CODE_VERSION = asset_code_version(
+    *_WIRING,
+    *_METRICS,
+    "rai_pipeline.core.evidence",
+    "rai_pipeline.core.gate",
+    "rai_pipeline.core.dispositions",
+    "rai_pipeline.core.comparison",
+    "rai_pipeline.adapters.mlflow_store",
+    "rai_pipeline.defs.lineage",
+)
+
+
+def mlflow_links(store: MlflowStore, ref: ModelVersionRef, run_id: str) -> dict[str, str | None]:
+    """Where a reviewer opens the evaluation's MLflow run and the registered model version."""
+    info = store.client().get_run(run_id).info
+    return {
+        "mlflow_run_url": mlflow_run_url(
+            store.tracking_uri,
+            experiment_id=str(info.experiment_id),
+            run_id=run_id,
+            artifact_uri=str(info.artifact_uri),
+        ),
+        "model_version_url": mlflow_model_version_url(
+            store.tracking_uri, name=ref.name, version=ref.version
+        ),
+    }
+
 
 @dg.asset(
     partitions_def=model_versions,
@@ -31,6 +80,7 @@ INT_EXAMPLES_KEY = get_asset_key_for_model([warehouse_models], "int_examples_lab
     group_name=GROUP,
     deps=[STG_EXAMPLES_KEY, INT_EXAMPLES_KEY],
     kinds={"mlflow", "duckdb"},
+    code_version=PREDICTIONS_CODE_VERSION,
     description="Scores of the registered model version on the frozen evaluation examples.",
 )
 def predictions(
@@ -40,7 +90,11 @@ def predictions(
     record = service.score_model_version(
         ref, warehouse=warehouse, store=mlflow.store(), run_id=context.run.run_id, log=context.log
     )
-    return dg.MaterializeResult(metadata=service.scoring_metadata(record))
+    with warehouse.connect() as conn:
+        digest = predictions_digest(conn, model_name=ref.name, model_version=ref.version)
+    return dg.MaterializeResult(
+        metadata=service.scoring_metadata(record), data_version=dg.DataVersion(digest)
+    )
 
 
 @dg.asset(
@@ -49,6 +103,7 @@ def predictions(
     group_name=GROUP,
     deps=[EVAL_FRAME_KEY],
     kinds={"duckdb"},
+    code_version=METRICS_CODE_VERSION,
     description="Metrics per slice (sensitive attribute or intersection, group) with intervals.",
 )
 def slice_metrics(
@@ -60,7 +115,10 @@ def slice_metrics(
     result = service.compute_slice_metrics(
         ref, warehouse=warehouse, config=evaluation_config.load()
     )
-    return dg.MaterializeResult(metadata=service.slice_metadata(result))
+    return dg.MaterializeResult(
+        metadata=service.slice_metadata(result),
+        data_version=dg.DataVersion(frame_digest(result.metrics)),
+    )
 
 
 @dg.asset(
@@ -69,6 +127,7 @@ def slice_metrics(
     group_name=GROUP,
     deps=[slice_metrics],
     kinds={"duckdb"},
+    code_version=METRICS_CODE_VERSION,
     description="Disparities between groups with bootstrap intervals, policy band and verdict.",
 )
 def fairness_metrics(
@@ -80,7 +139,10 @@ def fairness_metrics(
     frame = service.compute_fairness_metrics(
         ref, warehouse=warehouse, config=evaluation_config.load()
     )
-    return dg.MaterializeResult(metadata=service.fairness_metadata(frame))
+    return dg.MaterializeResult(
+        metadata=service.fairness_metadata(frame),
+        data_version=dg.DataVersion(frame_digest(frame)),
+    )
 
 
 @dg.asset(
@@ -89,6 +151,7 @@ def fairness_metrics(
     group_name=GROUP,
     deps=[fairness_metrics],
     kinds={"mlflow"},
+    code_version=EVIDENCE_CODE_VERSION,
     description=(
         "The published evidence pack: tables, fairness report, model card and manifest.json, "
         "logged to the evaluation's MLflow run."
@@ -102,10 +165,11 @@ def evidence_pack(
     rai_home: RaiHomeResource,
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
+    store = mlflow.store()
     published = service.publish_evidence(
         ref,
         warehouse=warehouse,
-        store=mlflow.store(),
+        store=store,
         config=evaluation_config.load(),
         config_path=evaluation_config.resolved_path(),
         dispositions_path=evaluation_config.resolved_dispositions_path(),
@@ -113,7 +177,11 @@ def evidence_pack(
         dagster_run_id=context.run.run_id,
         quality_checks=service.check_outcomes_of_run(context.instance, context.run.run_id),
     )
-    return dg.MaterializeResult(metadata=service.evidence_metadata(published))
+    links = mlflow_links(store, ref, published.mlflow_run_id)
+    return dg.MaterializeResult(
+        metadata=service.evidence_metadata(published, **links),
+        data_version=dg.DataVersion(published.evidence_digest),
+    )
 
 
 evaluation_assets = [predictions, slice_metrics, fairness_metrics, evidence_pack]

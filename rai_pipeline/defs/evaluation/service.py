@@ -236,6 +236,7 @@ def slice_metadata(result: SliceResult) -> dict[str, Any]:
         "dagster/row_count": len(result.metrics),
         "evaluation_id": result.evaluation_id,
         "dataset_version": result.dataset_version,
+        "model_name": result.ref.name,
         "model_version": result.ref.version,
         "slices": int(result.metrics[["dimension", "group"]].drop_duplicates().shape[0]),
         "groups_below_minimum": len(small),
@@ -264,8 +265,14 @@ def fairness_metadata(frame: pd.DataFrame) -> dict[str, Any]:
     aggregate = frame[frame["group"] == "*"]
     counts = aggregate["verdict"].value_counts().to_dict()
     worst = aggregate.sort_values("value").iloc[0] if len(aggregate) else None
+    ids = {
+        column: str(frame[column].iloc[0])
+        for column in ("evaluation_id", "model_name", "model_version", "dataset_version")
+        if column in frame.columns and len(frame)
+    }
     return {
         "dagster/row_count": len(frame),
+        **ids,
         "gate": aggregate_verdict(frame),
         "verdicts": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
         "preview": dg.MetadataValue.md(
@@ -626,8 +633,18 @@ def _inputs(
     return inputs
 
 
-def evidence_metadata(pack: PublishedPack) -> dict[str, Any]:
-    return {
+def evidence_metadata(
+    pack: PublishedPack,
+    *,
+    mlflow_run_url: str | None = None,
+    model_version_url: str | None = None,
+) -> dict[str, Any]:
+    """The pack, its digest and the lineage its manifest records: model version (registry
+    name, version, artifact digest), dataset version, MLflow runs, code and config digests."""
+    from rai_pipeline.core.evidence.verify import read_manifest
+
+    lineage = read_manifest(pack.path)["lineage"]
+    metadata: dict[str, Any] = {
         "path": dg.MetadataValue.path(str(pack.path)),
         "evidence_digest": pack.evidence_digest,
         "mlflow_run_id": pack.mlflow_run_id,
@@ -635,4 +652,22 @@ def evidence_metadata(pack: PublishedPack) -> dict[str, Any]:
         "evaluation_id": pack.evaluation_id,
         "model_version": pack.ref.version,
         "report": dg.MetadataValue.path(str(pack.path / "fairness_report.html")),
+        "model_name": pack.ref.name,
+        "model_uri": pack.ref.uri,
     }
+    recorded = {
+        "model_artifact_sha256": "model_artifact_sha256",
+        "model_training_run_id": "model_run_id",
+        "dataset_version": "dataset_version",
+        "config_sha256": "config_sha256",
+        "git_commit": "git_commit",
+        "dbt_manifest_sha256": "dbt_manifest_sha256",
+    }
+    for key, lineage_key in recorded.items():
+        if lineage.get(lineage_key) not in (None, ""):
+            metadata[key] = str(lineage[lineage_key])
+    if mlflow_run_url:
+        metadata["mlflow_run"] = dg.MetadataValue.url(mlflow_run_url)
+    if model_version_url:
+        metadata["model_version_page"] = dg.MetadataValue.url(model_version_url)
+    return metadata
