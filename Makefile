@@ -12,7 +12,7 @@ help:
 	@echo "make test   - install (first time), run the whole test suite"
 	@echo "make lint   - ruff and mypy"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000"
-	@echo "make bench  - slice engine vs fairlearn MetricFrame at 10^6 and 10^7 rows (about an hour)"
+	@echo "make bench  - slice engine vs fairlearn MetricFrame and a bare query, 10^6 and 10^7 rows (~10 min)"
 	@echo "make clean  - remove .rai (state) and build leftovers; keeps .venv"
 
 $(STAMP): pyproject.toml constraints.txt
