@@ -8,6 +8,7 @@ RAI_HOME. Restricted columns (dbt ``meta: {restricted: true}``) are masked unles
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ CELLS = {
     "negative": "label = 0",
     "selected": "decision = 1",
 }
+AGGREGATE_GROUP = "*"  # the group of an aggregate disparity in fairness_metrics
 MASK = "***"
 MSG_NO_ROW = (
     "{pack}: no {table} row for dimension={dimension!r} group={group!r} metric={metric!r}; "
@@ -172,18 +174,32 @@ def source_rows(
     cell: str | None,
     include_restricted: bool,
     limit: int,
+    excluded_groups: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The evaluation-frame rows of the group (and cell) joined to their source extracts."""
+    """The evaluation-frame rows of the group (and cell) joined to their source extracts.
+
+    ``group`` :data:`AGGREGATE_GROUP` (an aggregate disparity) selects the rows of every group
+    of the dimension except ``excluded_groups`` (those the disparity left out as too small);
+    a ``group`` column then says which group each row belongs to."""
     if cell is not None and cell not in CELLS:
         raise TraceError(MSG_CELL.format(cells=", ".join(CELLS), cell=cell))
     features = [] if dimension == "overall" else dimension.split(GROUP_SEPARATOR)
-    values = [] if dimension == "overall" else group.split(GROUP_SEPARATOR)
     folder = home.landing / "versions" / str(lineage["dataset_version"])
     conditions = ["f.model_name = ?", "f.model_version = ?"]
     params: list[Any] = [lineage["model_name"], lineage["model_version"]]
-    for feature, value in zip(features, values, strict=True):
-        conditions.append(f"f.{quote_identifier(feature)} = ?")
-        params.append(value)
+    label = "concat_ws({}, {})".format(
+        quote_literal(GROUP_SEPARATOR),
+        ", ".join(f"f.{quote_identifier(feature)}" for feature in features) or "'all'",
+    )
+    if group == AGGREGATE_GROUP:
+        if excluded_groups:
+            conditions.append(f"{label} NOT IN ({', '.join('?' for _ in excluded_groups)})")
+            params.extend(excluded_groups)
+    else:
+        values = [] if dimension == "overall" else group.split(GROUP_SEPARATOR)
+        for feature, value in zip(features, values, strict=True):
+            conditions.append(f"f.{quote_identifier(feature)} = ?")
+            params.append(value)
     if cell is not None:
         conditions.append(
             "(" + CELLS[cell].replace("label", "f.label").replace("decision", "f.decision") + ")"
@@ -194,7 +210,8 @@ def source_rows(
         attribute_columns = _columns(conn, attributes)
         example_columns = [c for c in _columns(conn, examples) if c not in attribute_columns]
         selected = ", ".join(
-            ["f.example_id", "f.label", "f.score", "f.decision", "f.threshold"]
+            ([f'{label} AS "group"'] if group == AGGREGATE_GROUP else [])
+            + ["f.example_id", "f.label", "f.score", "f.decision", "f.threshold"]
             + [f"a.{quote_identifier(c)}" for c in attribute_columns]
             + [f"e.{quote_identifier(c)}" for c in example_columns]
         )
@@ -202,7 +219,8 @@ def source_rows(
             f"select {selected} from marts.eval_frame f "
             f"join read_parquet({attributes}) a using (example_id) "
             f"join read_parquet({examples}) e using (example_id) "
-            f"where {' and '.join(conditions)} order by f.example_id limit {int(limit)}"
+            f"where {' and '.join(conditions)} "
+            f"order by {'1, ' if group == AGGREGATE_GROUP else ''}f.example_id limit {int(limit)}"
         )
         rows = conn.execute(sql, params).df()
     masked = []
@@ -247,8 +265,7 @@ def trace_number(
         source_extracts=_extracts(manifest, home, str(lineage.get("dataset_version"))),
     )
     if rows:
-        if dimension not in ("overall",) and number["table"] == "fairness_metrics" and group == "*":
-            raise TraceError("--rows needs a group, not an aggregate (group '*')")
+        excluded = str(number.get("groups_excluded") or "")
         trace.rows, trace.masked_columns = source_rows(
             pack,
             home=home,
@@ -258,6 +275,7 @@ def trace_number(
             cell=cell,
             include_restricted=include_restricted,
             limit=limit,
+            excluded_groups=[g for g in excluded.split(";") if g],
         )
     return trace
 

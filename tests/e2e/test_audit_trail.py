@@ -88,3 +88,40 @@ def test_verify_flags_a_one_byte_change_in_a_copy_of_each_demo_pack(demo, tmp_pa
         data[0] ^= 0x20
         target.write_bytes(bytes(data))
         assert verify_pack(copy).modified == ["lineage/dbt/eval_frame.sql"]
+
+
+def test_trace_of_an_aggregate_disparity_lists_the_rows_of_every_group_compared(demo):
+    """demographic_parity_ratio over sex&race: min / max selection rate of the groups it
+    compares; --rows lists those groups' selected rows, and none of the excluded groups'."""
+    home, outcomes, _ = demo
+    pack = outcomes[-1].pack
+    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    row = fairness[
+        (fairness["dimension"] == "sex&race")
+        & (fairness["group"] == "*")
+        & (fairness["metric"] == "demographic_parity_ratio")
+    ].iloc[0]
+    excluded = [g for g in (row["groups_excluded"] or "").split(";") if g]
+    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    by_group = metrics[metrics["dimension"] == "sex&race"].pivot(
+        index="group", columns="metric", values="value"
+    )
+    compared = by_group.drop(index=excluded)
+    trace = trace_number(
+        pack,
+        home=home,
+        dimension="sex&race",
+        group="*",
+        metric="demographic_parity_ratio",
+        rows=True,
+        cell="selected",
+        limit=100_000,
+    )
+    listed = trace.rows.groupby("group").size()
+    expected = (compared["count"] * compared["selection_rate"]).round().astype(int)
+    expected = expected[expected > 0]
+    assert listed.sort_index().to_dict() == expected.sort_index().to_dict()
+    assert not set(excluded) & set(trace.rows["group"])
+    assert (trace.rows["decision"] == 1).all()
+    rates = compared["selection_rate"]
+    assert row["value"] == pytest.approx(rates.min() / rates.max())
