@@ -539,18 +539,53 @@ auc AS (
 )"""
 
 
-def _auc_rank_branch(plan: _Plan, k: int) -> str:
-    """``slice_index, grp, twice_u`` of slice ``k`` by mid-ranks: one window (a sort)."""
+def _auc_rank_branch(plan: _Plan, k: int, *, hashed: bool = False) -> str:
+    """``slice_index, grp, twice_u`` of slice ``k`` by mid-ranks: one window (a sort).
+
+    By default the window is partitioned by the group's values. With ``hashed`` it orders all
+    rows by (:math:`h` = ``hash`` of the group's values, score) and carries only
+    (:math:`h`, label, score) through the sort, about half the time and memory in DuckDB:
+    each group is then one block of the order, its ranks are the global ranks minus the rows
+    before the block (:math:`\\min r_{min} - 1`), and the group's label is joined back by
+    :math:`h`. ``contiguous`` says whether each block holds exactly one group's rows and each
+    :math:`h` one label (false only if two groups' values hash alike: the result is then
+    wrong and the caller must use the partitioned window)."""
     spec = plan.slices[k]
     keys = [plan.alias(f) for f in spec.features]
+    positives = "count(*) FILTER (WHERE y = 1)"
+    ranks = "rank() OVER w AS r_min, count(*) OVER w AS r_max"
+    if hashed and keys:
+        h = f"hash({', '.join(keys)})"
+        return f"""
+    SELECT {k} AS slice_index, labels.grp, ranked.twice_u,
+        ranked.contiguous AND labels.labels_per_hash = 1 AS contiguous
+    FROM (
+        SELECT h,
+            sum(r_min + r_max) FILTER (WHERE y = 1) - 2 * (min(r_min) - 1) * {positives}
+                - {positives} * ({positives} + 1) AS twice_u,
+            max(r_max) - min(r_min) + 1 = count(*) AS contiguous
+        FROM (
+            SELECT h, y, {ranks}
+            FROM (SELECT {h} AS h, y, s FROM frame)
+            WINDOW w AS (ORDER BY h, s)
+        )
+        GROUP BY h
+    ) AS ranked
+    JOIN (
+        SELECT {h} AS h, {plan.group_label(spec)} AS grp,
+            count(*) OVER (PARTITION BY {h}) AS labels_per_hash
+        FROM frame
+        GROUP BY {", ".join(keys)}
+    ) AS labels USING (h)"""
     partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
     group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
+    contiguous = ",\n        true AS contiguous" if hashed else ""
     return f"""
     SELECT {k} AS slice_index, {plan.group_label(spec)} AS grp,
         sum(r_min + r_max) FILTER (WHERE y = 1)
-            - count(*) FILTER (WHERE y = 1) * (count(*) FILTER (WHERE y = 1) + 1) AS twice_u
+            - {positives} * ({positives} + 1) AS twice_u{contiguous}
     FROM (
-        SELECT {", ".join([*keys, "y"])}, rank() OVER w AS r_min, count(*) OVER w AS r_max
+        SELECT {", ".join([*keys, "y"])}, {ranks}
         FROM frame
         WINDOW w AS ({partition}ORDER BY s)
     ){group_by}"""

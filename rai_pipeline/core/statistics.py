@@ -24,7 +24,7 @@ The ROC AUC (``auc``)
 ``exact`` (default)
     The Mann–Whitney AUC on the scores as given: equal to
     :func:`sklearn.metrics.roc_auc_score`. It needs each group's rows in score order, so with
-    continuous scores it costs a sort of the rows per slice (about 20 s at 10^7 rows and 7
+    continuous scores it costs a sort of the rows per slice (about 13 s at 10^7 rows and 7
     slices on two cores, against well under a second for everything else).
 ``binned``
     The Mann–Whitney AUC of the bin indices: pairs of a positive and a negative in different
@@ -85,6 +85,7 @@ STEP_FINEST = (
 )
 STEP_EXACT_AUC = "exact ROC AUC per slice group ({strategy} plan)"
 STEP_EXACT_AUC_SLICE = "exact ROC AUC of the groups of {dimension} (mid-ranks: a sort of the rows)"
+STEP_EXACT_AUC_FALLBACK = "the same, partitioned by group (two groups' values hashed alike)"
 
 _CELLS = {"tp": (1, 1), "fp": (0, 1), "tn": (0, 0), "fn": (1, 0)}  # (label, decision)
 
@@ -233,9 +234,13 @@ def compute_slice_statistics(
             ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
             auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
         parts = []
-        for step, auc_sql in _exact_auc_queries(plan, auc_strategy):
+        for step, auc_sql, fallback in _exact_auc_queries(plan, auc_strategy):
             queries.append((step, auc_sql, plan.params))
-            parts.append(conn.execute(auc_sql, plan.params).df())
+            part = conn.execute(auc_sql, plan.params).df()
+            if fallback is not None and not part["contiguous"].all():
+                queries.append((STEP_EXACT_AUC_FALLBACK, fallback, plan.params))
+                part = conn.execute(fallback, plan.params).df()
+            parts.append(part[["slice_index", "grp", "twice_u"]])
         twice_u = pd.concat(parts, ignore_index=True).astype({"slice_index": "int64"})
         cells = cells.merge(twice_u, on=["slice_index", "grp"], how="left")
         cells["auc_error_bound"] = 0.0
@@ -300,17 +305,24 @@ GROUP BY {plan.grouping_sets("y", "d", "bin")}
 """
 
 
-def _exact_auc_queries(plan: _Plan, strategy: str) -> list[tuple[str, str]]:
-    """(step, SQL) of the exact AUC: one query with ``score_counts``; with ``ranks`` one
-    query per slice, so that only one sort of the rows holds memory at a time."""
+def _exact_auc_queries(plan: _Plan, strategy: str) -> list[tuple[str, str, str | None]]:
+    """(step, SQL, fallback SQL) of the exact AUC: one query with ``score_counts``; with
+    ``ranks`` one query per slice, so that only one sort of the rows holds memory at a time.
+
+    A slice's query sorts all rows by (hash of the group's values, score) in one window,
+    about twice as fast in DuckDB as a window partitioned by group, and reads each group's
+    ranks off the global ones (:func:`~rai_pipeline.core.slices._auc_rank_branch`). Its
+    ``contiguous`` column proves every group was sorted as one block; if two groups' values
+    ever hashed alike, the fallback (a partitioned window) runs instead."""
     frame = f"WITH frame AS NOT MATERIALIZED ({plan.frame_sql()})"
     if strategy == "score_counts":
         sql = f"{frame},\n{_auc_score_counts_sql(plan)}\nSELECT slice_index, grp, twice_u FROM auc"
-        return [(STEP_EXACT_AUC.format(strategy=strategy), sql)]
+        return [(STEP_EXACT_AUC.format(strategy=strategy), sql, None)]
     return [
         (
             STEP_EXACT_AUC_SLICE.format(dimension=spec.dimension),
-            f"{frame}\n{_auc_rank_branch(plan, k)}",
+            f"{frame}\n{_auc_rank_branch(plan, k, hashed=True)}",
+            f"{frame}\n{_auc_rank_branch(plan, k)}" if spec.features else None,
         )
         for k, spec in enumerate(plan.slices)
     ]

@@ -217,3 +217,22 @@ def test_features_are_labelled_after_grouping_as_the_oracle_labels_them():
         got[list(STATS_COLUMNS)], expected, check_dtype=False, rtol=1e-9, atol=1e-9
     )
     assert {"unknown", "1", "2"} <= set(got["group"])
+
+
+def test_exact_auc_falls_back_to_a_partitioned_window_when_groups_hash_alike(monkeypatch):
+    """If two groups' values hashed alike their rows would interleave in the sort; the
+    ``contiguous`` check catches it and the partitioned window gives the exact AUC."""
+    real = statistics_module._auc_rank_branch
+
+    def colliding(plan, k, *, hashed=False):
+        sql = real(plan, k, hashed=hashed)
+        return sql.replace("hash(", "0 * hash(") if hashed else sql
+
+    monkeypatch.setattr(statistics_module, "_auc_rank_branch", colliding)
+    frame, _ = scenario("basic")
+    slices = build_slices(FEATURES)
+    got = statistics_for(load(frame), slices, auc_strategy="ranks")
+    expected = oracle_stats(frame, slices)
+    np.testing.assert_allclose(got.stats["auc"], expected["auc"], rtol=1e-12)
+    steps = [step for step, _, _ in got.queries]
+    assert steps.count(statistics_module.STEP_EXACT_AUC_FALLBACK) == len(FEATURES) + 1
