@@ -623,12 +623,19 @@ FROM cells JOIN auc ON cells.slice_index = auc.slice_index AND cells.grp = auc.g
 
 
 def _finish(
-    frame: pd.DataFrame, plan: _Plan, columns: Sequence[str], sort: list[str]
+    frame: pd.DataFrame,
+    plan: _Plan,
+    columns: Sequence[str],
+    sort: list[str],
+    *,
+    presorted: bool = False,
 ) -> pd.DataFrame:
-    dimensions = [spec.dimension for spec in plan.slices]
-    frame = frame.sort_values(["slice_index", *sort], kind="stable", ignore_index=True)
+    """Name each row's dimension, order rows by slice then ``sort`` (unless ``presorted``)."""
+    dimensions = np.array([spec.dimension for spec in plan.slices], dtype=object)
+    if not presorted:
+        frame = frame.sort_values(["slice_index", *sort], kind="stable", ignore_index=True)
     frame = frame.rename(columns={"grp": "group"})
-    frame.insert(0, "dimension", [dimensions[int(k)] for k in frame["slice_index"]])
+    frame.insert(0, "dimension", dimensions[frame["slice_index"].to_numpy(dtype=np.int64)])
     return frame.loc[:, list(columns)]
 
 

@@ -404,7 +404,7 @@ class _Cube:
                 "bin_upper": np.tile(edges[1:], 2 * groups),
             }
         )
-        return _finish(frame, plan, HISTOGRAM_COLUMNS, ["grp", "label", "bin"])
+        return _finish(frame, plan, HISTOGRAM_COLUMNS, ["grp", "label", "bin"], presorted=True)
 
     def binned_auc(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """The Mann–Whitney :math:`2U` of the bin indices and the error bound, per group."""
