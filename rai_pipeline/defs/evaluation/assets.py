@@ -11,17 +11,10 @@ the metric tables, the evidence pack's manifest.
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from rai_pipeline.adapters.mlflow_store import MlflowStore
-from rai_pipeline.core.registry import ModelVersionRef, parse_partition_key
+from rai_pipeline.core.registry import parse_partition_key
 from rai_pipeline.defs.dbt.assets import evaluation_frame_models, warehouse_models
 from rai_pipeline.defs.evaluation import service
-from rai_pipeline.defs.lineage import (
-    asset_code_version,
-    frame_digest,
-    mlflow_model_version_url,
-    mlflow_run_url,
-    predictions_digest,
-)
+from rai_pipeline.defs.lineage import asset_code_version, frame_digest
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import (
     WAREHOUSE_POOL,
@@ -58,22 +51,6 @@ EVIDENCE_CODE_VERSION = asset_code_version(
 )
 
 
-def mlflow_links(store: MlflowStore, ref: ModelVersionRef, run_id: str) -> dict[str, str | None]:
-    """Where a reviewer opens the evaluation's MLflow run and the registered model version."""
-    info = store.client().get_run(run_id).info
-    return {
-        "mlflow_run_url": mlflow_run_url(
-            store.tracking_uri,
-            experiment_id=str(info.experiment_id),
-            run_id=run_id,
-            artifact_uri=str(info.artifact_uri),
-        ),
-        "model_version_url": mlflow_model_version_url(
-            store.tracking_uri, name=ref.name, version=ref.version
-        ),
-    }
-
-
 @dg.asset(
     partitions_def=model_versions,
     pool=WAREHOUSE_POOL,
@@ -90,10 +67,9 @@ def predictions(
     record = service.score_model_version(
         ref, warehouse=warehouse, store=mlflow.store(), run_id=context.run.run_id, log=context.log
     )
-    with warehouse.connect() as conn:
-        digest = predictions_digest(conn, model_name=ref.name, model_version=ref.version)
     return dg.MaterializeResult(
-        metadata=service.scoring_metadata(record), data_version=dg.DataVersion(digest)
+        metadata=service.scoring_metadata(record),
+        data_version=dg.DataVersion(service.predictions_data_version(ref, warehouse=warehouse)),
     )
 
 
@@ -177,7 +153,7 @@ def evidence_pack(
         dagster_run_id=context.run.run_id,
         quality_checks=service.check_outcomes_of_run(context.instance, context.run.run_id),
     )
-    links = mlflow_links(store, ref, published.mlflow_run_id)
+    links = service.mlflow_links(store, ref, published.mlflow_run_id)
     return dg.MaterializeResult(
         metadata=service.evidence_metadata(published, **links),
         data_version=dg.DataVersion(published.evidence_digest),

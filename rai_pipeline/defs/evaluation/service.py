@@ -35,7 +35,12 @@ from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionRef
 from rai_pipeline.core.slices import build_slices
 from rai_pipeline.core.sql import quote_identifier
 from rai_pipeline.defs.dbt.project import column_flags, dbt_relation
-from rai_pipeline.defs.lineage import code_lineage
+from rai_pipeline.defs.lineage import (
+    code_lineage,
+    mlflow_model_version_url,
+    mlflow_run_url,
+    predictions_digest,
+)
 from rai_pipeline.defs.resources import WarehouseResource
 from rai_pipeline.settings import EXPECTATIONS_DIR, RaiHome
 
@@ -145,6 +150,28 @@ def score_model_version(
             key=_key(ref),
         )
     return record
+
+
+def predictions_data_version(ref: ModelVersionRef, *, warehouse: WarehouseResource) -> str:
+    """Digest of the scores stored for ``ref`` (example id and score, in example order)."""
+    with warehouse.connect() as conn:
+        return predictions_digest(conn, model_name=ref.name, model_version=ref.version)
+
+
+def mlflow_links(store: MlflowStore, ref: ModelVersionRef, run_id: str) -> dict[str, str | None]:
+    """Where a reviewer opens the evaluation's MLflow run and the registered model version."""
+    info = store.client().get_run(run_id).info
+    return {
+        "mlflow_run_url": mlflow_run_url(
+            store.tracking_uri,
+            experiment_id=str(info.experiment_id),
+            run_id=run_id,
+            artifact_uri=str(info.artifact_uri),
+        ),
+        "model_version_url": mlflow_model_version_url(
+            store.tracking_uri, name=ref.name, version=ref.version
+        ),
+    }
 
 
 def scoring_metadata(record: ScoringRecord) -> dict[str, Any]:
