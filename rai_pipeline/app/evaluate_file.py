@@ -60,7 +60,6 @@ from rai_pipeline.core.evidence.manifest import (
     write_manifest,
 )
 from rai_pipeline.core.evidence.pack import assemble_pack
-from rai_pipeline.core.evidence.render import ReportContext
 from rai_pipeline.core.gate import aggregate_verdict
 from rai_pipeline.core.slices import SliceSpecError
 from rai_pipeline.core.sql import InvalidIdentifierError
@@ -226,24 +225,19 @@ def evaluate_file(
         **code_version(),
         **evaluation.method_notes(config, stats),
     }
-    context = ReportContext(
+    context = evaluation.report_context(
+        config,
         model_name=ids["model_name"],
         model_version=ids["model_version"],
         model_uri=lineage["model_uri"],
         dataset_version=file_digest,
         evaluation_id=evaluation_id,
-        threshold=config.threshold,
-        confidence_level=config.confidence_level,
-        min_group_size=config.min_group_size,
-        slice_metrics=metrics,
-        fairness_metrics=fairness,
+        metrics=metrics,
+        fairness=fairness,
         lineage=lineage,
+        histograms=None if skipped else statistics.histograms,
         quality_checks=checks,
-        intended_use=config.intended_use,
-        owners=config.owners.model_dump(),
-        risk_tier=config.risk_tier,
         model_details=_model_details(path, rows, columns, config, skipped),
-        **(evaluation.report_curves(statistics.histograms) if not skipped else {}),
     )
     inputs = [
         {

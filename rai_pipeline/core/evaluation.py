@@ -14,6 +14,7 @@ import pandas as pd
 
 from rai_pipeline.core.config import EvaluationConfig
 from rai_pipeline.core.curves import calibration_curves, threshold_curves
+from rai_pipeline.core.evidence.render import ReportContext
 from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
 from rai_pipeline.core.metrics import BOOTSTRAP_BINS, slice_metrics_from_stats
 from rai_pipeline.core.slices import SCORE_RANGE_AUTO, SliceSpec, build_slices
@@ -114,3 +115,40 @@ def method_notes(config: EvaluationConfig, stats: pd.DataFrame) -> dict[str, str
     if adjustment != "none":
         adjustment += f" (family: {config.multiple_testing_family})"
     return {"roc_auc_method": auc, "multiple_testing": adjustment}
+
+
+def report_context(
+    config: EvaluationConfig,
+    *,
+    model_name: str,
+    model_version: str,
+    model_uri: str,
+    dataset_version: str,
+    evaluation_id: str,
+    metrics: pd.DataFrame,
+    fairness: pd.DataFrame,
+    lineage: Mapping[str, Any],
+    histograms: pd.DataFrame | None,
+    **details: Any,
+) -> ReportContext:
+    """What the documents show: the evaluation's identity and tables, the policy and owners
+    from ``config``, curves from ``histograms`` (none when it is None), plus ``details``
+    (quality checks, resolutions, comparison, datasheet, model details, ...)."""
+    return ReportContext(
+        model_name=model_name,
+        model_version=model_version,
+        model_uri=model_uri,
+        dataset_version=dataset_version,
+        evaluation_id=evaluation_id,
+        threshold=config.threshold,
+        confidence_level=config.confidence_level,
+        min_group_size=config.min_group_size,
+        slice_metrics=metrics,
+        fairness_metrics=fairness,
+        lineage=lineage,
+        intended_use=config.intended_use,
+        owners=config.owners.model_dump(),
+        risk_tier=config.risk_tier,
+        **(report_curves(histograms) if histograms is not None else {}),
+        **details,
+    )

@@ -28,7 +28,7 @@ from rai_pipeline.core.dispositions import load_dispositions
 from rai_pipeline.core.evidence.manifest import build_manifest, file_sha256, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.publish import publish_pack
-from rai_pipeline.core.evidence.render import DatasheetInfo, ReportContext
+from rai_pipeline.core.evidence.render import DatasheetInfo
 from rai_pipeline.core.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.landing import PREDICTIONS_DDL, PREDICTIONS_TABLE
 from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionRef
@@ -436,26 +436,21 @@ def publish_evidence(
     inputs = _inputs(landed, score_row, config_path, dispositions_path)
     staging = home.staging / f"{ref.name}-{ref.version}-{uuid.uuid4().hex[:8]}"
     try:
-        context = ReportContext(
+        context = evaluation.report_context(
+            config,
             model_name=ref.name,
             model_version=ref.version,
             model_uri=ref.uri,
             dataset_version=dataset_version,
             evaluation_id=eval_id,
-            threshold=config.threshold,
-            confidence_level=config.confidence_level,
-            min_group_size=config.min_group_size,
-            slice_metrics=metrics,
-            fairness_metrics=fairness,
+            metrics=metrics,
+            fairness=fairness,
             lineage=lineage,
+            histograms=histograms if not histograms.empty else None,
             quality_checks=quality_checks,
-            intended_use=config.intended_use,
-            owners=config.owners.model_dump(),
-            risk_tier=config.risk_tier,
             resolutions=decision.resolutions,
             previous_version=previous,
             comparison=comparison,
-            **evaluation.report_curves(histograms),
             evaluated_on=evaluated_on,
             datasheet=DatasheetInfo(
                 sources=[
