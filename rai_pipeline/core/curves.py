@@ -1,7 +1,7 @@
 """Threshold sensitivity and calibration per slice group, from score histograms.
 
 Input is the dense label-by-score histogram of
-:func:`rai_pipeline.core.slices.compute_score_histograms` (computed in the warehouse); nothing
+:func:`rai_pipeline.core.statistics.compute_score_histograms` (computed in the warehouse); nothing
 here reads rows. Bin :math:`b` holds the scores :math:`e_b \\le s < e_{b+1}` (the last bin also
 :math:`s = e_B`), with the edges of :func:`~rai_pipeline.core.slices.histogram_edges`.
 
@@ -177,7 +177,7 @@ def threshold_curves(
     Parameters
     ----------
     histograms : pandas.DataFrame
-        Dense histograms from :func:`~rai_pipeline.core.slices.compute_score_histograms`
+        Dense histograms from :func:`~rai_pipeline.core.statistics.compute_score_histograms`
         (columns :data:`REQUIRED_COLUMNS`).
     thresholds : sequence of float, optional
         Thresholds, each a lower bin edge (a ``bin_lower`` value); by default every one.
@@ -337,7 +337,7 @@ def calibration_curves(histograms: pd.DataFrame, *, bins: int | None = None) -> 
     Parameters
     ----------
     histograms : pandas.DataFrame
-        Dense histograms from :func:`~rai_pipeline.core.slices.compute_score_histograms`.
+        Dense histograms from :func:`~rai_pipeline.core.statistics.compute_score_histograms`.
     bins : int, optional
         Coarsen to this many bins first (:func:`coarsen_histograms`), e.g. 10 or 20 from the
         1000 fine bins of the bootstrap; by default the histograms' own bins.

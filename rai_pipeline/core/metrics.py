@@ -30,7 +30,7 @@ metric                      value                  interval
 where :math:`P = tp + fn` and :math:`N = fp + tn`.
 
 Intervals for ``roc_auc_score`` and ``brier_score_loss`` need the label-by-score histograms of
-the same rows (:func:`~rai_pipeline.core.slices.compute_score_histograms`, fine bins such as
+the same rows (:func:`~rai_pipeline.core.statistics.compute_score_histograms`, fine bins such as
 :data:`BOOTSTRAP_BINS`); without them they are NaN. Both are seeded percentile bootstraps on
 those counts, which are a resample of the group's rows in distribution:
 
@@ -449,7 +449,7 @@ def slice_metrics_from_stats(
     Parameters
     ----------
     stats : pandas.DataFrame
-        Output of :func:`~rai_pipeline.core.slices.compute_slice_stats` (at least the columns
+        Output of :func:`~rai_pipeline.core.statistics.compute_slice_stats` (at least the columns
         :data:`REQUIRED_STATS_COLUMNS`; extra columns are ignored).
     confidence_level : float, default 0.95
         Coverage of the Wilson and bootstrap intervals.
@@ -458,7 +458,7 @@ def slice_metrics_from_stats(
         values are still reported.
     histograms : pandas.DataFrame, optional
         Label-by-score histograms of the same rows and slices
-        (:func:`~rai_pipeline.core.slices.compute_score_histograms`, at least the columns
+        (:func:`~rai_pipeline.core.statistics.compute_score_histograms`, at least the columns
         :data:`REQUIRED_HISTOGRAM_COLUMNS`), preferably with fine bins
         (:data:`BOOTSTRAP_BINS`). When given, ``roc_auc_score`` and ``brier_score_loss`` get
         bootstrap intervals (module docstring); when omitted those intervals are NaN.

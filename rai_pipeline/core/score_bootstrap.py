@@ -108,17 +108,22 @@ def auc_replicates(
     draws_pos = rng.multinomial(int(n_pos), p_k / n_pos, size=n_replicates).astype(np.float64)
     draws_neg = rng.multinomial(int(n_neg), q_k / n_neg, size=n_replicates).astype(np.float64)
     below = np.cumsum(draws_neg, axis=1) - draws_neg
-    twice_u = np.sum(draws_pos * (2.0 * below + concordance * draws_neg), axis=1)
+    replicate_u = np.sum(draws_pos * (2.0 * below + concordance * draws_neg), axis=1)
     spread = draws_pos @ spread_pos / n_pos**2 + draws_neg @ spread_neg / n_neg**2
     noise = np.sqrt(spread) * rng.standard_normal(n_replicates)
-    return twice_u / (2.0 * n_pos * n_neg) + noise
+    return replicate_u / (2.0 * n_pos * n_neg) + noise
+
+
+def twice_u(pos: Counts, neg: Counts) -> Counts:
+    """Mann–Whitney :math:`2U = \\sum_b pos_b (2 \\sum_{c<b} neg_c + neg_b)` of counts per bin in
+    score order, over the last axis (pairs in one bin count 1/2), in exact integers."""
+    below = np.cumsum(neg, axis=-1) - neg
+    return np.sum(pos * (2 * below + neg), axis=-1)
 
 
 def binned_auc(pos: Counts, neg: Counts) -> float:
     """Mann–Whitney AUC of binned scores (pairs in one bin count 1/2)."""
-    p, q = pos.astype(np.float64), neg.astype(np.float64)
-    below = np.cumsum(q) - q
-    return float(np.sum(p * (2.0 * below + q)) / (2.0 * p.sum() * q.sum()))
+    return float(twice_u(pos, neg)) / (2.0 * float(pos.sum()) * float(neg.sum()))
 
 
 def brier_replicates(

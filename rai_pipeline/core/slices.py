@@ -11,39 +11,25 @@ Every row-level step is SQL run by the connection it is given; Python receives o
 configuration are validated and quoted by :mod:`rai_pipeline.core.sql`; ``where`` values are
 bound as parameters.
 
-How rows are expanded to slices (measured, not guessed)
--------------------------------------------------------
-DuckDB 2.0.1, two shared cores, 10^7 rows, slices overall + ``race`` + ``sex`` + ``race&sex``,
-each plan run alone in a fresh process (timings on this machine vary up to 2x with load):
+This module holds the slice specifications, the validated SQL plan (:class:`_Plan`), the
+validation profile, the binning SQL and the exact-AUC SQL; :mod:`rai_pipeline.core.statistics`
+assembles them into the engine (one aggregation of the rows by every feature, label, decision
+and score bin, with the slices rolled up from it).
 
-=====================================  =================  ======================  ===========
-AUC plan                               ``GROUPING SETS``  ``UNION ALL`` branches  ``UNNEST``
-=====================================  =================  ======================  ===========
-counts per score, 10^3 distinct        0.8 s              2.0 s                   1.7 s
-counts per score, 10^6 distinct        7.5 s              --                      --
-counts per score, ~10^7 distinct       36 s               27 s                    25 s
-within-slice ranks, 10^3 distinct      (n/a)              8.7 s                   --
-within-slice ranks, ~10^7 distinct     (n/a)              10 s                    25 s
-=====================================  =================  ======================  ===========
-
-Confusion cells alone take about 1 s with either ``GROUPING SETS`` or ``UNION ALL`` (2 s through
-a materialised CTE, hence ``NOT MATERIALIZED``); histograms (20 bins) 0.5 s. End to end,
-:func:`compute_slice_stats` with ``auto`` took 1.9 s at 10^3 distinct scores and 18-25 s with
-continuous scores, where ``score_counts`` took 73 s under the same load.
-
-So confusion cells and histograms use one ``GROUP BY GROUPING SETS`` (a single scan; the
-slice is read back from ``GROUPING(...)``). The exact ROC AUC has two equivalent SQL plans,
-chosen by ``auc_strategy``:
+The exact ROC AUC has two equivalent SQL plans, chosen by ``auc_strategy``:
 
 ``score_counts``
     Per slice and group, count positives and negatives at each distinct score
     (``GROUPING SETS`` that include the score), accumulate negatives in score order with a
-    window, and sum :math:`pos(s)\\,(neg_{<s} + \\tfrac12 neg(s))`. Fast when scores repeat.
+    window, and sum :math:`pos(s)\\,(neg_{<s} + \\tfrac12 neg(s))`. Fast when scores repeat
+    (10^3 distinct scores at 10^7 rows: under a second); with continuous scores the counts
+    form a hash table as large as the data (measured: 25-36 s at 10^7 rows, 4 slices).
 ``ranks``
-    Per slice (``UNION ALL`` of windowed branches), give each row its lowest and highest rank
-    among tied scores within its group and sum them over positives: the Mann–Whitney rank sum
-    with mid-ranks. Fast for continuous scores, where counting per score builds a hash table
-    as large as the data.
+    One query per slice: each row's lowest and highest rank among tied scores within its
+    group, summed over positives (the Mann–Whitney rank sum with mid-ranks). The rows are
+    sorted by (hash of the group's values, score), about twice as fast in DuckDB as a window
+    partitioned by group, which remains the fallback (:func:`_auc_rank_branch`). Measured:
+    13 s at 10^7 rows and 7 slices (``docs/benchmarks.md``).
 ``auto`` (default)
     ``score_counts`` when the approximate number of distinct scores is at most
     :data:`AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO` times the row count, else ``ranks``.
@@ -219,7 +205,7 @@ def build_slices(
     -------
     list of SliceSpec
         Single-feature slices first, then intersections. The overall slice is not listed:
-        :func:`compute_slice_stats` always adds it.
+        the engine always adds it.
 
     Raises
     ------
@@ -349,8 +335,7 @@ class _Plan:
             f"CAST({self.label} AS INTEGER) AS y",
             f"CAST({self.score} AS DOUBLE) AS s",
         ]
-        if self.decision is not None:
-            columns.append(f"CAST({self.decision} AS INTEGER) AS d")
+        columns.append(f"CAST({self.decision} AS INTEGER) AS d" if self.decision else "0 AS d")
         for feature in self.features:
             quoted = quote_identifier(feature)
             value = quoted if raw_features else self.group_value(quoted)
@@ -591,37 +576,6 @@ def _auc_rank_branch(plan: _Plan, k: int, *, hashed: bool = False) -> str:
     ){group_by}"""
 
 
-def _auc_ranks_sql(plan: _Plan) -> str:
-    branches = [_auc_rank_branch(plan, k) for k in range(len(plan.slices))]
-    return f"auc AS ({' UNION ALL'.join(branches)}\n)"
-
-
-def _stats_sql(plan: _Plan, strategy: str) -> str:
-    auc_sql = _auc_score_counts_sql(plan) if strategy == "score_counts" else _auc_ranks_sql(plan)
-    return f"""
-WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
-cells AS (
-    SELECT {plan.slice_columns()},
-        count(*) AS n,
-        count(*) FILTER (WHERE y = 1) AS n_pos,
-        count(*) FILTER (WHERE y = 0) AS n_neg,
-        count(*) FILTER (WHERE y = 1 AND d = 1) AS tp,
-        count(*) FILTER (WHERE y = 0 AND d = 1) AS fp,
-        count(*) FILTER (WHERE y = 0 AND d = 0) AS tn,
-        count(*) FILTER (WHERE y = 1 AND d = 0) AS fn,
-        {_exact_sum("(s - y) * (s - y)")} AS sum_sq_error
-    FROM frame
-    GROUP BY {plan.grouping_sets()}
-),
-{auc_sql}
-SELECT cells.slice_index, cells.grp, n, n_pos, n_neg, tp, fp, tn, fn, sum_sq_error,
-    CASE WHEN n_pos = 0 OR n_neg = 0 THEN NULL
-        ELSE CAST(twice_u AS DOUBLE) / (2 * CAST(n_pos AS DOUBLE) * CAST(n_neg AS DOUBLE))
-    END AS auc
-FROM cells JOIN auc ON cells.slice_index = auc.slice_index AND cells.grp = auc.grp
-"""
-
-
 def _finish(
     frame: pd.DataFrame,
     plan: _Plan,
@@ -637,99 +591,6 @@ def _finish(
     frame = frame.rename(columns={"grp": "group"})
     frame.insert(0, "dimension", dimensions[frame["slice_index"].to_numpy(dtype=np.int64)])
     return frame.loc[:, list(columns)]
-
-
-def compute_slice_stats(
-    conn: duckdb.DuckDBPyConnection,
-    *,
-    relation: str,
-    slices: Sequence[SliceSpec],
-    label: str,
-    score: str,
-    decision: str,
-    where: Mapping[str, str | int] | None = None,
-    auc_strategy: Literal["auto", "score_counts", "ranks"] = "auto",
-) -> pd.DataFrame:
-    """Confusion cells, squared error and exact ROC AUC per slice group, computed in SQL.
-
-    For each group :math:`g` of each slice: :math:`n`, positives :math:`P = \\sum y`,
-    negatives :math:`N = n - P`, the confusion cells :math:`tp, fp, tn, fn` of the decision
-    against the label, :math:`\\sum (s - y)^2` (the Brier numerator) and the Mann–Whitney AUC
-
-    .. math:: AUC = \\frac{1}{PN} \\sum_{s} pos(s) \\left(neg_{<s} + \\tfrac12 neg(s)\\right),
-
-    which equals :func:`sklearn.metrics.roc_auc_score` including ties (NULL when
-    :math:`P = 0` or :math:`N = 0`).
-
-    Parameters
-    ----------
-    conn : duckdb.DuckDBPyConnection
-        Connection that can read ``relation``.
-    relation : str
-        ``table``, ``schema.table`` or ``catalog.schema.table`` (validated, then quoted).
-    slices : sequence of SliceSpec
-        Usually :func:`build_slices`' result. The overall slice is always computed first;
-        listing :data:`OVERALL` is allowed and changes nothing.
-    label, score, decision : str
-        Column names: 0/1 label, DOUBLE score, 0/1 or boolean decision.
-    where : mapping of str to str or int, optional
-        Equality filters ``column = value``, AND-ed; values are bound parameters compared
-        with the column's type (pass strings for VARCHAR columns).
-    auc_strategy : {"auto", "score_counts", "ranks"}, default "auto"
-        SQL plan for the AUC (module docstring); every choice gives identical numbers.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`STATS_COLUMNS`; one row per (dimension, group): overall first, then
-        slices in the given order, groups sorted within a slice. Counts are int64,
-        ``sum_sq_error`` and ``auc`` float64 (``auc`` NaN when undefined).
-
-    Raises
-    ------
-    EvaluationFrameError
-        The (filtered) relation is empty, or has labels or decisions outside {0, 1}, or
-        NULL / non-finite scores; ``counts`` says how many rows and why.
-    SliceSpecError, InvalidIdentifierError
-        Invalid slices, column names, relation or filter values.
-
-    Examples
-    --------
-    >>> conn = duckdb.connect()
-    >>> _ = conn.execute(
-    ...     "CREATE TABLE ev AS SELECT * FROM (VALUES (1, 0.9, 1, 'a'), (0, 0.2, 0, 'b'))"
-    ...     " t(label, score, decision, grp)"
-    ... )
-    >>> stats = compute_slice_stats(
-    ...     conn, relation="ev", slices=build_slices(["grp"]),
-    ...     label="label", score="score", decision="decision",
-    ... )
-    >>> stats[["dimension", "group", "n", "tp", "tn"]].values.tolist()
-    [['overall', 'all', 2, 1, 1], ['grp', 'a', 1, 1, 0], ['grp', 'b', 1, 0, 1]]
-    """
-    if auc_strategy not in AUC_STRATEGIES:
-        raise SliceSpecError(MSG_AUC_STRATEGY.format(choices=AUC_STRATEGIES, value=auc_strategy))
-    plan = _plan(
-        relation=relation,
-        slices=slices,
-        label=label,
-        score=score,
-        decision=decision,
-        where=where,
-    )
-    n_rows, n_scores, score_min, score_max = _profile(conn, plan, score_range=None)
-    if auc_strategy == "auto":
-        ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
-        auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
-    # (s - y)^2 with y in {0, 1} is at most (max |s| + 1)^2: the bound of the exact sum.
-    largest_error = max(abs(score_min), abs(score_max)) + 1.0
-    params = {**plan.params, "sum_scale": _sum_scale(n_rows, largest_error)}
-    frame = conn.execute(_stats_sql(plan, auc_strategy), params).df()
-    for column in ("n", "n_pos", "n_neg", "tp", "fp", "tn", "fn"):
-        frame[column] = frame[column].astype("int64")
-    for column in ("sum_sq_error", "auc"):
-        frame[column] = frame[column].astype("float64")
-    return _finish(frame, plan, STATS_COLUMNS, ["grp"])
 
 
 def histogram_edges(score_range: tuple[float, float], bins: int) -> npt.NDArray[np.float64]:
@@ -771,134 +632,6 @@ def _check_score_range(score_range: object) -> tuple[float, float]:
     raise SliceSpecError(MSG_SCORE_RANGE.format(value=score_range))
 
 
-def _sum_scale(n_rows: int, largest: float) -> float:
-    """Power of two :math:`2^k` for exact fixed-point sums of ``s`` and ``s^2`` (see below).
-
-    A DOUBLE ``sum`` in a parallel aggregate adds in an order that varies between runs, so its
-    last bits do too (measured on DuckDB 2.0.1: five runs over 2·10^6 rows, five different
-    sums). Summing ``CAST(v * 2^k AS HUGEINT)`` instead is exact integer arithmetic, identical
-    in every run and order, and within :math:`n \\cdot 2^{-k-1}` of the exact real sum. ``k`` is
-    the largest value with :math:`n \\cdot \\max(1, |s|)^2 \\cdot 2^k < 2^{125}`, so no term or
-    total overflows the 128-bit integer (1000 rows on [0, 1]: :math:`k = 115`; 10^9 rows:
-    :math:`k = 95`).
-    """
-    bound = max(1.0, largest) ** 2
-    k = 125 - int(np.ceil(np.log2(n_rows + 1))) - int(np.ceil(np.log2(bound)))
-    if k < MIN_SUM_SCALE_BITS:
-        raise SliceSpecError(MSG_SCORE_MAGNITUDE.format(largest=largest, rows=n_rows))
-    return float(2.0**k)
-
-
-def _exact_sum(expression: str) -> str:
-    """SQL for a deterministic sum of a DOUBLE expression: fixed point, in HUGEINT."""
-    return f"CAST(sum(CAST(({expression}) * $sum_scale AS HUGEINT)) AS DOUBLE) / $sum_scale"
-
-
-def compute_score_histograms(
-    conn: duckdb.DuckDBPyConnection,
-    *,
-    relation: str,
-    slices: Sequence[SliceSpec],
-    label: str,
-    score: str,
-    bins: int = 20,
-    where: Mapping[str, str | int] | None = None,
-    score_range: tuple[float, float] | Literal["auto"] = SCORE_RANGE_UNIT,
-) -> pd.DataFrame:
-    """Label-by-score histograms per slice group, computed in SQL.
-
-    Bins are equal-width on ``score_range`` :math:`[lo, hi]` (by default :math:`[0, 1]`):
-    bin :math:`b` covers :math:`[e_b, e_{b+1})`, the last bin including :math:`hi`, with the
-    edges of :func:`histogram_edges` (:math:`e_b = b / bins` on :math:`[0, 1]`). Binning is
-    exact with respect to those edges: the SQL first estimates
-    :math:`\\lfloor (s - lo) / w \\cdot bins \\rfloor` and then corrects it by one bin where
-    floating-point rounding put :math:`s` on the wrong side of an edge, so that cumulative
-    counts give the exact confusion cells of the decision :math:`s \\ge e_k` at every edge.
-
-    Parameters
-    ----------
-    conn : duckdb.DuckDBPyConnection
-        Connection that can read ``relation``.
-    relation : str
-        ``table``, ``schema.table`` or ``catalog.schema.table``.
-    slices : sequence of SliceSpec
-        As for :func:`compute_slice_stats`; the overall slice is always included.
-    label, score : str
-        Column names of the 0/1 label and the score.
-    bins : int, default 20
-        Number of equal-width bins.
-    where : mapping of str to str or int, optional
-        Equality filters, as for :func:`compute_slice_stats`.
-    score_range : (float, float) or "auto", default (0.0, 1.0)
-        Range the bins cover; scores outside it are rejected. ``"auto"`` uses :math:`[0, 1]`
-        when every score lies in it, else the observed :math:`[\\min s, \\max s]` (or
-        :math:`[s, s + 1]` when all scores equal :math:`s`), for models whose scores are not
-        probabilities.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`HISTOGRAM_COLUMNS`. Dense: every (dimension, group) observed, both
-        labels 0 and 1, every bin, with ``n = 0`` and ``sum_score = sum_sq_score = 0.0`` where
-        empty. ``sum_sq_score`` is :math:`\\sum s^2` over the cell's rows. Both sums are
-        fixed-point sums in 128-bit integers, so they are identical in every run (a DOUBLE
-        ``sum`` is not, on a parallel scan) and within :math:`10^{-25}` or so of the exact sum.
-        Sorted by slice order, group, label, bin.
-
-    Raises
-    ------
-    EvaluationFrameError
-        Empty frame, labels outside {0, 1}, non-finite scores or scores outside the range.
-    SliceSpecError
-        ``bins`` is not an int >= 1 (:data:`MSG_BINS`), a bad ``score_range``
-        (:data:`MSG_SCORE_RANGE`), scores too large to sum exactly
-        (:data:`MSG_SCORE_MAGNITUDE`), or invalid slices or filters.
-
-    Examples
-    --------
-    >>> conn = duckdb.connect()
-    >>> _ = conn.execute("CREATE TABLE ev AS SELECT * FROM (VALUES (1, 0.75), (0, 0.25)) t(y, s)")
-    >>> hist = compute_score_histograms(conn, relation="ev", slices=[], label="y", score="s",
-    ...     bins=2)
-    >>> hist[["label", "bin", "n"]].values.tolist()
-    [[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 1]]
-    >>> hist["bin_lower"].tolist()
-    [0.0, 0.5, 0.0, 0.5]
-    """
-    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
-        raise SliceSpecError(MSG_BINS.format(bins=bins))
-    bins = int(bins)
-    auto = isinstance(score_range, str) and score_range == SCORE_RANGE_AUTO
-    fixed = None if auto else _check_score_range(score_range)
-    plan = _plan(
-        relation=relation,
-        slices=slices,
-        label=label,
-        score=score,
-        decision=None,
-        where=where,
-    )
-    n_rows, _, score_min, score_max = _profile(conn, plan, score_range=fixed, distinct=False)
-    lower, upper = resolve_score_range(fixed, score_min, score_max)
-    sql = f"""
-WITH frame AS NOT MATERIALIZED ({plan.frame_sql()}),
-{binning_sql()}
-SELECT {plan.slice_columns()}, y AS label, bin, count(*) AS n,
-    {_exact_sum("s")} AS sum_score, {_exact_sum("s * s")} AS sum_sq_score
-FROM binned
-GROUP BY {plan.grouping_sets("y", "bin")}
-"""
-    params = {
-        **plan.params,
-        "bins": bins,
-        "lower": lower,
-        "width": upper - lower,
-        "sum_scale": _sum_scale(n_rows, max(abs(score_min), abs(score_max))),
-    }
-    sparse = conn.execute(sql, params).df()
-    return dense_histograms(sparse, plan, bins=bins, score_range=(lower, upper))
-
-
 def resolve_score_range(
     fixed: tuple[float, float] | None, score_min: float, score_max: float
 ) -> tuple[float, float]:
@@ -930,35 +663,3 @@ binned AS (
         AS bin
     FROM estimated
 )"""
-
-
-def dense_histograms(
-    sparse: pd.DataFrame, plan: _Plan, *, bins: int, score_range: tuple[float, float]
-) -> pd.DataFrame:
-    """:data:`HISTOGRAM_COLUMNS` from sparse rows (slice_index, grp, label, bin, n, sum_score,
-    sum_sq_score; one per non-empty cell): every group observed, both labels, every bin."""
-    edges = histogram_edges(score_range, bins)
-    groups = sparse[["slice_index", "grp"]].drop_duplicates().sort_values(["slice_index", "grp"])
-    code = pd.MultiIndex.from_frame(groups).get_indexer(
-        pd.MultiIndex.from_frame(sparse[["slice_index", "grp"]])
-    )
-    label = sparse["label"].to_numpy(dtype=np.int64)
-    cell = sparse["bin"].to_numpy(dtype=np.int64)
-    columns: dict[str, npt.NDArray[Any]] = {}
-    for column, dtype in (("n", np.int64), ("sum_score", np.float64), ("sum_sq_score", np.float64)):
-        values = np.zeros((len(groups), 2, bins), dtype=dtype)
-        values[code, label, cell] = sparse[column].to_numpy(dtype=dtype)
-        columns[column] = values.ravel()
-    repeat = 2 * bins
-    dense = pd.DataFrame(
-        {
-            "slice_index": np.repeat(groups["slice_index"].to_numpy(), repeat),
-            "grp": np.repeat(groups["grp"].to_numpy(dtype=object), repeat),
-            "label": np.tile(np.repeat(np.array([0, 1], dtype=np.int64), bins), len(groups)),
-            "bin": np.tile(np.arange(bins, dtype=np.int64), 2 * len(groups)),
-            **columns,
-        }
-    )
-    dense["bin_lower"] = edges[dense["bin"].to_numpy()]
-    dense["bin_upper"] = edges[dense["bin"].to_numpy() + 1]
-    return _finish(dense, plan, HISTOGRAM_COLUMNS, ["grp", "label", "bin"])

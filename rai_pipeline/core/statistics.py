@@ -1,19 +1,19 @@
 """Every sufficient statistic of an evaluation in one scan of the frame.
 
-:func:`compute_slice_statistics` is what the pipeline and ``rai evaluate-file`` run. It returns
-the confusion cells, squared error and ROC AUC per slice group (as
-:func:`~rai_pipeline.core.slices.compute_slice_stats`) *and* the label-by-score histograms (as
-:func:`~rai_pipeline.core.slices.compute_score_histograms`) that the AUC and Brier intervals,
-threshold curves and calibration need, reading the rows far fewer times:
+:func:`compute_slice_statistics` is what the pipeline and ``rai evaluate-file`` run: the
+confusion cells, squared error and ROC AUC per slice group *and* the label-by-score histograms
+that the AUC and Brier intervals, threshold curves and calibration need, in few reads of the
+rows. :func:`compute_slice_stats` (cells and exact AUC) and :func:`compute_score_histograms`
+(histograms only) are views of the same computation.
 
-1. a validation scan (row count, score range, contract violations);
+1. a validation scan (row count, score range, contract violations), answered from column
+   extremes when they prove the rows valid;
 2. one aggregation of the rows by the *finest* key, (every sensitive feature, label, decision,
    score bin), with a count and fixed-point sums of :math:`s` and :math:`s^2`. Every slice
    group is a union of finest cells, so the slices are then rolled up from this small result
    (``GROUPING SETS`` over at most groups x 4 x bins rows) instead of from the rows;
-3. with ``auc="exact"`` only, the exact AUC query of
-   :func:`~rai_pipeline.core.slices.compute_slice_stats` (a sort of the rows per slice, or a
-   count per distinct score).
+3. with ``auc="exact"`` only, the exact AUC (see :mod:`~rai_pipeline.core.slices` for its SQL
+   plans): one sort of the rows per slice, or a count per distinct score.
 
 Confusion cells are sums of finest counts, so they are exact. The Brier numerator is
 :math:`\\sum (s - y)^2 = \\sum s^2 - 2 \\sum_{y=1} s + P`, from the fixed-point sums: the same
@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from rai_pipeline.core.score_bootstrap import twice_u
 from rai_pipeline.core.slices import (
     AUC_STRATEGIES,
     AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO,
@@ -59,6 +60,7 @@ from rai_pipeline.core.slices import (
     MSG_BINS,
     MSG_SCORE_MAGNITUDE,
     SCORE_RANGE_AUTO,
+    SCORE_RANGE_UNIT,
     STATS_COLUMNS,
     SliceSpec,
     SliceSpecError,
@@ -137,7 +139,7 @@ def compute_slice_statistics(
     slices: Sequence[SliceSpec],
     label: str,
     score: str,
-    decision: str,
+    decision: str | None,
     where: Mapping[str, str | int] | None = None,
     bins: int = DEFAULT_BINS,
     score_range: tuple[float, float] | Literal["auto"] = SCORE_RANGE_AUTO,
@@ -156,7 +158,8 @@ def compute_slice_statistics(
         Usually :func:`~rai_pipeline.core.slices.build_slices`' result; the overall slice is
         always computed first.
     label, score, decision : str
-        Column names: 0/1 label, DOUBLE score, 0/1 or boolean decision.
+        Column names: 0/1 label, DOUBLE score, 0/1 or boolean decision (None: no decision;
+        the confusion cells then count every row as not selected).
     where : mapping of str to str or int, optional
         Equality filters ``column = value``, AND-ed, bound as parameters.
     bins : int, default 1000
@@ -173,9 +176,9 @@ def compute_slice_statistics(
     Returns
     -------
     SliceStatistics
-        ``stats`` has the columns of :func:`~rai_pipeline.core.slices.compute_slice_stats`
-        plus ``auc_error_bound``; ``histograms`` those of
-        :func:`~rai_pipeline.core.slices.compute_score_histograms`.
+        ``stats`` has the columns :data:`~rai_pipeline.core.slices.STATS_COLUMNS` plus
+        ``auc_error_bound``; ``histograms`` the columns
+        :data:`~rai_pipeline.core.slices.HISTOGRAM_COLUMNS`.
 
     Raises
     ------
@@ -241,8 +244,8 @@ def compute_slice_statistics(
                 queries.append((STEP_EXACT_AUC_FALLBACK, fallback, plan.params))
                 part = conn.execute(fallback, plan.params).df()
             parts.append(part[["slice_index", "grp", "twice_u"]])
-        twice_u = pd.concat(parts, ignore_index=True).astype({"slice_index": "int64"})
-        cells = cells.merge(twice_u, on=["slice_index", "grp"], how="left")
+        exact = pd.concat(parts, ignore_index=True).astype({"slice_index": "int64"})
+        cells = cells.merge(exact, on=["slice_index", "grp"], how="left")
         cells["auc_error_bound"] = 0.0
     defined = (cells["n_pos"] > 0) & (cells["n_neg"] > 0)
     denominator = 2.0 * cells["n_pos"].astype("float64") * cells["n_neg"].astype("float64")
@@ -257,6 +260,101 @@ def compute_slice_statistics(
         score_range=(lower, upper),
         queries=tuple(queries),
     )
+
+
+def compute_slice_stats(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    label: str,
+    score: str,
+    decision: str,
+    where: Mapping[str, str | int] | None = None,
+    auc_strategy: Literal["auto", "score_counts", "ranks"] = "auto",
+) -> pd.DataFrame:
+    """Confusion cells, squared error and exact ROC AUC per slice group: the ``stats`` of
+    :func:`compute_slice_statistics` (one score bin, exact AUC) without ``auc_error_bound``.
+
+    The AUC is the Mann–Whitney statistic
+    :math:`\frac{1}{PN} \\sum_{s} pos(s) (neg_{<s} + \tfrac12 neg(s))`, equal to
+    :func:`sklearn.metrics.roc_auc_score` including ties (NaN when :math:`P = 0` or
+    :math:`N = 0`). Rows: overall first, then slices in the given order, groups sorted.
+
+    Examples
+    --------
+    >>> from rai_pipeline.core.slices import build_slices
+    >>> conn = duckdb.connect()
+    >>> _ = conn.execute(
+    ...     "CREATE TABLE ev AS SELECT * FROM (VALUES (1, 0.9, 1, 'a'), (0, 0.2, 0, 'b'))"
+    ...     " t(label, score, decision, grp)"
+    ... )
+    >>> stats = compute_slice_stats(
+    ...     conn, relation="ev", slices=build_slices(["grp"]),
+    ...     label="label", score="score", decision="decision",
+    ... )
+    >>> stats[["dimension", "group", "n", "tp", "tn"]].values.tolist()
+    [['overall', 'all', 2, 1, 1], ['grp', 'a', 1, 1, 0], ['grp', 'b', 1, 0, 1]]
+    """
+    result = compute_slice_statistics(
+        conn,
+        relation=relation,
+        slices=slices,
+        label=label,
+        score=score,
+        decision=decision,
+        where=where,
+        bins=1,
+        auc="exact",
+        auc_strategy=auc_strategy,
+    )
+    return result.stats.loc[:, list(STATS_COLUMNS)]
+
+
+def compute_score_histograms(
+    conn: duckdb.DuckDBPyConnection,
+    *,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    label: str,
+    score: str,
+    bins: int = 20,
+    where: Mapping[str, str | int] | None = None,
+    score_range: tuple[float, float] | Literal["auto"] = SCORE_RANGE_UNIT,
+) -> pd.DataFrame:
+    """Label-by-score histograms per slice group: the ``histograms`` of
+    :func:`compute_slice_statistics`, for a frame without a decision column.
+
+    Bins are equal-width on ``score_range`` (default [0, 1], which rejects scores outside
+    it; ``"auto"``: [0, 1] when every score lies in it, else the observed range), with the
+    exact edges of :func:`~rai_pipeline.core.slices.histogram_edges`. Dense: every group,
+    both labels, every bin; ``sum_score`` and ``sum_sq_score`` are fixed-point sums,
+    identical in every run.
+
+    Examples
+    --------
+    >>> conn = duckdb.connect()
+    >>> _ = conn.execute("CREATE TABLE ev AS SELECT * FROM (VALUES (1, 0.75), (0, 0.25)) t(y, s)")
+    >>> hist = compute_score_histograms(conn, relation="ev", slices=[], label="y", score="s",
+    ...     bins=2)
+    >>> hist[["label", "bin", "n"]].values.tolist()
+    [[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 1]]
+    >>> hist["bin_lower"].tolist()
+    [0.0, 0.5, 0.0, 0.5]
+    """
+    result = compute_slice_statistics(
+        conn,
+        relation=relation,
+        slices=slices,
+        label=label,
+        score=score,
+        decision=None,
+        where=where,
+        bins=bins,
+        score_range=score_range,
+        auc="binned",
+    )
+    return result.histograms
 
 
 def _fixed_point(n_rows: int, largest: float) -> tuple[float, str]:
@@ -410,9 +508,7 @@ class _Cube:
         """The Mann–Whitney :math:`2U` of the bin indices and the error bound, per group."""
         counts = self.n.sum(axis=2)
         neg, pos = counts[:, 0, :], counts[:, 1, :]
-        below = np.cumsum(neg, axis=1) - neg
-        twice_u = np.sum(pos * (2 * below + neg), axis=1)
         ties = np.sum(pos * neg, axis=1)
         pairs = 2.0 * pos.sum(axis=1).astype(np.float64) * neg.sum(axis=1).astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return twice_u, ties / pairs
+            return twice_u(pos, neg), ties / pairs

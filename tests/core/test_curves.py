@@ -25,7 +25,8 @@ from rai_pipeline.core.curves import (
     coarsen_histograms,
     threshold_curves,
 )
-from rai_pipeline.core.slices import OVERALL, build_slices, compute_score_histograms
+from rai_pipeline.core.slices import OVERALL, build_slices
+from rai_pipeline.core.statistics import compute_score_histograms
 
 FEATURES = ["race", "sex"]
 

@@ -44,7 +44,8 @@ from rai_pipeline.core.fairness import (
 )
 from rai_pipeline.core.metrics import slice_metrics_from_stats
 from rai_pipeline.core.multiple_testing import MSG_METHOD, MULTIPLE_TESTING_METHODS
-from rai_pipeline.core.slices import build_slices, compute_score_histograms, compute_slice_stats
+from rai_pipeline.core.slices import build_slices
+from rai_pipeline.core.statistics import compute_score_histograms, compute_slice_stats
 
 FEATURES = ["race", "sex"]
 MIN_GROUP_SIZE = 30

@@ -45,9 +45,8 @@ from rai_pipeline.core.metrics import (
 from rai_pipeline.core.slices import (
     OVERALL,
     build_slices,
-    compute_score_histograms,
-    compute_slice_stats,
 )
+from rai_pipeline.core.statistics import compute_score_histograms, compute_slice_stats
 
 FEATURES = ["race", "sex"]
 

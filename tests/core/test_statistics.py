@@ -17,7 +17,6 @@ from rai_pipeline.core.slices import (
     EvaluationFrameError,
     SliceSpecError,
     build_slices,
-    compute_score_histograms,
     histogram_edges,
 )
 from rai_pipeline.core.statistics import (
@@ -108,24 +107,24 @@ def test_binned_auc_is_sklearn_on_bin_indices_and_within_its_bound(name, bins):
         assert got["auc_error_bound"].max() < 0.05
 
 
-def test_histograms_equal_the_histogram_query():
+def test_histograms_count_each_groups_rows_per_label_and_bin():
+    """Against numpy on the raw rows: counts and score sums per (group, label, bin)."""
     frame = make_frame(21, null_rate=0.2)
-    conn = load(frame)
     slices = build_slices(FEATURES)
-    got = statistics_for(conn, slices, bins=40)
-    expected = compute_score_histograms(
-        conn,
-        relation="ev",
-        slices=slices,
-        label="label",
-        score="score",
-        bins=40,
-        score_range="auto",
-    )
-    pd.testing.assert_frame_equal(
-        got.histograms.reset_index(drop=True), expected.reset_index(drop=True), rtol=1e-12
-    )
+    got = statistics_for(load(frame), slices, bins=40)
     assert got.score_range == (0.0, 1.0) and got.bins == 40 and got.auc_method == "exact"
+    edges = histogram_edges((0.0, 1.0), 40)
+    hist = got.histograms.set_index(["dimension", "group", "label", "bin"]).sort_index()
+    for spec in [OVERALL, *slices]:
+        for group, rows in oracle_groups(frame, spec):
+            for label in (0, 1):
+                part = rows[rows["label"] == label]["score"].to_numpy()
+                b = np.clip(np.searchsorted(edges, part, side="right") - 1, 0, 39)
+                cells = hist.loc[(spec.dimension, group, label)]
+                np.testing.assert_array_equal(cells["n"], np.bincount(b, minlength=40))
+                np.testing.assert_allclose(
+                    cells["sum_score"], np.bincount(b, part, minlength=40), atol=1e-9
+                )
 
 
 def test_scores_outside_the_unit_interval_use_the_observed_range():

@@ -10,7 +10,8 @@ from rai_pipeline.core.evidence.render import ReportContext
 from rai_pipeline.core.fairness import fairness_metrics_from_slices
 from rai_pipeline.core.gate import aggregate_verdict
 from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.slices import build_slices, compute_slice_stats
+from rai_pipeline.core.slices import build_slices
+from rai_pipeline.core.statistics import compute_slice_stats
 from rai_pipeline.demo.synthetic import make_synthetic_frame
 
 BANNED = re.compile(r"\b(unbiased|debiased|bias-free|is fair|are fair|fair model)\b", re.I)

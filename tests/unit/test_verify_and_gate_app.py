@@ -13,7 +13,8 @@ from rai_pipeline.core.evidence.verify import PackError, verify_pack
 from rai_pipeline.core.fairness import fairness_metrics_from_slices
 from rai_pipeline.core.gate import EXIT_BLOCKED, EXIT_PASS, findings
 from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.slices import build_slices, compute_slice_stats
+from rai_pipeline.core.slices import build_slices
+from rai_pipeline.core.statistics import compute_slice_stats
 from rai_pipeline.demo.synthetic import make_synthetic_frame
 
 TODAY = dt.date(2026, 11, 26)
