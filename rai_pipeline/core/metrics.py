@@ -60,8 +60,7 @@ scikit-learn functions would return 0 or warn), else ``insufficient_sample`` whe
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from statistics import NormalDist
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -69,6 +68,7 @@ import pandas as pd
 
 from rai_pipeline.core.score_bootstrap import auc_replicates, binned_auc, brier_replicates
 from rai_pipeline.core.slices import OVERALL_DIMENSION
+from rai_pipeline.core.stats.intervals import check_confidence_level, wilson_interval
 
 SLICE_METRIC_COLUMNS = (
     "dimension",
@@ -96,11 +96,6 @@ STATUS_OK = "ok"
 STATUS_INSUFFICIENT = "insufficient_sample"
 STATUS_UNDEFINED = "undefined"
 
-MSG_CONFIDENCE_LEVEL = "confidence_level must be a number strictly between 0 and 1, got {value!r}"
-MSG_WILSON_COUNTS = (
-    "wilson_interval needs 0 <= successes <= trials for every element "
-    "(NaN allowed only where trials is 0)"
-)
 MSG_STATS_COLUMNS = "stats is missing required columns {missing}; expected {required}"
 MSG_STATS_COUNTS = (
     "stats counts must be non-negative integers with n = tp + fp + tn + fn in every row"
@@ -123,85 +118,6 @@ MSG_HISTOGRAM_COUNTS = (
 )
 
 _Counts = dict[str, npt.NDArray[np.float64]]
-
-
-def check_confidence_level(confidence_level: float) -> float:
-    """Return ``confidence_level`` as a float, or raise if it is not in (0, 1)."""
-    valid = isinstance(confidence_level, int | float) and not isinstance(confidence_level, bool)
-    if not valid or not 0 < confidence_level < 1:
-        raise ValueError(MSG_CONFIDENCE_LEVEL.format(value=confidence_level))
-    return float(confidence_level)
-
-
-def wilson_interval(
-    successes: npt.ArrayLike,
-    trials: npt.ArrayLike,
-    *,
-    confidence_level: float = 0.95,
-) -> tuple[np.ndarray | float, np.ndarray | float]:
-    r"""Wilson score interval for a binomial proportion, element-wise.
-
-    With :math:`\hat p = x / n` and :math:`z = \Phi^{-1}(1 - \alpha / 2)` for
-    :math:`\alpha = 1 - \text{confidence\_level}`:
-
-    .. math::
-
-        \frac{\hat p + \frac{z^2}{2n}}{1 + \frac{z^2}{n}}
-        \pm \frac{z}{1 + \frac{z^2}{n}} \sqrt{\frac{\hat p (1 - \hat p)}{n} + \frac{z^2}{4n^2}}
-
-    It stays inside :math:`[0, 1]` and keeps close to nominal coverage for small :math:`n`
-    and for :math:`\hat p` near 0 or 1, where the normal (Wald) interval fails.
-
-    Parameters
-    ----------
-    successes : array_like
-        Counts :math:`x`, with :math:`0 \le x \le n`.
-    trials : array_like
-        Counts :math:`n \ge 0`, broadcastable against ``successes``.
-    confidence_level : float, default 0.95
-        Two-sided coverage, strictly between 0 and 1.
-
-    Returns
-    -------
-    lower, upper : numpy.ndarray or float
-        Bounds, NaN where ``trials == 0``; floats when both inputs are scalars.
-
-    Raises
-    ------
-    ValueError
-        ``confidence_level`` outside (0, 1) (:data:`MSG_CONFIDENCE_LEVEL`), or counts that
-        break :math:`0 \le x \le n` (:data:`MSG_WILSON_COUNTS`).
-
-    Examples
-    --------
-    >>> lower, upper = wilson_interval(8, 10)
-    >>> round(lower, 4), round(upper, 4)
-    (0.4902, 0.9433)
-    """
-    level = check_confidence_level(confidence_level)
-    x, n = np.broadcast_arrays(
-        np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
-    )
-    empty = n == 0
-    if (
-        np.any(np.isnan(n))
-        or np.any(n < 0)
-        or np.any(np.isnan(x) & ~empty)
-        or np.any((x < 0) | (x > n))
-    ):
-        raise ValueError(MSG_WILSON_COUNTS)
-    z = NormalDist().inv_cdf(1 - (1 - level) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        z2_n = z * z / n
-        center = (p + z2_n / 2) / (1 + z2_n)
-        half = z / (1 + z2_n) * np.sqrt(p * (1 - p) / n + z2_n / (4 * n))
-    # Exact at the edges (x = 0 gives lower 0, x = n gives upper 1), which rounding can miss.
-    lower = np.where(empty, np.nan, np.where(x == 0, 0.0, np.clip(center - half, 0.0, 1.0)))
-    upper = np.where(empty, np.nan, np.where(x == n, 1.0, np.clip(center + half, 0.0, 1.0)))
-    if lower.ndim == 0:
-        return float(lower), float(upper)
-    return lower, upper
 
 
 def check_bootstrap_options(n_bootstrap: object, seed: object) -> tuple[int, int]:
@@ -258,6 +174,18 @@ _METRICS: tuple[tuple[str, _Term, _Term, bool], ...] = (
 )
 METRIC_NAMES = tuple(name for name, *_ in _METRICS)
 _RATIO_METRICS = frozenset(METRIC_NAMES) - {"count", "roc_auc_score"}
+# The binomial rates: successes / trials of the confusion cells, each with a Wilson interval.
+RATE_METRICS = tuple(name for name, _, _, wilson in _METRICS if wilson)
+_TERMS = {name: (numerator, denominator) for name, numerator, denominator, _ in _METRICS}
+
+
+def rate_terms(
+    cells: Mapping[str, npt.NDArray[np.float64]], metric: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``(successes, trials)`` of one of :data:`RATE_METRICS` from confusion cells ``tp``,
+    ``fp``, ``tn``, ``fn`` and ``n`` (arrays of any one shape), as the table above defines."""
+    numerator, denominator = _TERMS[metric]
+    return numerator(dict(cells)), denominator(dict(cells))
 
 
 def _check_minimum(name: str, value: object) -> int:

@@ -25,7 +25,6 @@ from rai_pipeline.core import metrics as metrics_module
 from rai_pipeline.core.metrics import (
     BOOTSTRAP_BINS,
     METRIC_NAMES,
-    MSG_CONFIDENCE_LEVEL,
     MSG_HISTOGRAM_CELLS,
     MSG_HISTOGRAM_COLUMNS,
     MSG_HISTOGRAM_COUNTS,
@@ -35,18 +34,17 @@ from rai_pipeline.core.metrics import (
     MSG_SEED,
     MSG_STATS_COLUMNS,
     MSG_STATS_COUNTS,
-    MSG_WILSON_COUNTS,
     REQUIRED_HISTOGRAM_COLUMNS,
     REQUIRED_STATS_COLUMNS,
     SLICE_METRIC_COLUMNS,
     slice_metrics_from_stats,
-    wilson_interval,
 )
 from rai_pipeline.core.slices import (
     OVERALL,
     build_slices,
 )
 from rai_pipeline.core.statistics import compute_score_histograms, compute_slice_stats
+from rai_pipeline.core.stats.intervals import MSG_CONFIDENCE_LEVEL, wilson_interval
 
 FEATURES = ["race", "sex"]
 
@@ -198,67 +196,6 @@ def oracle_metrics(frame, slices):
                     }
                 )
     return pd.DataFrame(rows)
-
-
-# Wilson interval -----------------------------------------------------------------------------
-
-
-def test_wilson_interval_for_8_of_10_matches_the_closed_form():
-    z = NormalDist().inv_cdf(0.975)
-    p, n = 0.8, 10
-    center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-    lower, upper = wilson_interval(8, 10, confidence_level=0.95)
-    assert lower == pytest.approx(center - half, abs=1e-12)
-    assert upper == pytest.approx(center + half, abs=1e-12)
-    assert isinstance(lower, float)
-
-
-@pytest.mark.parametrize("confidence_level", [0.8, 0.9, 0.95, 0.99])
-def test_wilson_bounds_solve_the_score_test_quadratic(confidence_level):
-    """Bounds are the roots p of (x/n - p)^2 = z^2 p (1 - p) / n."""
-    successes = np.array([0, 1, 3, 8, 25, 50, 99, 100])
-    trials = np.array([10, 10, 7, 10, 100, 50, 100, 100])
-    z = NormalDist().inv_cdf(1 - (1 - confidence_level) / 2)
-    lower, upper = wilson_interval(successes, trials, confidence_level=confidence_level)
-    p_hat = successes / trials
-    a = 1 + z**2 / trials
-    b = -(2 * p_hat + z**2 / trials)
-    c = p_hat**2
-    root = np.sqrt(b**2 - 4 * a * c)
-    np.testing.assert_allclose(lower, (-b - root) / (2 * a), atol=1e-12)
-    np.testing.assert_allclose(upper, (-b + root) / (2 * a), atol=1e-12)
-    assert np.all((lower <= p_hat) & (p_hat <= upper))
-    assert np.all((lower >= 0) & (upper <= 1))
-
-
-def test_wilson_interval_is_nan_without_trials_and_exact_at_the_edges():
-    lower, upper = wilson_interval([0, 0, 10], [0, 10, 10])
-    assert np.isnan(lower[0]) and np.isnan(upper[0])
-    assert lower[1] == 0.0
-    assert upper[2] == 1.0
-
-
-def test_wilson_interval_narrows_with_more_trials_and_widens_with_confidence():
-    narrow = np.subtract(*wilson_interval(800, 1000)[::-1])
-    wide = np.subtract(*wilson_interval(8, 10)[::-1])
-    assert narrow < wide
-    width_90 = np.subtract(*wilson_interval(8, 10, confidence_level=0.9)[::-1])
-    assert width_90 < wide
-
-
-@pytest.mark.parametrize("level", [0, 1, 1.5, -0.1, True, "0.95", float("nan")])
-def test_wilson_rejects_confidence_levels_outside_0_1(level):
-    with pytest.raises(ValueError) as raised:
-        wilson_interval(1, 2, confidence_level=level)
-    assert str(raised.value) == MSG_CONFIDENCE_LEVEL.format(value=level)
-
-
-@pytest.mark.parametrize(("successes", "trials"), [(3, 2), (-1, 5), (1, -1), ([1, 2], [2, 1])])
-def test_wilson_rejects_impossible_counts(successes, trials):
-    with pytest.raises(ValueError) as raised:
-        wilson_interval(successes, trials)
-    assert str(raised.value) == MSG_WILSON_COUNTS
 
 
 # slice_metrics_from_stats --------------------------------------------------------------------
