@@ -137,7 +137,7 @@ def evaluate_file(
     counts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(result.verdict_counts.items()))
     typer.echo(f"Evaluated {result.rows:,} rows of {path} -> {result.out}")
     typer.echo(f"  evaluation id    {result.evaluation_id}")
-    typer.echo(f"  verdict          {result.verdict} (aggregate disparities: {counts})")
+    typer.echo(f"  verdict          {result.verdict} (aggregate findings: {counts})")
     typer.echo(f"  evidence digest  {result.evidence_digest}")
     typer.echo(f"  files            {', '.join(result.files)}")
     for metric, reason in result.skipped_metrics.items():

@@ -18,6 +18,7 @@ import pandas as pd
 
 from rai_pipeline.core.evidence.manifest import file_sha256
 from rai_pipeline.core.evidence.verify import read_manifest
+from rai_pipeline.core.fairness import AGGREGATE_GROUP, EXCLUDED_GROUPS
 from rai_pipeline.core.slices import GROUP_SEPARATOR
 from rai_pipeline.core.sql import quote_identifier, quote_literal
 from rai_pipeline.settings import RaiHome
@@ -31,7 +32,6 @@ CELLS = {
     "negative": "label = 0",
     "selected": "decision = 1",
 }
-AGGREGATE_GROUP = "*"  # the group of an aggregate disparity in fairness_metrics
 MASK = "***"
 MSG_NO_ROW = (
     "{pack}: no {table} row for dimension={dimension!r} group={group!r} metric={metric!r}; "
@@ -175,12 +175,14 @@ def source_rows(
     include_restricted: bool,
     limit: int,
     excluded_groups: Sequence[str] = (),
+    only_groups: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
     """The evaluation-frame rows of the group (and cell) joined to their source extracts.
 
-    ``group`` :data:`AGGREGATE_GROUP` (an aggregate disparity) selects the rows of every group
-    of the dimension except ``excluded_groups`` (those the disparity left out as too small);
-    a ``group`` column then says which group each row belongs to."""
+    ``group`` :data:`AGGREGATE_GROUP` (an aggregate row) selects the rows of every group of the
+    dimension except ``excluded_groups`` (those a disparity left out as too small), or only
+    those of ``only_groups`` when given (the groups an ``excluded_groups`` row counts); a
+    ``group`` column then says which group each row belongs to."""
     if cell is not None and cell not in CELLS:
         raise TraceError(MSG_CELL.format(cells=", ".join(CELLS), cell=cell))
     features = [] if dimension == "overall" else dimension.split(GROUP_SEPARATOR)
@@ -192,9 +194,10 @@ def source_rows(
         ", ".join(f"f.{quote_identifier(feature)}" for feature in features) or "'all'",
     )
     if group == AGGREGATE_GROUP:
-        if excluded_groups:
-            conditions.append(f"{label} NOT IN ({', '.join('?' for _ in excluded_groups)})")
-            params.extend(excluded_groups)
+        for groups, test in ((excluded_groups, "NOT IN"), (only_groups, "IN")):
+            if groups:
+                conditions.append(f"{label} {test} ({', '.join('?' for _ in groups)})")
+                params.extend(groups)
     else:
         values = [] if dimension == "overall" else group.split(GROUP_SEPARATOR)
         for feature, value in zip(features, values, strict=True):
@@ -264,8 +267,9 @@ def trace_number(
         slice_sql=slice_sql.read_text(encoding="utf-8") if slice_sql.exists() else None,
         source_extracts=_extracts(manifest, home, str(lineage.get("dataset_version"))),
     )
-    if rows:
-        excluded = str(number.get("groups_excluded") or "")
+    excluded = [g for g in str(number.get("groups_excluded") or "").split(";") if g]
+    unassessed = metric == EXCLUDED_GROUPS  # its rows are those of the excluded groups
+    if rows and (excluded or not unassessed):
         trace.rows, trace.masked_columns = source_rows(
             pack,
             home=home,
@@ -275,7 +279,8 @@ def trace_number(
             cell=cell,
             include_restricted=include_restricted,
             limit=limit,
-            excluded_groups=[g for g in excluded.split(";") if g],
+            excluded_groups=() if unassessed else excluded,
+            only_groups=excluded if unassessed else (),
         )
     return trace
 

@@ -17,7 +17,12 @@ from typing import Any, Literal
 import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rai_pipeline.core.stats.claims import is_reciprocal
+
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Groups with fewer positives (or negatives) than this are reported as insufficient samples,
+# not compared: with 4 positives, a TPR's 95 % Wilson interval is at least 0.49 wide.
+DEFAULT_MIN_CLASS_COUNT = 5
 
 MSG_NOT_A_MAPPING = "{path}: the top level must be a mapping of keys to values"
 MSG_UNREADABLE = "{path}: cannot read the config file ({reason})"
@@ -28,6 +33,11 @@ MSG_INTERSECTION_MEMBER = (
 MSG_INTERSECTION_SIZE = "an intersection lists 2 or 3 sensitive features, got {size}"
 MSG_REFERENCE_GROUP_KEY = "reference_groups key {key!r} is not one of sensitive_features {features}"
 MSG_RATIO_BAND = "policy.ratio_band must be [lower, upper] with 0 < lower <= 1 <= upper"
+MSG_RATIO_BAND_RECIPROCAL = (
+    "policy.ratio_band must be reciprocal, [t, 1/t]: [{lower}, {upper}] is not (1/{lower} = "
+    "{inverse:.6g}); against a band that is not, the verdict on the ratio of two groups would "
+    "depend on which of them is the reference group"
+)
 MSG_DUPLICATE_FEATURES = "sensitive_features lists {name!r} more than once"
 MSG_COLUMN_NAME = "{name!r} is not a usable column name: it must match " + IDENTIFIER_PATTERN
 MSG_SCORE_OR_PREDICTION = (
@@ -53,7 +63,7 @@ _LATER_KEYS = {
     "columns": None,
     "positive_label": None,
     "auc": "exact",
-    "multiple_testing": "none",
+    "multiple_testing": "auto",
     "multiple_testing_family": "dimension",
 }
 
@@ -79,6 +89,10 @@ class FairnessPolicyConfig(_Strict):
         lower, upper = value
         if not (0 < lower <= 1 <= upper):
             raise ValueError(MSG_RATIO_BAND)
+        if not is_reciprocal((lower, upper)):
+            raise ValueError(
+                MSG_RATIO_BAND_RECIPROCAL.format(lower=lower, upper=upper, inverse=1 / lower)
+            )
         return value
 
 
@@ -146,8 +160,8 @@ class EvaluationConfig(_Strict):
     sensitive_features: list[str] = Field(min_length=1)
     intersections: list[list[str]] | None = None
     min_group_size: int = Field(default=30, ge=1)
-    min_positives: int = Field(default=0, ge=0)
-    min_negatives: int = Field(default=0, ge=0)
+    min_positives: int = Field(default=DEFAULT_MIN_CLASS_COUNT, ge=0)
+    min_negatives: int = Field(default=DEFAULT_MIN_CLASS_COUNT, ge=0)
     reference_groups: dict[str, str] = Field(default_factory=dict)
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
     policy: FairnessPolicyConfig = FairnessPolicyConfig()
@@ -168,10 +182,11 @@ class EvaluationConfig(_Strict):
         description="ROC AUC on the scores as given (a sort per slice), or from the 1000-bin "
         "score histograms with a stated error bound (fast on large frames).",
     )
-    multiple_testing: Literal["none", "holm", "bh"] = Field(
-        default="none",
-        description="Adjust per-group disparity verdicts for the number of groups compared: "
-        "Holm (family-wise error) or Benjamini-Hochberg (false discovery rate).",
+    multiple_testing: Literal["auto", "none", "holm", "bh"] = Field(
+        default="auto",
+        description="Adjust verdicts for the number of claims made: auto is Holm for the "
+        "aggregate disparities (the gate's family-wise claim) and Benjamini-Hochberg for the "
+        "per-group rows and the version comparison; holm, bh or none apply to all three.",
     )
     multiple_testing_family: Literal["dimension", "metric"] = Field(
         default="dimension",

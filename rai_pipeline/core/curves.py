@@ -1,9 +1,11 @@
-"""Threshold sensitivity and calibration per slice group, from score histograms.
+"""Threshold sensitivity per slice group, and the dense histograms it and calibration read.
 
 Input is the dense label-by-score histogram of
 :func:`rai_pipeline.core.statistics.compute_score_histograms` (computed in the warehouse); nothing
 here reads rows. Bin :math:`b` holds the scores :math:`e_b \\le s < e_{b+1}` (the last bin also
 :math:`s = e_B`), with the edges of :func:`~rai_pipeline.core.slices.histogram_edges`.
+:func:`dense_histograms` checks and reshapes them; :func:`coarsen_histograms` merges fine
+bins into coarse ones exactly.
 
 Threshold sensitivity
     For a threshold at an edge :math:`t = e_k` the decision :math:`s \\ge t` selects exactly
@@ -16,17 +18,6 @@ Threshold sensitivity
     follow. A threshold between two edges cannot be evaluated exactly from the histogram and
     is rejected: choose the histogram's bins so the thresholds of interest are edges (1000
     bins on [0, 1] give every multiple of 0.001).
-
-Calibration (reliability curve)
-    Per non-empty bin: count, positives, mean score :math:`\\bar s_b = \\sum s / n_b` and observed
-    positive rate :math:`\\bar y_b = pos_b / n_b`; what
-    :func:`sklearn.metrics.calibration_curve` returns with ``strategy="uniform"``, except that a
-    score exactly on an inner edge falls in the upper bin here (in scikit-learn, the lower).
-    The expected calibration error is :math:`ECE = \\sum_b \\frac{n_b}{n} |\\bar y_b - \\bar s_b|`
-    and the maximum calibration error :math:`MCE = \\max_b |\\bar y_b - \\bar s_b|`, both over
-    non-empty bins (so both depend on the binning). Calibration is defined for probability
-    scores only: histograms whose range is not inside [0, 1] give status ``skipped`` with a
-    reason and empty frames, never an error.
 """
 
 from __future__ import annotations
@@ -37,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from rai_pipeline.core.stats.rates import ratio_of
 
 THRESHOLD_CURVE_COLUMNS = (
     "dimension",
@@ -52,25 +45,6 @@ THRESHOLD_CURVE_COLUMNS = (
     "false_positive_rate",
     "precision_score",
 )
-CALIBRATION_CURVE_COLUMNS = (
-    "dimension",
-    "group",
-    "bin",
-    "bin_lower",
-    "bin_upper",
-    "n",
-    "n_pos",
-    "mean_score",
-    "fraction_of_positives",
-)
-CALIBRATION_ERROR_COLUMNS = (
-    "dimension",
-    "group",
-    "n",
-    "bins_used",
-    "expected_calibration_error",
-    "maximum_calibration_error",
-)
 REQUIRED_COLUMNS = (
     "dimension",
     "group",
@@ -81,8 +55,6 @@ REQUIRED_COLUMNS = (
     "n",
     "sum_score",
 )
-CALIBRATION_OK = "ok"
-CALIBRATION_SKIPPED = "skipped"
 
 MSG_COLUMNS = "histograms is missing required columns {missing}; expected {required}"
 MSG_EMPTY = "histograms has no rows: there is nothing to draw"
@@ -95,13 +67,10 @@ MSG_THRESHOLDS = (
     "{first} to {last}): a threshold between edges cannot be evaluated exactly"
 )
 MSG_COARSE_BINS = "bins must be an int >= 1 that divides the histograms' {bins} bins, got {value!r}"
-MSG_CALIBRATION_RANGE = (
-    "calibration needs probability scores in [0, 1]; these histograms cover [{lower!r}, {upper!r}]"
-)
 
 
 @dataclass(frozen=True)
-class _Dense:
+class DenseHistograms:
     """Histograms as arrays: groups in input order, (group, label, bin)."""
 
     keys: list[tuple[str, str]]
@@ -111,7 +80,7 @@ class _Dense:
     edges: npt.NDArray[np.float64]  # (B + 1,)
 
 
-def _dense(histograms: pd.DataFrame) -> _Dense:
+def dense_histograms(histograms: pd.DataFrame) -> DenseHistograms:
     missing = [c for c in REQUIRED_COLUMNS if c not in histograms.columns]
     if missing:
         raise ValueError(MSG_COLUMNS.format(missing=missing, required=list(REQUIRED_COLUMNS)))
@@ -153,20 +122,13 @@ def _dense(histograms: pd.DataFrame) -> _Dense:
         if "sum_sq_score" in frame.columns
         else None
     )
-    return _Dense(
+    return DenseHistograms(
         keys=keys,
         counts=counts.astype(np.int64).reshape(shape),
         sums=frame["sum_score"].to_numpy(dtype=np.float64).reshape(shape),
         sums_sq=sums_sq,
         edges=np.append(lower[0], upper[0][-1]),
     )
-
-
-def _ratio(
-    numerator: npt.NDArray[np.float64], denominator: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
 def threshold_curves(
@@ -207,7 +169,7 @@ def threshold_curves(
     >>> curve[["threshold", "tp", "fp", "tn", "fn"]].values.tolist()
     [[0.5, 3.0, 1.0, 3.0, 1.0]]
     """
-    dense = _dense(histograms)
+    dense = dense_histograms(histograms)
     lower_edges = dense.edges[:-1]
     if thresholds is None:
         chosen = np.arange(lower_edges.size)
@@ -246,10 +208,10 @@ def threshold_curves(
             "fp": fp.ravel().astype(np.int64),
             "tn": tn.ravel().astype(np.int64),
             "fn": fn.ravel().astype(np.int64),
-            "selection_rate": _ratio(selected, as_float["n"]).ravel(),
-            "true_positive_rate": _ratio(as_float["tp"], positives.astype(np.float64)).ravel(),
-            "false_positive_rate": _ratio(as_float["fp"], negatives.astype(np.float64)).ravel(),
-            "precision_score": _ratio(as_float["tp"], selected).ravel(),
+            "selection_rate": ratio_of(selected, as_float["n"]).ravel(),
+            "true_positive_rate": ratio_of(as_float["tp"], positives.astype(np.float64)).ravel(),
+            "false_positive_rate": ratio_of(as_float["fp"], negatives.astype(np.float64)).ravel(),
+            "precision_score": ratio_of(as_float["tp"], selected).ravel(),
         }
     )
 
@@ -280,7 +242,7 @@ def coarsen_histograms(histograms: pd.DataFrame, *, bins: int) -> pd.DataFrame:
         Histograms as for :func:`threshold_curves`, or ``bins`` that does not divide the
         number of fine bins (:data:`MSG_COARSE_BINS`).
     """
-    dense = _dense(histograms)
+    dense = dense_histograms(histograms)
     fine = dense.edges.size - 1
     if (
         isinstance(bins, bool)
@@ -307,105 +269,3 @@ def coarsen_histograms(histograms: pd.DataFrame, *, bins: int) -> pd.DataFrame:
     if dense.sums_sq is not None:
         columns["sum_sq_score"] = dense.sums_sq.reshape(shape).sum(axis=3).ravel()
     return pd.DataFrame(columns)
-
-
-@dataclass(frozen=True)
-class CalibrationResult:
-    """Reliability curves and calibration errors per group, or why there are none.
-
-    Attributes
-    ----------
-    status : str
-        :data:`CALIBRATION_OK` or :data:`CALIBRATION_SKIPPED`.
-    reason : str
-        Empty when ``ok``; why calibration was skipped otherwise.
-    curve : pandas.DataFrame
-        Columns :data:`CALIBRATION_CURVE_COLUMNS`, one row per non-empty bin and group.
-    errors : pandas.DataFrame
-        Columns :data:`CALIBRATION_ERROR_COLUMNS`, one row per group.
-    """
-
-    status: str
-    reason: str
-    curve: pd.DataFrame
-    errors: pd.DataFrame
-
-
-def calibration_curves(histograms: pd.DataFrame, *, bins: int | None = None) -> CalibrationResult:
-    """Reliability curve, expected and maximum calibration error per group (module docstring).
-
-    Parameters
-    ----------
-    histograms : pandas.DataFrame
-        Dense histograms from :func:`~rai_pipeline.core.statistics.compute_score_histograms`.
-    bins : int, optional
-        Coarsen to this many bins first (:func:`coarsen_histograms`), e.g. 10 or 20 from the
-        1000 fine bins of the bootstrap; by default the histograms' own bins.
-
-    Returns
-    -------
-    CalibrationResult
-        ``status`` ``skipped`` with a reason (:data:`MSG_CALIBRATION_RANGE`) and empty frames
-        when the histograms' range is not inside [0, 1].
-
-    Raises
-    ------
-    ValueError
-        Histograms as for :func:`threshold_curves`, or bad ``bins``.
-
-    Examples
-    --------
-    >>> hist = pd.DataFrame({"dimension": "overall", "group": "all", "label": [0, 0, 1, 1],
-    ...     "bin": [0, 1, 0, 1], "bin_lower": [0.0, 0.5, 0.0, 0.5],
-    ...     "bin_upper": [0.5, 1.0, 0.5, 1.0], "n": [3, 1, 1, 3],
-    ...     "sum_score": [0.6, 0.7, 0.4, 2.4]})
-    >>> result = calibration_curves(hist)
-    >>> result.curve[["mean_score", "fraction_of_positives"]].values.round(3).tolist()
-    [[0.25, 0.25], [0.775, 0.75]]
-    >>> round(float(result.errors["expected_calibration_error"].iloc[0]), 4)
-    0.0125
-    """
-    dense = _dense(histograms if bins is None else coarsen_histograms(histograms, bins=bins))
-    lower, upper = float(dense.edges[0]), float(dense.edges[-1])
-    if lower < 0.0 or upper > 1.0:
-        return CalibrationResult(
-            status=CALIBRATION_SKIPPED,
-            reason=MSG_CALIBRATION_RANGE.format(lower=lower, upper=upper),
-            curve=pd.DataFrame({c: [] for c in CALIBRATION_CURVE_COLUMNS}),
-            errors=pd.DataFrame({c: [] for c in CALIBRATION_ERROR_COLUMNS}),
-        )
-    n = dense.counts.sum(axis=1)  # (G, B)
-    n_pos = dense.counts[:, 1, :]
-    mean_score = _ratio(dense.sums.sum(axis=1), n.astype(np.float64))
-    fraction = _ratio(n_pos.astype(np.float64), n.astype(np.float64))
-    gap = np.abs(fraction - mean_score)
-    used = n > 0
-    totals = n.sum(axis=1)
-    weighted = np.where(used, gap * n, 0.0).sum(axis=1)
-    ece = _ratio(weighted, totals.astype(np.float64))
-    mce = np.where(used.any(axis=1), np.where(used, gap, -np.inf).max(axis=1), np.nan)
-    g_index, b_index = np.nonzero(used)
-    curve = pd.DataFrame(
-        {
-            "dimension": np.array([dense.keys[g][0] for g in g_index], dtype=object),
-            "group": np.array([dense.keys[g][1] for g in g_index], dtype=object),
-            "bin": b_index.astype(np.int64),
-            "bin_lower": dense.edges[b_index],
-            "bin_upper": dense.edges[b_index + 1],
-            "n": n[g_index, b_index].astype(np.int64),
-            "n_pos": n_pos[g_index, b_index].astype(np.int64),
-            "mean_score": mean_score[g_index, b_index],
-            "fraction_of_positives": fraction[g_index, b_index],
-        }
-    )
-    errors = pd.DataFrame(
-        {
-            "dimension": np.array([key[0] for key in dense.keys], dtype=object),
-            "group": np.array([key[1] for key in dense.keys], dtype=object),
-            "n": totals.astype(np.int64),
-            "bins_used": used.sum(axis=1).astype(np.int64),
-            "expected_calibration_error": ece,
-            "maximum_calibration_error": mce,
-        }
-    )
-    return CalibrationResult(status=CALIBRATION_OK, reason="", curve=curve, errors=errors)

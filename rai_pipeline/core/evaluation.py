@@ -12,11 +12,19 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from rai_pipeline.core.calibration import calibration_curves
+from rai_pipeline.core.comparison import AUTO_COMPARISON, compare_versions
 from rai_pipeline.core.config import EvaluationConfig
-from rai_pipeline.core.curves import calibration_curves, threshold_curves
+from rai_pipeline.core.curves import threshold_curves
 from rai_pipeline.core.evidence.render import ReportContext
-from rai_pipeline.core.fairness import FairnessPolicy, fairness_metrics_from_slices
-from rai_pipeline.core.metrics import BOOTSTRAP_BINS, slice_metrics_from_stats
+from rai_pipeline.core.fairness import (
+    AUTO_AGGREGATE,
+    AUTO_PER_GROUP,
+    FairnessPolicy,
+    fairness_metrics_from_slices,
+)
+from rai_pipeline.core.metrics import BOOTSTRAP_BINS, STATUS_OK, slice_metrics_from_stats
+from rai_pipeline.core.multiple_testing import method_for
 from rai_pipeline.core.slices import SCORE_RANGE_AUTO, SliceSpec, build_slices
 from rai_pipeline.core.statistics import SliceStatistics, compute_slice_statistics
 
@@ -83,23 +91,42 @@ def fairness_metrics(
             difference_bound=config.policy.difference_bound,
         ),
         confidence_level=config.confidence_level,
-        n_bootstrap=config.bootstrap.n_resamples,
-        seed=config.bootstrap.seed,
         multiple_testing=config.multiple_testing,
         multiple_testing_family=config.multiple_testing_family,
     )
 
 
-def report_curves(histograms: pd.DataFrame) -> dict[str, Any]:
-    """Threshold curves on a coarse grid of exact bin edges, and 10-bin calibration, for the
-    report (``ReportContext`` keyword arguments); nothing for empty histograms."""
+def version_comparison(cells: pd.DataFrame, config: EvaluationConfig) -> pd.DataFrame:
+    """The comparison with the previous version from its paired cells, adjusted as configured."""
+    return compare_versions(
+        cells,
+        min_group_size=config.min_group_size,
+        confidence_level=config.confidence_level,
+        multiple_testing=config.multiple_testing,
+    )
+
+
+def report_curves(
+    histograms: pd.DataFrame, metrics: pd.DataFrame, config: EvaluationConfig
+) -> dict[str, Any]:
+    """Threshold curves on a coarse grid of exact bin edges, and 10-bin calibration with ECE
+    intervals for the groups that meet the minimum sizes, for the report (``ReportContext``
+    keyword arguments); nothing for empty histograms."""
     if histograms.empty:
         return {}
     hist = histograms.drop(columns=[c for c in ID_COLUMNS if c in histograms.columns])
     edges = sorted(set(hist["bin_lower"]))[::REPORT_THRESHOLD_STEP]
+    sized = metrics[(metrics["metric"] == "count") & (metrics["status"] == STATUS_OK)]
     return {
         "threshold_curves": threshold_curves(hist, thresholds=edges),
-        "calibration": calibration_curves(hist, bins=CALIBRATION_BINS),
+        "calibration": calibration_curves(
+            hist,
+            bins=CALIBRATION_BINS,
+            eligible=set(zip(sized["dimension"], sized["group"], strict=True)),
+            n_bootstrap=config.bootstrap.n_resamples,
+            seed=config.bootstrap.seed,
+            confidence_level=config.confidence_level,
+        ),
     }
 
 
@@ -111,9 +138,15 @@ def method_notes(config: EvaluationConfig, stats: pd.DataFrame) -> dict[str, str
         bounds = stats["auc_error_bound"].dropna() if "auc_error_bound" in stats else []
         largest = float(max(bounds)) if len(bounds) else 0.0
         auc = f"binned ({BOOTSTRAP_BINS} score bins; largest error bound {largest:.1e})"
-    adjustment: str = config.multiple_testing
-    if adjustment != "none":
-        adjustment += f" (family: {config.multiple_testing_family})"
+    setting = config.multiple_testing
+    aggregate = method_for(setting, auto=AUTO_AGGREGATE)
+    per_group = method_for(setting, auto=AUTO_PER_GROUP)
+    comparison = method_for(setting, auto=AUTO_COMPARISON)
+    adjustment = (
+        f"{setting}: aggregate disparities {aggregate} (family: the evaluation); per-group rows "
+        f"{per_group} (family: {config.multiple_testing_family}); version comparison "
+        f"{comparison} (family: the comparison)"
+    )
     return {"roc_auc_method": auc, "multiple_testing": adjustment}
 
 
@@ -143,12 +176,14 @@ def report_context(
         threshold=config.threshold,
         confidence_level=config.confidence_level,
         min_group_size=config.min_group_size,
+        min_positives=config.min_positives,
+        min_negatives=config.min_negatives,
         slice_metrics=metrics,
         fairness_metrics=fairness,
         lineage=lineage,
         intended_use=config.intended_use,
         owners=config.owners.model_dump(),
         risk_tier=config.risk_tier,
-        **(report_curves(histograms) if histograms is not None else {}),
+        **(report_curves(histograms, metrics, config) if histograms is not None else {}),
         **details,
     )

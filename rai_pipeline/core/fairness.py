@@ -1,11 +1,11 @@
-"""Disparities between slice groups, with bootstrap intervals and three-valued verdicts.
+r"""Disparities between slice groups, with score intervals and three-valued verdicts.
 
 Input is the long ``slice_metrics`` table
 (:func:`rai_pipeline.core.metrics.slice_metrics_from_stats`) and, preferably, the slice
 statistics it came from. Output is the ``fairness_metrics`` table.
 
 Aggregate rows (``group = "*"``), one set per dimension, with fairlearn's ``between_groups``
-semantics over the groups that are comparable:
+point estimates over the groups that are comparable:
 
 ==================================  ===================================================
 metric                              value
@@ -15,6 +15,7 @@ metric                              value
 ``equalized_odds_difference``       the larger of the TPR and FPR differences
 ``equalized_odds_ratio``            the smaller of the TPR and FPR ratios
 ``equal_opportunity_difference``    max − min of ``true_positive_rate``
+``excluded_groups``                 the number of groups left out of an aggregate above
 ==================================  ===================================================
 
 Per-group rows: ``<metric>_ratio`` (:math:`m_g / m_{ref}`, NaN when :math:`m_{ref} = 0`) and
@@ -30,34 +31,36 @@ Which groups are compared. A group enters an aggregate only if its ``status`` is
 ``slice_metrics`` for every rate the aggregate uses (``insufficient_sample`` and ``undefined``
 groups are left out and listed in ``groups_excluded``). With fewer than two comparable groups a
 disparity is not defined: value NaN, verdict ``inconclusive``. A ratio whose largest rate is 0
-is NaN (0/0), as in fairlearn, and so is an equalized-odds aggregate with a NaN component.
+is NaN (0/0), as in fairlearn, and so is an equalized-odds aggregate with a NaN component. The
+``excluded_groups`` row of a dimension counts the groups left out of any aggregate: verdict
+``pass`` when there are none, else ``insufficient_sample``, a finding like any other, so the
+gate never passes a dimension it could not fully assess.
 
-Intervals. A seeded, stratified percentile bootstrap on the sufficient statistics: in each of
-``n_bootstrap`` replicates every group's confusion cells are drawn from
-Multinomial(:math:`n_g`, cell proportions), which has the distribution of the cells of a
-resample of that group's rows, and the disparity is recomputed. Replicates in which a compared
-rate is undefined (its resampled denominator is 0) are discarded; if fewer than
-:data:`MIN_DEFINED_REPLICATE_FRACTION` of them remain the interval is NaN. Each dimension draws
-from its own stream, seeded by ``seed`` and the dimension's name, so results do not change when
-other dimensions are added.
+Intervals (:mod:`~rai_pipeline.core.stats.intervals`): Newcombe's hybrid score interval for a
+difference and MOVER-R (Wilson limits) for a ratio, so every comparison is consistent with the
+two groups' Wilson intervals, has non-zero width and is wide where counts are small or zero.
+An aggregate is decided from the simultaneous intervals of all pairs of its groups
+(:mod:`~rai_pipeline.core.pairwise`): ``pass`` when every pair lies inside the band, ``fail``
+when some pair lies wholly outside, else ``inconclusive``; its reported interval is built
+from the same pairwise intervals, so interval and verdict agree.
 
 Verdicts against :class:`FairnessPolicy`: ``pass`` when the whole interval lies inside the band
-(``[threshold_lower, threshold_upper]``: the ratio band for ratios, ``[0, bound]`` for aggregate
-differences, ``[-bound, bound]`` for per-group differences), ``fail`` when it lies wholly
-outside, else ``inconclusive``; per-group rows of groups that are not ``ok`` get
-``insufficient_sample``. ``disposition`` is ``none_required`` for ``pass`` and ``pending``
-otherwise: a person must record mitigation or an approved acceptance.
+(``[threshold_lower, threshold_upper]``: the reciprocal ratio band ``[t, 1/t]`` for ratios,
+``[0, bound]`` for aggregate differences, ``[-bound, bound]`` for per-group differences),
+``fail`` when it lies wholly outside, else ``inconclusive``; per-group rows of groups that are
+not ``ok`` get ``insufficient_sample``. ``disposition`` is ``none_required`` for ``pass`` and
+``pending`` otherwise: a person must record mitigation or an approved acceptance.
 
-Multiple testing (``multiple_testing``, per-group rows only). A dimension with many groups and
-rates makes many per-group claims; by default each is made at the nominal level. With
-``holm`` or ``bh``, the per-group rows of a family (a dimension, or a dimension and metric)
-whose two groups are ``ok`` are adjusted together: each row's *pass* and *fail* claims get
-p-values by inverting its percentile interval, Holm's step-down or Benjamini–Hochberg runs on
-the pass claims and on the fail claims, and the row's interval is reported at the level that
-shows the procedure's decision (:mod:`~rai_pipeline.core.multiple_testing`). The verdict is
-always read off the reported interval. ``adjustment``, ``confidence_level`` and
-``family_size`` record what was done. Aggregate rows, which decide the gate, are never
-adjusted.
+Multiple testing (``multiple_testing``). Each row's *pass* and *fail* claims get p-values by
+inverting its interval (:mod:`~rai_pipeline.core.stats.claims`); Holm's step-down or
+Benjamini–Hochberg runs on the pass claims and on the fail claims of a family, and the row's
+interval is reported at the level that shows the procedure's decision
+(:mod:`~rai_pipeline.core.multiple_testing`). The verdict is always read off the reported
+interval. ``auto`` (the default) applies Holm to the aggregate rows of the whole evaluation
+(the gate's family-wise claim) and Benjamini–Hochberg to the per-group rows of each family
+(``multiple_testing_family``); ``none``, ``holm`` or ``bh`` apply that method to both.
+``adjustment``, ``confidence_level``, ``family_size`` and ``comparisons`` (the pairwise
+intervals behind the row, each at level :math:`1 - \alpha / K`) record what was done.
 """
 
 from __future__ import annotations
@@ -70,21 +73,27 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from rai_pipeline.core.metrics import MSG_N_BOOTSTRAP as MSG_N_BOOTSTRAP
-from rai_pipeline.core.metrics import MSG_SEED as MSG_SEED
-from rai_pipeline.core.metrics import (
-    STATUS_OK,
-    bootstrap_rng,
-    check_bootstrap_options,
-    check_confidence_level,
-)
+from rai_pipeline.core.metrics import STATUS_OK, rate_terms
 from rai_pipeline.core.multiple_testing import (
     MultipleTesting,
-    check_method,
-    percentile_interval_p_values,
+    MultipleTestingSetting,
+    method_for,
     rejection_levels,
 )
+from rai_pipeline.core.pairwise import (
+    DIFFERENCE,
+    RATIO,
+    Comparisons,
+    all_pairs,
+    comparisons,
+    concatenate,
+    fold,
+    reduce_by_owner,
+)
 from rai_pipeline.core.slices import OVERALL_DIMENSION
+from rai_pipeline.core.stats.claims import inside, is_reciprocal, outside
+from rai_pipeline.core.stats.intervals import check_confidence_level, z_value
+from rai_pipeline.core.stats.rates import ratio_of
 
 FAIRNESS_COLUMNS = (
     "dimension",
@@ -103,9 +112,11 @@ FAIRNESS_COLUMNS = (
     "adjustment",
     "confidence_level",
     "family_size",
+    "comparisons",
 )
 AGGREGATE_GROUP = "*"
 EXCLUDED_SEPARATOR = ";"
+EXCLUDED_GROUPS = "excluded_groups"
 
 VERDICT_PASS = "pass"
 VERDICT_FAIL = "fail"
@@ -136,18 +147,23 @@ PER_GROUP_RATES = (
     PREVALENCE,
 )
 MULTIPLE_TESTING_FAMILIES = ("dimension", "metric")
+AGGREGATE_FAMILIES = ("evaluation", "dimension")
+# What `auto` applies: Holm to the aggregate rows, Benjamini-Hochberg to the per-group rows.
+AUTO_AGGREGATE: MultipleTesting = "holm"
+AUTO_PER_GROUP: MultipleTesting = "bh"
 
 # name, rates it combines, "difference" (max - min, worst = max) or "ratio" (min / max, worst = min)
 AGGREGATES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("demographic_parity_difference", (SELECTION_RATE,), "difference"),
-    ("demographic_parity_ratio", (SELECTION_RATE,), "ratio"),
-    ("equalized_odds_difference", (TRUE_POSITIVE_RATE, FALSE_POSITIVE_RATE), "difference"),
-    ("equalized_odds_ratio", (TRUE_POSITIVE_RATE, FALSE_POSITIVE_RATE), "ratio"),
-    ("equal_opportunity_difference", (TRUE_POSITIVE_RATE,), "difference"),
+    ("demographic_parity_difference", (SELECTION_RATE,), DIFFERENCE),
+    ("demographic_parity_ratio", (SELECTION_RATE,), RATIO),
+    ("equalized_odds_difference", (TRUE_POSITIVE_RATE, FALSE_POSITIVE_RATE), DIFFERENCE),
+    ("equalized_odds_ratio", (TRUE_POSITIVE_RATE, FALSE_POSITIVE_RATE), RATIO),
+    ("equal_opportunity_difference", (TRUE_POSITIVE_RATE,), DIFFERENCE),
 )
-MIN_DEFINED_REPLICATE_FRACTION = 0.9
 
-MSG_RATIO_BAND = "ratio_band must be (lower, upper) with 0 < lower <= 1 <= upper, got {value!r}"
+MSG_RATIO_BAND = (
+    "ratio_band must be (lower, upper) with 0 < lower <= 1 and upper = 1 / lower, got {value!r}"
+)
 MSG_DIFFERENCE_BOUND = "difference_bound must be a number in (0, 1], got {value!r}"
 MSG_SLICE_METRICS_COLUMNS = "slice_metrics is missing required columns {missing}"
 MSG_SLICE_METRICS_METRICS = "slice_metrics is missing required metrics {missing}"
@@ -161,6 +177,7 @@ MSG_REFERENCE_GROUP = (
     "reference group {group!r} for dimension {dimension!r} is not one of its groups {groups}"
 )
 MSG_FAMILY = "multiple_testing_family must be one of {choices}, got {value!r}"
+MSG_AGGREGATE_FAMILY = "aggregate_family must be one of {choices}, got {value!r}"
 
 _Array = npt.NDArray[np.float64]
 
@@ -172,8 +189,9 @@ class FairnessPolicy:
     Parameters
     ----------
     ratio_band : (float, float), default (0.8, 1.25)
-        Accepted range for ratios, with ``0 < lower <= 1 <= upper`` (the four-fifths rule and
-        its reciprocal by default).
+        Accepted range for ratios, ``(t, 1/t)`` with ``0 < t <= 1`` (the four-fifths rule and
+        its reciprocal by default). It must be reciprocal: against ``[0.8, 1.2]`` the ratio
+        of two groups could pass one way round and fail the other.
     difference_bound : float, default 0.1
         Accepted absolute difference, in ``(0, 1]``: aggregate differences must lie in
         ``[0, bound]``, per-group differences in ``[-bound, bound]``.
@@ -188,12 +206,20 @@ class FairnessPolicy:
             len(band) != 2
             or not all(_is_number(bound) for bound in band)
             or not 0 < band[0] <= 1 <= band[1]
+            or not is_reciprocal((band[0], band[1]))
         ):
             raise ValueError(MSG_RATIO_BAND.format(value=self.ratio_band))
         if not _is_number(self.difference_bound) or not 0 < self.difference_bound <= 1:
             raise ValueError(MSG_DIFFERENCE_BOUND.format(value=self.difference_bound))
         object.__setattr__(self, "ratio_band", (float(band[0]), float(band[1])))
         object.__setattr__(self, "difference_bound", float(self.difference_bound))
+
+    def band(self, kind: str, *, aggregate: bool) -> tuple[float, float]:
+        """The band a ``kind`` of disparity must lie in (aggregate differences are >= 0)."""
+        if kind == RATIO:
+            return self.ratio_band
+        bound = self.difference_bound
+        return (0.0, bound) if aggregate else (-bound, bound)
 
 
 def _is_number(value: object) -> bool:
@@ -204,84 +230,36 @@ def _is_number(value: object) -> bool:
     )
 
 
-def _verdict(lower: float, upper: float, band: tuple[float, float]) -> str:
-    """``pass`` if [lower, upper] lies inside ``band``, ``fail`` if wholly outside."""
-    if np.isnan(lower) or np.isnan(upper):
-        return VERDICT_INCONCLUSIVE
-    if band[0] <= lower and upper <= band[1]:
-        return VERDICT_PASS
-    if upper < band[0] or lower > band[1]:
-        return VERDICT_FAIL
-    return VERDICT_INCONCLUSIVE
+def verdicts(
+    lower: npt.ArrayLike, upper: npt.ArrayLike, band: tuple[npt.ArrayLike, npt.ArrayLike]
+) -> Any:
+    """``pass`` where [lower, upper] lies inside the band, ``fail`` where it lies wholly
+    outside, else ``inconclusive`` (NaN limits included); ``band`` is ``(lower, upper)`` with
+    entries broadcastable against the limits."""
+    lo, hi = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    band_lower, band_upper = (np.asarray(edge, dtype=np.float64) for edge in band)
+    return np.where(
+        inside(lo, hi, band_lower, band_upper),
+        VERDICT_PASS,
+        np.where(outside(lo, hi, band_lower, band_upper), VERDICT_FAIL, VERDICT_INCONCLUSIVE),
+    ).astype(object)
 
 
-def _rates(cells: npt.NDArray[np.int64]) -> dict[str, _Array]:
-    """Every rate of :data:`PER_GROUP_RATES` from cells ``[..., (tp, fp, tn, fn)]``.
-
-    NaN where the rate's denominator is 0.
-    """
-    tp, fp, tn, fn = (cells[..., i].astype(np.float64) for i in range(4))
-    n, positives, negatives = tp + fp + tn + fn, tp + fn, fp + tn
-    selected, rejected = tp + fp, fn + tn
-
-    def ratio(numerator: _Array, denominator: _Array) -> _Array:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(denominator > 0, numerator / denominator, np.nan)
-
-    return {
-        SELECTION_RATE: ratio(selected, n),
-        TRUE_POSITIVE_RATE: ratio(tp, positives),
-        FALSE_POSITIVE_RATE: ratio(fp, negatives),
-        FALSE_NEGATIVE_RATE: ratio(fn, positives),
-        FALSE_DISCOVERY_RATE: ratio(fp, selected),
-        FALSE_OMISSION_RATE: ratio(fn, rejected),
-        PRECISION: ratio(tp, selected),
-        PREVALENCE: ratio(positives, n),
+def _rate_counts(cells: npt.NDArray[np.int64]) -> dict[str, tuple[_Array, _Array]]:
+    """``(successes, trials)`` of every rate of :data:`PER_GROUP_RATES`, from (G, 4) cells."""
+    terms = {
+        name: cells[:, i].astype(np.float64) for i, name in enumerate(("tp", "fp", "tn", "fn"))
     }
+    terms["n"] = cells.sum(axis=1).astype(np.float64)
+    return {rate: rate_terms(terms, rate) for rate in PER_GROUP_RATES}
 
 
-def _between_groups(values: _Array, kind: str) -> _Array:
-    """max − min or min / max over the last axis; NaN propagates, 0/0 is NaN."""
-    high, low = values.max(axis=-1), values.min(axis=-1)
-    if kind == "difference":
+def _between_groups(values: _Array, kind: str) -> float:
+    """max − min or min / max; NaN propagates, 0/0 is NaN."""
+    high, low = float(values.max()), float(values.min())
+    if kind == DIFFERENCE:
         return high - low
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(high == 0, np.nan, low / high)
-
-
-def _to_reference(values: _Array, reference: _Array, kind: str) -> _Array:
-    if kind == "difference":
-        return values - reference
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(reference == 0, np.nan, values / reference)
-
-
-def _defined(samples: _Array) -> _Array | None:
-    """The defined replicates, or None when too few are (fewer than the minimum fraction)."""
-    defined = samples[~np.isnan(samples)]
-    if defined.size < MIN_DEFINED_REPLICATE_FRACTION * samples.size or defined.size == 0:
-        return None
-    return defined
-
-
-def _interval(defined: _Array | None, alpha: float) -> tuple[float, float]:
-    """Percentile interval ``[Q(alpha / 2), Q(1 - alpha / 2)]``; NaN without replicates."""
-    if defined is None:
-        return float("nan"), float("nan")
-    low, high = np.quantile(defined, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
-
-
-def _resample(
-    cells: npt.NDArray[np.int64], n_bootstrap: int, rng: np.random.Generator
-) -> npt.NDArray[np.int64]:
-    """(B, G, 4) cells: each group's cells drawn from Multinomial(n_g, cells_g / n_g)."""
-    out = np.zeros((n_bootstrap, *cells.shape), dtype=np.int64)
-    for g, row in enumerate(cells):
-        total = int(row.sum())
-        if total > 0:
-            out[:, g, :] = rng.multinomial(total, row / total, size=n_bootstrap)
-    return out
+    return float("nan") if high == 0 else low / high
 
 
 def _cells_from_stats(stats: pd.DataFrame) -> pd.DataFrame:
@@ -331,6 +309,55 @@ def _row(**fields: Any) -> dict[str, Any]:
     return fields
 
 
+@dataclass(frozen=True)
+class _Dimension:
+    """One dimension's groups (sorted), their rate counts and which rates are ``ok``."""
+
+    name: str
+    groups: list[str]
+    reference: str
+    counts: dict[str, tuple[_Array, _Array]]
+    ok: dict[str, npt.NDArray[np.bool_]]
+
+    def rate(self, name: str) -> _Array:
+        return ratio_of(*self.counts[name])
+
+
+def adjusted_levels(
+    p_pass: _Array,
+    p_fail: _Array,
+    *,
+    families: list[str],
+    tested: npt.NDArray[np.bool_],
+    alpha: float,
+    method: MultipleTesting,
+) -> tuple[_Array, dict[str, int]]:
+    """The significance level each row's interval is reported at, and each family's size.
+
+    Pass claims and fail claims of a family are adjusted as two families of hypotheses
+    (:func:`~rai_pipeline.core.multiple_testing.rejection_levels`); a row is reported at the
+    level of the claim the procedure made, or at the smaller of its two levels when it made
+    none. Untested rows keep ``alpha``; without adjustment every family has size 1.
+    """
+    levels = np.full(len(families), alpha)
+    members: dict[str, list[int]] = {}
+    for k, family in enumerate(families):
+        members.setdefault(family, [])
+        if tested[k]:
+            members[family].append(k)
+    if method == "none":
+        return levels, dict.fromkeys(members, 1)
+    for rows in members.values():
+        if not rows:
+            continue
+        pass_levels, passed = rejection_levels(p_pass[rows], alpha=alpha, method=method)
+        fail_levels, failed = rejection_levels(p_fail[rows], alpha=alpha, method=method)
+        levels[rows] = np.where(
+            passed, pass_levels, np.where(failed, fail_levels, np.minimum(pass_levels, fail_levels))
+        )
+    return levels, {family: len(rows) for family, rows in members.items()}
+
+
 def fairness_metrics_from_slices(
     slice_metrics: pd.DataFrame,
     *,
@@ -338,14 +365,13 @@ def fairness_metrics_from_slices(
     reference_groups: Mapping[str, str] | None = None,
     policy: FairnessPolicy | None = None,
     confidence_level: float = 0.95,
-    n_bootstrap: int = 1000,
-    seed: int = 0,
-    multiple_testing: MultipleTesting = "none",
+    multiple_testing: MultipleTestingSetting = "auto",
     multiple_testing_family: Literal["dimension", "metric"] = "dimension",
+    aggregate_family: Literal["evaluation", "dimension"] = "evaluation",
 ) -> pd.DataFrame:
     """The ``fairness_metrics`` table: disparities per dimension with intervals and verdicts.
 
-    See the module docstring for definitions, which groups are compared, the bootstrap, the
+    See the module docstring for definitions, which groups are compared, the intervals, the
     verdict rules and the multiple-testing adjustment.
 
     Parameters
@@ -363,52 +389,52 @@ def fairness_metrics_from_slices(
     policy : FairnessPolicy, optional
         Bands for the verdicts; defaults to ``FairnessPolicy()``.
     confidence_level : float, default 0.95
-        Coverage of the percentile bootstrap intervals (before any adjustment).
-    n_bootstrap : int, default 1000
-        Bootstrap replicates. Adjusted intervals use quantiles further in the tails
-        (:math:`\\alpha / (2m)`), which need more replicates to be stable.
-    seed : int, default 0
-        Seed; the same inputs and seed give an identical frame.
-    multiple_testing : {"none", "holm", "bh"}, default "none"
-        Adjustment of the per-group rows' intervals and verdicts within each family:
-        Holm (family-wise error rate) or Benjamini–Hochberg (false discovery rate). Aggregate
-        rows are never adjusted.
+        Coverage of every interval before multiplicity adjustment; an aggregate's interval
+        holds this coverage for all its pairs together.
+    multiple_testing : {"auto", "none", "holm", "bh"}, default "auto"
+        Adjustment of verdicts for the number of claims: ``auto`` is Holm on the aggregate
+        rows and Benjamini–Hochberg on the per-group rows; the others apply to both.
     multiple_testing_family : {"dimension", "metric"}, default "dimension"
-        What one family is: every per-group row of a dimension, or the rows of one dimension
-        and one metric (e.g. every group's ``false_positive_rate_ratio``).
+        Which per-group rows are adjusted together: every per-group row of a dimension, or
+        the rows of one dimension and one metric (e.g. every group's
+        ``false_positive_rate_ratio``).
+    aggregate_family : {"evaluation", "dimension"}, default "evaluation"
+        Which aggregate rows are adjusted together: all of them (the gate's claim), or those
+        of one dimension.
 
     Returns
     -------
     pandas.DataFrame
         Columns :data:`FAIRNESS_COLUMNS`. Dimensions in their order in ``slice_metrics``;
-        within one, the aggregate rows in :data:`AGGREGATES` order, then for each rate of
-        :data:`PER_GROUP_RATES` its ``_ratio`` rows and its ``_difference`` rows, groups
-        sorted. ``reference_group`` is None on aggregate rows; ``groups_excluded`` is
-        ``;``-joined (empty when none). ``adjustment`` is the method applied to the row
-        (always ``none`` on aggregate rows), ``confidence_level`` the level of the row's
-        interval and ``family_size`` the number of comparisons in its family (1 for aggregate
-        rows and without adjustment).
+        within one, the aggregate rows in :data:`AGGREGATES` order and the
+        ``excluded_groups`` row, then for each rate of :data:`PER_GROUP_RATES` its ``_ratio``
+        rows and its ``_difference`` rows, groups sorted. ``reference_group`` is None on
+        aggregate rows; ``groups_excluded`` is ``;``-joined (empty when none).
+        ``adjustment`` is the method applied to the row, ``confidence_level`` the level of
+        the row's interval (NaN without one), ``family_size`` the number of tested rows in
+        its family (1 without adjustment, 0 for ``excluded_groups``) and ``comparisons`` the
+        number of pairwise intervals its interval is built from.
 
     Raises
     ------
     ValueError
         Missing columns or metrics, stats that do not match ``slice_metrics``, an unknown
-        reference dimension or group, or bad ``n_bootstrap``, ``seed``, confidence level,
-        ``multiple_testing`` or family (the ``MSG_*`` constants of this module and of
+        reference dimension or group, or bad confidence level, ``multiple_testing`` or
+        family (the ``MSG_*`` constants of this module and of
         :mod:`~rai_pipeline.core.multiple_testing`).
 
     Examples
     --------
     >>> stats = pd.DataFrame({"dimension": ["overall", "sex", "sex"],
-    ...     "group": ["all", "F", "M"], "n": [200, 100, 100], "n_pos": [100, 50, 50],
-    ...     "n_neg": [100, 50, 50], "tp": [80, 40, 40], "fp": [20, 10, 10],
-    ...     "tn": [80, 40, 40], "fn": [20, 10, 10], "sum_sq_error": [30.0, 15.0, 15.0],
+    ...     "group": ["all", "F", "M"], "n": [400, 200, 200], "n_pos": [200, 100, 100],
+    ...     "n_neg": [200, 100, 100], "tp": [160, 80, 80], "fp": [40, 20, 20],
+    ...     "tn": [160, 80, 80], "fn": [40, 20, 20], "sum_sq_error": [60.0, 30.0, 30.0],
     ...     "auc": [0.9, 0.9, 0.9]})
     >>> from rai_pipeline.core.metrics import slice_metrics_from_stats
     >>> out = fairness_metrics_from_slices(slice_metrics_from_stats(stats), stats=stats)
     >>> row = out.iloc[0]
-    >>> row["metric"], float(row["value"]), int(row["groups_compared"]), row["verdict"]
-    ('demographic_parity_difference', 0.0, 2, 'inconclusive')
+    >>> row["metric"], float(row["value"]), round(float(row["ci_upper"]), 3), row["verdict"]
+    ('demographic_parity_difference', 0.0, 0.127, 'inconclusive')
     >>> row = out.set_index("metric").loc["false_discovery_rate_ratio"]
     >>> row["group"], row["reference_group"], float(row["value"])
     ('M', 'F', 1.0)
@@ -416,14 +442,61 @@ def fairness_metrics_from_slices(
     policy = policy if policy is not None else FairnessPolicy()
     level = check_confidence_level(confidence_level)
     _check_inputs(slice_metrics)
-    n_bootstrap, seed = check_bootstrap_options(n_bootstrap, seed)
-    method = check_method(multiple_testing)
+    aggregate_method = method_for(multiple_testing, auto=AUTO_AGGREGATE)
+    per_group_method = method_for(multiple_testing, auto=AUTO_PER_GROUP)
     if multiple_testing_family not in MULTIPLE_TESTING_FAMILIES:
         raise ValueError(
             MSG_FAMILY.format(choices=MULTIPLE_TESTING_FAMILIES, value=multiple_testing_family)
         )
+    if aggregate_family not in AGGREGATE_FAMILIES:
+        raise ValueError(
+            MSG_AGGREGATE_FAMILY.format(choices=AGGREGATE_FAMILIES, value=aggregate_family)
+        )
+    dimensions = _dimensions(slice_metrics, stats, reference_groups)
+    alpha = 1 - level
+    aggregates = _aggregate_rows(
+        dimensions,
+        policy=policy,
+        alpha=alpha,
+        method=aggregate_method,
+        by_dimension=aggregate_family == "dimension",
+    )
+    per_group = _per_group_rows(
+        dimensions,
+        policy=policy,
+        alpha=alpha,
+        method=per_group_method,
+        family=multiple_testing_family,
+    )
+    rows: list[dict[str, Any]] = []
+    for dimension in dimensions:
+        rows.extend(aggregates[dimension.name])
+        rows.append(_excluded_groups_row(dimension))
+        rows.extend(per_group[dimension.name])
+    frame = pd.DataFrame(rows, columns=list(FAIRNESS_COLUMNS))
+    return frame.astype(
+        {
+            "value": "float64",
+            "ci_lower": "float64",
+            "ci_upper": "float64",
+            "threshold_lower": "float64",
+            "threshold_upper": "float64",
+            "groups_compared": "int64",
+            "confidence_level": "float64",
+            "family_size": "int64",
+            "comparisons": "int64",
+        }
+    )
+
+
+def _dimensions(
+    slice_metrics: pd.DataFrame,
+    stats: pd.DataFrame | None,
+    reference_groups: Mapping[str, str] | None,
+) -> list[_Dimension]:
+    """Every dimension but ``overall``, in input order, with its groups sorted by name."""
     metrics = slice_metrics[slice_metrics["dimension"] != OVERALL_DIMENSION]
-    dimensions = list(dict.fromkeys(metrics["dimension"]))
+    names = list(dict.fromkeys(metrics["dimension"]))
     wide = metrics.pivot(index=["dimension", "group"], columns="metric", values="value")
     status = metrics.pivot(index=["dimension", "group"], columns="metric", values="status")
     sizes = metrics.drop_duplicates(["dimension", "group"]).set_index(["dimension", "group"])["n"]
@@ -443,10 +516,8 @@ def fairness_metrics_from_slices(
     cells = cells.set_index(["dimension", "group"])
     references = dict(reference_groups or {})
     for dimension, group in references.items():
-        if dimension not in dimensions:
-            raise ValueError(
-                MSG_REFERENCE_DIMENSION.format(dimension=dimension, dimensions=dimensions)
-            )
+        if dimension not in names:
+            raise ValueError(MSG_REFERENCE_DIMENSION.format(dimension=dimension, dimensions=names))
         groups = sorted(metrics.loc[metrics["dimension"] == dimension, "group"].unique())
         if group not in groups:
             raise ValueError(
@@ -460,261 +531,237 @@ def fairness_metrics_from_slices(
     cells_all = cells.reindex(order)[["tp", "fp", "tn", "fn"]].to_numpy()
     group_names = order.get_level_values(1)
     positions = sizes.groupby(level=0).indices
-    rows: list[dict[str, Any]] = []
-    for dimension in dimensions:
-        where = positions[dimension]
-        groups = list(group_names[where])
-        reference = references.get(dimension)
+    out = []
+    for name in names:
+        where = positions[name]
+        groups = [str(group) for group in group_names[where]]
+        reference = references.get(name)
         if reference is None:
             reference = groups[int(np.argmax(sizes.to_numpy()[where]))]  # first of the largest
-        cells_g = cells_all[where]
-        ok = {rate: ok_all[where, k] for k, rate in enumerate(PER_GROUP_RATES)}
-        point = _rates(cells_g)
-        boot = _rates(_resample(cells_g, n_bootstrap, bootstrap_rng(seed, dimension)))
-        rows.extend(
-            _aggregate_rows(
-                dimension=dimension,
+        out.append(
+            _Dimension(
+                name=name,
                 groups=groups,
-                point=point,
-                boot=boot,
-                ok=ok,
-                policy=policy,
-                confidence_level=level,
-            )
-        )
-        rows.extend(
-            _per_group_rows(
-                dimension=dimension,
-                groups=groups,
-                point=point,
-                boot=boot,
-                ok=ok,
                 reference=reference,
-                policy=policy,
-                confidence_level=level,
-                multiple_testing=method,
-                family=multiple_testing_family,
+                counts=_rate_counts(cells_all[where]),
+                ok={rate: ok_all[where, k] for k, rate in enumerate(PER_GROUP_RATES)},
             )
         )
-    frame = pd.DataFrame(rows, columns=list(FAIRNESS_COLUMNS))
-    return frame.astype(
-        {
-            "value": "float64",
-            "ci_lower": "float64",
-            "ci_upper": "float64",
-            "threshold_lower": "float64",
-            "threshold_upper": "float64",
-            "groups_compared": "int64",
-            "confidence_level": "float64",
-            "family_size": "int64",
-        }
-    )
+    return out
+
+
+def _joined(groups: list[str], keep: npt.NDArray[np.bool_]) -> str:
+    return EXCLUDED_SEPARATOR.join(g for g, k in zip(groups, keep, strict=True) if not k)
 
 
 def _aggregate_rows(
+    dimensions: list[_Dimension],
     *,
-    dimension: str,
-    groups: list[str],
-    point: dict[str, _Array],
-    boot: dict[str, _Array],
-    ok: dict[str, npt.NDArray[np.bool_]],
     policy: FairnessPolicy,
-    confidence_level: float,
-) -> list[dict[str, Any]]:
-    rows = []
-    for name, rates, kind in AGGREGATES:
-        compared = np.logical_and.reduce([ok[rate] for rate in rates])
-        excluded = EXCLUDED_SEPARATOR.join(
-            group for group, keep in zip(groups, compared, strict=True) if not keep
-        )
-        band = policy.ratio_band if kind == "ratio" else (0.0, policy.difference_bound)
-        value, low, high = float("nan"), float("nan"), float("nan")
-        if compared.sum() >= 2:
-            parts = [_between_groups(point[rate][compared], kind) for rate in rates]
-            samples = [_between_groups(boot[rate][:, compared], kind) for rate in rates]
-            combine = np.max if kind == "difference" else np.min
-            value = float(combine(np.array(parts)))
-            replicates = combine(np.stack(samples), axis=0)
-            low, high = _interval(_defined(replicates), 1 - confidence_level)
-        verdict = _verdict(low, high, band) if compared.sum() >= 2 else VERDICT_INCONCLUSIVE
-        rows.append(
+    alpha: float,
+    method: MultipleTesting,
+    by_dimension: bool,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every aggregate row, decided from simultaneous pairwise intervals (module docstring)."""
+    specs: list[dict[str, Any]] = []
+    batches: list[Comparisons] = []
+    owners: list[npt.NDArray[np.int64]] = []
+    for dimension in dimensions:
+        for name, rates, kind in AGGREGATES:
+            compared = np.logical_and.reduce([dimension.ok[rate] for rate in rates])
+            band = policy.band(kind, aggregate=True)
+            value = float("nan")
+            tested = bool(compared.sum() >= 2)
+            if tested:
+                parts = [_between_groups(dimension.rate(rate)[compared], kind) for rate in rates]
+                value = max(parts) if kind == DIFFERENCE else min(parts)
+                if any(np.isnan(parts)):
+                    value = float("nan")
+                pairs = all_pairs(
+                    kind,
+                    np.stack([dimension.counts[rate][0][compared] for rate in rates]),
+                    np.stack([dimension.counts[rate][1][compared] for rate in rates]),
+                    policy.band(kind, aggregate=False),
+                )
+                owners.append(np.full(pairs.size, len(specs), dtype=np.int64))
+                batches.append(pairs)
+            specs.append(
+                {
+                    "dimension": dimension.name,
+                    "metric": name,
+                    "kind": kind,
+                    "band": band,
+                    "value": value,
+                    "tested": tested,
+                    "compared": compared,
+                    "groups": dimension.groups,
+                }
+            )
+    pairs = concatenate(batches)
+    owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+    size = len(specs)
+    k = np.bincount(owner, minlength=size).astype(np.float64)
+    p_pass_pairs, p_fail_pairs = pairs.p_values()
+    with np.errstate(invalid="ignore"):
+        p_pass = np.minimum(1.0, k * reduce_by_owner(p_pass_pairs, owner, size, "max"))
+        p_fail = np.minimum(1.0, k * reduce_by_owner(p_fail_pairs, owner, size, "min"))
+    decidable = np.array([spec["tested"] for spec in specs], dtype=bool)
+    families = [spec["dimension"] if by_dimension else "evaluation" for spec in specs]
+    levels, family_sizes = adjusted_levels(
+        np.nan_to_num(p_pass, nan=1.0),
+        np.nan_to_num(p_fail, nan=1.0),
+        families=families,
+        tested=decidable,
+        alpha=alpha,
+        method=method,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower, upper = pairs.limits(z_value(levels[owner] / k[owner]))
+    folded_low, folded_high = fold(lower, upper, pairs.ratio)
+    low = {
+        "max": reduce_by_owner(folded_low, owner, size, "max"),
+        "min": reduce_by_owner(folded_low, owner, size, "min"),
+    }
+    high = {
+        "max": reduce_by_owner(folded_high, owner, size, "max"),
+        "min": reduce_by_owner(folded_high, owner, size, "min"),
+    }
+    is_difference = np.array([spec["kind"] == DIFFERENCE for spec in specs], dtype=bool)
+    ci_lower = np.where(is_difference, low["max"], low["min"])
+    ci_upper = np.where(is_difference, high["max"], high["min"])
+    bands = np.array([spec["band"] for spec in specs], dtype=np.float64).reshape(-1, 2)
+    decided = np.where(
+        decidable, verdicts(ci_lower, ci_upper, (bands[:, 0], bands[:, 1])), VERDICT_INCONCLUSIVE
+    )
+    out: dict[str, list[dict[str, Any]]] = {dimension.name: [] for dimension in dimensions}
+    for i, spec in enumerate(specs):
+        out[spec["dimension"]].append(
             _row(
-                dimension=dimension,
-                metric=name,
+                dimension=spec["dimension"],
+                metric=spec["metric"],
                 group=AGGREGATE_GROUP,
                 reference_group=None,
-                value=value,
-                ci_lower=low,
-                ci_upper=high,
-                threshold_lower=band[0],
-                threshold_upper=band[1],
-                verdict=verdict,
-                groups_compared=int(compared.sum()),
-                groups_excluded=excluded,
-                adjustment="none",
-                confidence_level=confidence_level,
-                family_size=1,
+                value=spec["value"],
+                ci_lower=float(ci_lower[i]),
+                ci_upper=float(ci_upper[i]),
+                threshold_lower=spec["band"][0],
+                threshold_upper=spec["band"][1],
+                verdict=str(decided[i]),
+                groups_compared=int(spec["compared"].sum()),
+                groups_excluded=_joined(spec["groups"], spec["compared"]),
+                adjustment=method,
+                confidence_level=1 - float(levels[i]),
+                family_size=family_sizes[families[i]],
+                comparisons=int(k[i]),
             )
         )
-    return rows
+    return out
 
 
-@dataclass
-class _Comparison:
-    """One per-group row before its interval is fixed."""
-
-    fields: dict[str, Any]
-    band: tuple[float, float]
-    replicates: _Array  # (B,) bootstrap replicates, NaN where undefined
-    interval: tuple[float, float]  # at the nominal level
-    enough: bool  # enough defined replicates for an interval
-    group_ok: bool
-    reference_ok: bool
-    family: str
-    alpha: float  # significance level of the reported interval
-
-    @property
-    def tested(self) -> bool:
-        """Whether the interval decides the verdict (both groups ok, replicates defined)."""
-        return self.group_ok and self.reference_ok and self.enough
-
-
-def _nominal_intervals(
-    replicates: _Array, alpha: float
-) -> tuple[_Array, _Array, npt.NDArray[np.bool_]]:
-    """Percentile intervals of each column of (B, G) replicates, and which have enough."""
-    size = replicates.shape[1]
-    low, high = np.full(size, np.nan), np.full(size, np.nan)
-    missing = np.isnan(replicates).sum(axis=0)
-    complete = missing == 0
-    if complete.any():
-        bounds = np.quantile(replicates[:, complete], [alpha / 2, 1 - alpha / 2], axis=0)
-        low[complete], high[complete] = bounds[0], bounds[1]
-    enough = complete.copy()
-    for g in np.flatnonzero(~complete):
-        defined = _defined(replicates[:, g])
-        enough[g] = defined is not None
-        low[g], high[g] = _interval(defined, alpha)
-    return low, high, enough
+def _excluded_groups_row(dimension: _Dimension) -> dict[str, Any]:
+    """How many of the dimension's groups some aggregate could not compare."""
+    assessed = np.logical_and.reduce([dimension.ok[rate] for rate in RATES])
+    excluded = int((~assessed).sum())
+    return _row(
+        dimension=dimension.name,
+        metric=EXCLUDED_GROUPS,
+        group=AGGREGATE_GROUP,
+        reference_group=None,
+        value=float(excluded),
+        ci_lower=float("nan"),
+        ci_upper=float("nan"),
+        threshold_lower=0.0,
+        threshold_upper=0.0,
+        verdict=VERDICT_PASS if excluded == 0 else VERDICT_INSUFFICIENT,
+        groups_compared=int(assessed.sum()),
+        groups_excluded=_joined(dimension.groups, assessed),
+        adjustment="none",
+        confidence_level=float("nan"),
+        family_size=0,
+        comparisons=0,
+    )
 
 
 def _per_group_rows(
+    dimensions: list[_Dimension],
     *,
-    dimension: str,
-    groups: list[str],
-    point: dict[str, _Array],
-    boot: dict[str, _Array],
-    ok: dict[str, npt.NDArray[np.bool_]],
-    reference: str,
     policy: FairnessPolicy,
-    confidence_level: float,
-    multiple_testing: MultipleTesting,
+    alpha: float,
+    method: MultipleTesting,
     family: str,
-) -> list[dict[str, Any]]:
-    bound = policy.difference_bound
-    alpha = 1 - confidence_level
-    r = groups.index(reference)
-    pairs = [(rate, kind) for rate in PER_GROUP_RATES for kind in ("ratio", "difference")]
-    replicates = np.concatenate(
-        [_to_reference(boot[rate], boot[rate][:, [r]], kind) for rate, kind in pairs], axis=1
-    )  # (B, len(pairs) * G): every comparison's replicates, one quantile call for all
-    low, high, enough = _nominal_intervals(replicates, alpha)
-    size = len(groups)
-    comparisons = []
-    for k, (rate, kind) in enumerate(pairs):
-        band = policy.ratio_band if kind == "ratio" else (-bound, bound)
-        values = _to_reference(point[rate], point[rate][r], kind)
-        metric = f"{rate}_{kind}"
-        for g, group in enumerate(groups):
-            if g == r:
-                continue
-            column = k * size + g
-            pair = [(group, ok[rate][g]), (reference, ok[rate][r])]
-            comparisons.append(
-                _Comparison(
-                    fields={
-                        "dimension": dimension,
-                        "metric": metric,
-                        "group": group,
-                        "reference_group": reference,
-                        "value": float(values[g]),
-                        "threshold_lower": band[0],
-                        "threshold_upper": band[1],
-                        "groups_compared": sum(keep for _, keep in pair),
-                        "groups_excluded": EXCLUDED_SEPARATOR.join(
-                            name for name, keep in pair if not keep
-                        ),
-                        "adjustment": multiple_testing,
-                    },
-                    band=band,
-                    replicates=replicates[:, column],
-                    interval=(float(low[column]), float(high[column])),
-                    enough=bool(enough[column]),
-                    group_ok=bool(ok[rate][g]),
-                    reference_ok=bool(ok[rate][r]),
-                    family=dimension if family == "dimension" else metric,
-                    alpha=alpha,
+) -> dict[str, list[dict[str, Any]]]:
+    """Each group against its dimension's reference, for every rate and kind."""
+    fields: list[dict[str, Any]] = []
+    batches: list[Comparisons] = []
+    tested: list[bool] = []
+    families: list[str] = []
+    status: list[str | None] = []
+    for dimension in dimensions:
+        r = dimension.groups.index(dimension.reference)
+        others = [g for g in range(len(dimension.groups)) if g != r]
+        for rate in PER_GROUP_RATES:
+            successes, trials = dimension.counts[rate]
+            rates = dimension.rate(rate)
+            ok = dimension.ok[rate]
+            for kind in (RATIO, DIFFERENCE):
+                band = policy.band(kind, aggregate=False)
+                metric = f"{rate}_{kind}"
+                batches.append(
+                    comparisons(
+                        kind, successes[others], trials[others], successes[r], trials[r], band
+                    )
                 )
-            )
-    sizes = _adjust(comparisons, alpha=alpha, method=multiple_testing)
-    rows = []
-    for item in comparisons:
-        if item.alpha == alpha:
-            low_g, high_g = item.interval
-        else:
-            low_g, high_g = _interval(_defined(item.replicates), item.alpha)
-        if not item.group_ok:
-            verdict = VERDICT_INSUFFICIENT
-        elif not item.reference_ok:
-            verdict = VERDICT_INCONCLUSIVE
-        else:
-            verdict = _verdict(low_g, high_g, item.band)
-        level = confidence_level if item.alpha == alpha else 1 - item.alpha
-        rows.append(
+                if kind == DIFFERENCE:
+                    values = rates[others] - rates[r]
+                else:
+                    values = ratio_of(rates[others], np.full(len(others), rates[r]))
+                for g, value in zip(others, values, strict=True):
+                    keep = [(dimension.groups[g], ok[g]), (dimension.reference, ok[r])]
+                    fields.append(
+                        {
+                            "dimension": dimension.name,
+                            "metric": metric,
+                            "group": dimension.groups[g],
+                            "reference_group": dimension.reference,
+                            "value": float(value),
+                            "threshold_lower": band[0],
+                            "threshold_upper": band[1],
+                            "groups_compared": sum(bool(flag) for _, flag in keep),
+                            "groups_excluded": EXCLUDED_SEPARATOR.join(
+                                name for name, flag in keep if not flag
+                            ),
+                            "adjustment": method,
+                            "comparisons": 1,
+                        }
+                    )
+                    tested.append(bool(ok[g] and ok[r]))
+                    families.append(dimension.name if family == "dimension" else metric)
+                    status.append(
+                        None
+                        if ok[g] and ok[r]
+                        else VERDICT_INSUFFICIENT
+                        if not ok[g]
+                        else VERDICT_INCONCLUSIVE
+                    )
+    batch = concatenate(batches)
+    p_pass, p_fail = batch.p_values()
+    is_tested = np.array(tested, dtype=bool)
+    levels, family_sizes = adjusted_levels(
+        p_pass, p_fail, families=families, tested=is_tested, alpha=alpha, method=method
+    )
+    lower, upper = batch.limits(z_value(levels))
+    decided = verdicts(lower, upper, (batch.band_lower, batch.band_upper))
+    out: dict[str, list[dict[str, Any]]] = {dimension.name: [] for dimension in dimensions}
+    for k, item in enumerate(fields):
+        verdict = status[k] or str(decided[k])
+        out[item["dimension"]].append(
             _row(
-                **item.fields,
-                ci_lower=low_g,
-                ci_upper=high_g,
+                **item,
+                ci_lower=float(lower[k]),
+                ci_upper=float(upper[k]),
                 verdict=verdict,
-                confidence_level=level,
-                family_size=sizes[item.family],
+                confidence_level=1 - float(levels[k]),
+                family_size=family_sizes[families[k]],
             )
         )
-    return rows
-
-
-def _adjust(
-    comparisons: list[_Comparison], *, alpha: float, method: MultipleTesting
-) -> dict[str, int]:
-    """Set each tested comparison's interval level within its family; return family sizes.
-
-    Pass claims and fail claims form two families of hypotheses each (see
-    :mod:`~rai_pipeline.core.multiple_testing`); a row's interval is reported at the level of
-    the claim the procedure made, or at the smaller of the two levels when it made none.
-    """
-    families: dict[str, list[_Comparison]] = {}
-    for item in comparisons:
-        families.setdefault(item.family, [])
-        if item.tested:
-            families[item.family].append(item)
-    if method == "none":
-        return dict.fromkeys(families, 1)
-    for members in families.values():
-        if not members:
-            continue
-        p_values = np.array(
-            [
-                percentile_interval_p_values(item.replicates[~np.isnan(item.replicates)], item.band)
-                for item in members
-            ]
-        )
-        pass_levels, passed = rejection_levels(p_values[:, 0], alpha=alpha, method=method)
-        fail_levels, failed = rejection_levels(p_values[:, 1], alpha=alpha, method=method)
-        for k, item in enumerate(members):
-            if passed[k]:
-                item.alpha = float(pass_levels[k])
-            elif failed[k]:
-                item.alpha = float(fail_levels[k])
-            else:
-                item.alpha = float(min(pass_levels[k], fail_levels[k]))
-    return {name: len(members) for name, members in families.items()}
+    return out

@@ -1,8 +1,9 @@
 """The release gate: an evaluation passes when every finding passes or has a valid disposition.
 
-Findings are the aggregate disparity rows (group ``*``) of ``fairness_metrics`` whose verdict
-is ``fail`` or ``inconclusive``. Per-group rows inform the report and the risk register; the
-aggregates decide.
+Findings are the aggregate rows (group ``*``) of ``fairness_metrics`` whose verdict is not
+``pass``: disparities that fail or are inconclusive, and dimensions with groups that could not
+be assessed (``excluded_groups``: ``insufficient_sample``). Per-group rows inform the report
+and the risk register; the aggregates decide.
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rai_pipeline.core.dispositions import Disposition, Resolution, finding_id, resolve
+from rai_pipeline.core.fairness import (
+    AGGREGATE_GROUP,
+    VERDICT_FAIL,
+    VERDICT_INCONCLUSIVE,
+    VERDICT_PASS,
+)
 
-VERDICT_PASS, VERDICT_FAIL, VERDICT_INCONCLUSIVE = "pass", "fail", "inconclusive"
 GATE_PASS, GATE_FAIL = "pass", "fail"
 EXIT_PASS, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
@@ -23,7 +29,7 @@ EXIT_PASS, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 def aggregate_verdict(fairness_metrics: pd.DataFrame) -> str:
     """``fail`` if any aggregate disparity fails, ``inconclusive`` if any other is not a
     pass (or there are none), else ``pass``: the evaluation's verdict before dispositions."""
-    aggregate = fairness_metrics[fairness_metrics["group"] == "*"]
+    aggregate = fairness_metrics[fairness_metrics["group"] == AGGREGATE_GROUP]
     verdicts = set(aggregate["verdict"])
     if VERDICT_FAIL in verdicts:
         return VERDICT_FAIL
@@ -34,7 +40,9 @@ def aggregate_verdict(fairness_metrics: pd.DataFrame) -> str:
 
 def findings(fairness_metrics: pd.DataFrame, *, per_group: bool = False) -> list[tuple[str, str]]:
     """``(finding_id, verdict)`` for every row that is not a pass, in table order."""
-    rows = fairness_metrics if per_group else fairness_metrics[fairness_metrics["group"] == "*"]
+    rows = fairness_metrics
+    if not per_group:
+        rows = rows[rows["group"] == AGGREGATE_GROUP]
     rows = rows[rows["verdict"] != VERDICT_PASS]
     return [
         (finding_id(r.dimension, r.metric, r.group), str(r.verdict))

@@ -1,12 +1,12 @@
 """Multiple-testing adjustment for families of interval verdicts (Holm, Benjamini–Hochberg).
 
-A per-group fairness row makes one of two claims from its percentile bootstrap interval: *pass*
-(the interval lies inside the policy band :math:`[L, U]`) or *fail* (it lies wholly outside).
-Each claim is a test: *pass* rejects :math:`H^{pass}_0: \\theta \\notin [L, U]`, *fail* rejects
+A verdict row makes one of two claims from its interval: *pass* (the interval lies inside the
+policy band :math:`[L, U]`) or *fail* (it lies wholly outside). Each claim is a test: *pass*
+rejects :math:`H^{pass}_0: \\theta \\notin [L, U]`, *fail* rejects
 :math:`H^{fail}_0: \\theta \\in [L, U]`. Inverting the interval gives each claim a p-value, the
 smallest :math:`\\alpha` at which the :math:`1 - \\alpha` interval makes it
-(:func:`percentile_interval_p_values`). Exactly one of the two nulls is true for each row and
-:math:`p^{pass} + p^{fail} = 2`, so a row can never make both claims.
+(:mod:`~rai_pipeline.core.stats.claims`); exactly one of the two nulls is true for each row,
+and a row can never make both claims.
 
 The adjustment treats the pass claims of a family as one family of hypotheses and the fail
 claims as another, and runs the chosen procedure on each (:func:`rejection_levels`):
@@ -21,6 +21,9 @@ claims as another, and runs the chosen procedure on each (:func:`rejection_level
     Benjamini–Hochberg: :math:`R = \\max\\{k : p_{(k)} \\le k\\alpha / m\\}`, reject the
     :math:`R` smallest. Controls the false discovery rate for independent or positively
     dependent (PRDS) tests.
+
+A setting (``multiple_testing`` in the config) is one of these or ``auto``, which lets each
+family of claims take the method that suits it (:func:`method_for`).
 
 Each hypothesis also gets the *level* at which its interval is reported, chosen so that the
 interval shows exactly the procedure's decision: for Holm :math:`\\alpha / (m - k + 1)` for the
@@ -38,12 +41,13 @@ import numpy.typing as npt
 
 MULTIPLE_TESTING_METHODS = ("none", "holm", "bh")
 MultipleTesting = Literal["none", "holm", "bh"]
+AUTO = "auto"  # a setting, not a method: each family of claims gets the method that suits it
+MULTIPLE_TESTING_SETTINGS = (AUTO, *MULTIPLE_TESTING_METHODS)
+MultipleTestingSetting = Literal["auto", "none", "holm", "bh"]
 
 MSG_METHOD = "multiple_testing must be one of {choices}, got {value!r}"
 MSG_P_VALUES = "p_values must be a 1-D array of numbers >= 0 (NaN not allowed)"
 MSG_ALPHA = "alpha must be a number strictly between 0 and 1, got {value!r}"
-MSG_SAMPLES = "samples must be a non-empty 1-D array of finite numbers"
-MSG_BAND = "band must be (lower, upper) with lower <= upper, got {value!r}"
 
 
 def check_method(method: object) -> MultipleTesting:
@@ -51,6 +55,16 @@ def check_method(method: object) -> MultipleTesting:
     if not isinstance(method, str) or method not in MULTIPLE_TESTING_METHODS:
         raise ValueError(MSG_METHOD.format(choices=MULTIPLE_TESTING_METHODS, value=method))
     return method  # type: ignore[return-value]
+
+
+def method_for(setting: object, *, auto: MultipleTesting) -> MultipleTesting:
+    """The method a ``multiple_testing`` setting applies to a family whose ``auto`` method is
+    ``auto``; raise if the setting is none of :data:`MULTIPLE_TESTING_SETTINGS`."""
+    if setting == AUTO:
+        return auto
+    if not isinstance(setting, str) or setting not in MULTIPLE_TESTING_METHODS:
+        raise ValueError(MSG_METHOD.format(choices=MULTIPLE_TESTING_SETTINGS, value=setting))
+    return setting  # type: ignore[return-value]
 
 
 def _check_p_values(p_values: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -158,59 +172,3 @@ def rejection_levels(
         rejected[order[:count]] = True
         levels[:] = thresholds[max(count, 1) - 1]
     return levels, rejected
-
-
-def percentile_interval_p_values(
-    samples: npt.ArrayLike, band: tuple[float, float]
-) -> tuple[float, float]:
-    r"""p-values of the *pass* and *fail* claims made from a percentile interval.
-
-    With :math:`Q` the quantile function of ``samples`` as :func:`numpy.quantile` computes it
-    (linear interpolation), the :math:`1 - \alpha` interval is
-    :math:`[Q(\alpha / 2), Q(1 - \alpha / 2)]`. Let :math:`p_L = \min\{p : Q(p) \ge L\}` and
-    :math:`p_U = \max\{p : Q(p) \le U\}`. Then the interval lies inside :math:`[L, U]` iff
-    :math:`\alpha \ge p^{pass} = \max(2 p_L, 2 (1 - p_U))` and wholly outside iff
-    :math:`\alpha > p^{fail} = \min(2 p_U, 2 (1 - p_L))`; :math:`p^{pass} + p^{fail} = 2`.
-
-    Parameters
-    ----------
-    samples : array_like
-        Bootstrap replicates (finite).
-    band : (float, float)
-        :math:`(L, U)`.
-
-    Returns
-    -------
-    p_pass, p_fail : float
-        In :math:`[0, 2]`; a value :math:`\ge 1` means the claim is made at no level.
-
-    Examples
-    --------
-    >>> samples = np.linspace(0.0, 1.0, 101)
-    >>> [round(p, 6) for p in percentile_interval_p_values(samples, (-1.0, 0.9))]
-    [0.2, 1.8]
-    """
-    x = np.sort(np.asarray(samples, dtype=np.float64))
-    if x.ndim != 1 or x.size == 0 or not np.isfinite(x).all():
-        raise ValueError(MSG_SAMPLES)
-    lower, upper = float(band[0]), float(band[1])
-    if not lower <= upper:
-        raise ValueError(MSG_BAND.format(value=band))
-    last = x.size - 1
-    if x[0] >= lower:
-        p_low = 0.0
-    elif x[-1] < lower:
-        p_low = np.inf
-    else:
-        i = int(np.searchsorted(x, lower, side="left")) - 1  # largest i with x[i] < lower
-        p_low = (i + (lower - x[i]) / (x[i + 1] - x[i])) / last
-    if x[-1] <= upper:
-        p_up = 1.0
-    elif x[0] > upper:
-        p_up = -np.inf
-    else:
-        j = int(np.searchsorted(x, upper, side="right"))  # smallest j with x[j] > upper
-        p_up = (j - 1 + (upper - x[j - 1]) / (x[j] - x[j - 1])) / last
-    p_pass = min(max(2 * p_low, 2 * (1 - p_up)), 2.0)
-    p_fail = max(min(2 * p_up, 2 * (1 - p_low)), 0.0)
-    return float(p_pass), float(p_fail)

@@ -9,11 +9,15 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix
 
+from rai_pipeline.core import calibration as calibration_module
 from rai_pipeline.core import curves as curves_module
-from rai_pipeline.core.curves import (
+from rai_pipeline.core.calibration import (
     CALIBRATION_CURVE_COLUMNS,
     CALIBRATION_ERROR_COLUMNS,
     MSG_CALIBRATION_RANGE,
+    calibration_curves,
+)
+from rai_pipeline.core.curves import (
     MSG_COARSE_BINS,
     MSG_COLUMNS,
     MSG_EMPTY,
@@ -21,7 +25,6 @@ from rai_pipeline.core.curves import (
     MSG_THRESHOLDS,
     REQUIRED_COLUMNS,
     THRESHOLD_CURVE_COLUMNS,
-    calibration_curves,
     coarsen_histograms,
     threshold_curves,
 )
@@ -228,3 +231,4 @@ def test_histograms_that_are_not_dense_are_rejected():
 
 def test_docstring_examples_run():
     assert doctest.testmod(curves_module).failed == 0
+    assert doctest.testmod(calibration_module).failed == 0

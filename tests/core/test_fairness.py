@@ -22,18 +22,19 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 from sklearn.metrics import precision_score
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from rai_pipeline.core import fairness as fairness_module
 from rai_pipeline.core.fairness import (
     AGGREGATES,
+    EXCLUDED_GROUPS,
     FAIRNESS_COLUMNS,
+    MSG_AGGREGATE_FAMILY,
     MSG_DIFFERENCE_BOUND,
     MSG_FAMILY,
-    MSG_N_BOOTSTRAP,
     MSG_RATIO_BAND,
     MSG_REFERENCE_DIMENSION,
     MSG_REFERENCE_GROUP,
-    MSG_SEED,
     MSG_SLICE_METRICS_COLUMNS,
     MSG_SLICE_METRICS_METRICS,
     MSG_STATS_GROUPS,
@@ -43,9 +44,10 @@ from rai_pipeline.core.fairness import (
     fairness_metrics_from_slices,
 )
 from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.multiple_testing import MSG_METHOD, MULTIPLE_TESTING_METHODS
+from rai_pipeline.core.multiple_testing import MSG_METHOD, MULTIPLE_TESTING_SETTINGS
 from rai_pipeline.core.slices import build_slices
 from rai_pipeline.core.statistics import compute_score_histograms, compute_slice_stats
+from rai_pipeline.core.stats.intervals import wilson_interval
 
 FEATURES = ["race", "sex"]
 MIN_GROUP_SIZE = 30
@@ -135,8 +137,9 @@ def pipeline(frame, *, where=None, intersections=(), **options):
         decision="decision",
         where=where,
     )
-    metrics = slice_metrics_from_stats(stats, min_group_size=MIN_GROUP_SIZE)
-    options = {"n_bootstrap": 200, "seed": 0, **options}
+    metrics = slice_metrics_from_stats(
+        stats, min_group_size=MIN_GROUP_SIZE, min_positives=0, min_negatives=0
+    )
     fairness = fairness_metrics_from_slices(metrics, stats=stats, **options)
     return slices, stats, metrics, fairness
 
@@ -167,7 +170,7 @@ def test_aggregates_equal_fairlearn_on_the_rows_of_comparable_groups(name):
     if where:
         frame = frame[frame["model_name"] == where["model_name"]]
     aggregates = fairness[fairness["group"] == "*"].set_index(["dimension", "metric"])
-    assert len(aggregates) == len(slices) * len(AGGREGATES)
+    assert len(aggregates) == len(slices) * (len(AGGREGATES) + 1)  # and excluded_groups
     for spec in slices:
         labels = group_labels(frame, spec)
         for metric, (function, rates) in ORACLE_AGGREGATES.items():
@@ -248,26 +251,21 @@ def test_small_groups_get_insufficient_sample_rows_and_are_listed_as_excluded():
 def test_single_group_dimension_is_inconclusive_with_no_per_group_rows():
     frame, _, _ = scenario("single_group")
     _, _, _, fairness = pipeline(frame)
-    sex = fairness[fairness["dimension"] == "sex"]
+    sex = fairness[fairness["dimension"] == "sex"].set_index("metric")
     assert (sex["group"] == "*").all()
-    assert set(sex["verdict"]) == {"inconclusive"}
-    assert sex["value"].isna().all()
+    disparities = sex.drop(index=EXCLUDED_GROUPS)
+    assert set(disparities["verdict"]) == {"inconclusive"}
+    assert disparities["value"].isna().all()
     assert set(sex["groups_compared"]) == {1}
+    assert sex.loc[EXCLUDED_GROUPS, "verdict"] == "pass"  # one group, and it was assessed
 
 
-def test_bootstrap_is_reproducible_for_a_seed_and_varies_across_seeds():
+def test_identical_inputs_give_identical_tables():
     frame = make_frame(3)
-    first = pipeline(frame, seed=7)[3]
-    again = pipeline(frame, seed=7)[3]
-    other = pipeline(frame, seed=8)[3]
-    pd.testing.assert_frame_equal(first, again, check_exact=True)
-    pd.testing.assert_frame_equal(first[["value"]], other[["value"]])
-    assert not first["ci_lower"].equals(other["ci_lower"])
+    pd.testing.assert_frame_equal(pipeline(frame)[3], pipeline(frame.copy())[3], check_exact=True)
 
 
-def test_dimension_intervals_do_not_depend_on_other_dimensions():
-    frame = make_frame(4)
-    both = pipeline(frame)[3]
+def sex_alone(frame, **options):
     conn = duckdb.connect()
     conn.register("ev", frame)
     stats = compute_slice_stats(
@@ -278,48 +276,39 @@ def test_dimension_intervals_do_not_depend_on_other_dimensions():
         score="score",
         decision="decision",
     )
-    alone = fairness_metrics_from_slices(
-        slice_metrics_from_stats(stats), stats=stats, n_bootstrap=200, seed=0
-    )
+    metrics = slice_metrics_from_stats(stats, min_group_size=MIN_GROUP_SIZE)
+    return fairness_metrics_from_slices(metrics, stats=stats, **options)
+
+
+def test_a_dimension_alone_gives_its_rows_when_aggregates_are_adjusted_per_dimension():
+    frame = make_frame(4)
+    both = pipeline(frame, aggregate_family="dimension")[3]
+    alone = sex_alone(frame, aggregate_family="dimension")
     pd.testing.assert_frame_equal(
         both[both["dimension"] == "sex"].reset_index(drop=True), alone, check_exact=True
+    )
+
+
+def test_the_gate_family_holds_the_tested_aggregates_of_every_dimension():
+    frame = make_frame(4)
+    both = pipeline(frame)[3]
+    alone = sex_alone(frame)
+    tested = both[(both["group"] == "*") & (both["comparisons"] > 0)]
+    assert set(tested["family_size"]) == {len(tested)}
+    assert set(tested["adjustment"]) == {"holm"}
+    per_group = both[(both["dimension"] == "sex") & (both["group"] != "*")]
+    pd.testing.assert_frame_equal(  # per-group families are per dimension
+        per_group.reset_index(drop=True),
+        alone[alone["group"] != "*"].reset_index(drop=True),
+        check_exact=True,
     )
 
 
 def test_cells_recovered_from_slice_metrics_give_the_same_table():
     frame, _, _ = scenario("group_without_positives")
     _, _, metrics, with_stats = pipeline(frame)
-    without = fairness_metrics_from_slices(metrics, n_bootstrap=200, seed=0)
+    without = fairness_metrics_from_slices(metrics)
     pd.testing.assert_frame_equal(with_stats, without, check_exact=True)
-
-
-def test_multinomial_bootstrap_spread_matches_the_binomial_standard_error():
-    """A per-group difference's bootstrap interval ~ ±z·sqrt(p1 q1 / n1 + p2 q2 / n2)."""
-    n1, n2, s1, s2 = 4000, 6000, 1200, 2100
-    stats = pd.DataFrame(
-        {
-            "dimension": ["overall", "g", "g"],
-            "group": ["all", "a", "b"],
-            "n": [n1 + n2, n1, n2],
-            "n_pos": [5000, 2000, 3000],
-            "n_neg": [5000, 2000, 3000],
-            "tp": [s1 // 2 + s2 // 2, s1 // 2, s2 // 2],
-            "fp": [s1 // 2 + s2 // 2, s1 // 2, s2 // 2],
-            "tn": [5000 - (s1 + s2) // 2, 2000 - s1 // 2, 3000 - s2 // 2],
-            "fn": [5000 - (s1 + s2) // 2, 2000 - s1 // 2, 3000 - s2 // 2],
-            "sum_sq_error": [1.0, 0.5, 0.5],
-            "auc": [0.5, 0.5, 0.5],
-        }
-    )
-    out = fairness_metrics_from_slices(
-        slice_metrics_from_stats(stats), stats=stats, n_bootstrap=4000, seed=1
-    )
-    row = out[(out["metric"] == "selection_rate_difference") & (out["group"] == "a")].iloc[0]
-    p1, p2 = s1 / n1, s2 / n2
-    se = np.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
-    assert row["value"] == pytest.approx(p1 - p2)
-    assert row["ci_upper"] - row["ci_lower"] == pytest.approx(2 * 1.959964 * se, rel=0.1)
-    assert row["ci_lower"] < row["value"] < row["ci_upper"]
 
 
 def synthetic_stats(rates, n):
@@ -361,11 +350,12 @@ def synthetic_stats(rates, n):
 )
 def test_verdicts_follow_the_whole_interval_against_the_band(rates, n, verdict):
     stats = synthetic_stats(rates, n)
-    out = fairness_metrics_from_slices(
-        slice_metrics_from_stats(stats), stats=stats, n_bootstrap=500, seed=0
-    )
+    out = fairness_metrics_from_slices(slice_metrics_from_stats(stats), stats=stats)
     # The planted rates: selection rate, TPR and FPR (the other rates differ or not by design).
-    planted = out[(out["group"] == "*") | out["metric"].str.startswith(RATES)]
+    disparities = out[out["metric"] != EXCLUDED_GROUPS]
+    planted = disparities[
+        (disparities["group"] == "*") | disparities["metric"].str.startswith(RATES)
+    ]
     assert set(planted["verdict"]) == {verdict}
     expected_disposition = "none_required" if verdict == "pass" else "pending"
     assert set(planted["disposition"]) == {expected_disposition}
@@ -373,12 +363,12 @@ def test_verdicts_follow_the_whole_interval_against_the_band(rates, n, verdict):
 
 def test_thresholds_are_reported_from_the_policy():
     stats = synthetic_stats((0.4, 0.45), 10_000)
-    policy = FairnessPolicy(ratio_band=(0.9, 1.1), difference_bound=0.05)
+    policy = FairnessPolicy(ratio_band=(0.9, 1 / 0.9), difference_bound=0.05)
     out = fairness_metrics_from_slices(
-        slice_metrics_from_stats(stats), stats=stats, policy=policy, n_bootstrap=100
+        slice_metrics_from_stats(stats), stats=stats, policy=policy
     ).set_index("metric")
     ratio = out.loc["demographic_parity_ratio"]
-    assert (ratio["threshold_lower"], ratio["threshold_upper"]) == (0.9, 1.1)
+    assert (ratio["threshold_lower"], ratio["threshold_upper"]) == (0.9, 1 / 0.9)
     aggregate = out.loc["demographic_parity_difference"]
     assert (aggregate["threshold_lower"], aggregate["threshold_upper"]) == (0.0, 0.05)
     per_group = out.loc["selection_rate_difference"]
@@ -391,8 +381,9 @@ def test_output_columns_and_order_are_deterministic():
     assert list(fairness.columns) == list(FAIRNESS_COLUMNS)
     assert list(dict.fromkeys(fairness["dimension"])) == [s.dimension for s in slices]
     race = fairness[fairness["dimension"] == "race"]
-    assert list(race["metric"][: len(AGGREGATES)]) == [name for name, *_ in AGGREGATES]
-    per_group = race.iloc[len(AGGREGATES) :]
+    head = [name for name, *_ in AGGREGATES] + [EXCLUDED_GROUPS]
+    assert list(race["metric"][: len(head)]) == head
+    per_group = race.iloc[len(head) :]
     expected = [f"{rate}_{kind}" for rate in PER_GROUP_RATES for kind in ("ratio", "difference")]
     assert PER_GROUP_RATES[: len(RATES)] == RATES
     assert list(dict.fromkeys(per_group["metric"])) == expected
@@ -408,6 +399,7 @@ def test_output_columns_and_order_are_deterministic():
         ({"ratio_band": (1.2, 1.5)}, MSG_RATIO_BAND.format(value=(1.2, 1.5))),
         ({"ratio_band": (0.0, 1.25)}, MSG_RATIO_BAND.format(value=(0.0, 1.25))),
         ({"ratio_band": (0.8,)}, MSG_RATIO_BAND.format(value=(0.8,))),
+        ({"ratio_band": (0.8, 1.2)}, MSG_RATIO_BAND.format(value=(0.8, 1.2))),
         ({"difference_bound": 0}, MSG_DIFFERENCE_BOUND.format(value=0)),
         ({"difference_bound": 1.5}, MSG_DIFFERENCE_BOUND.format(value=1.5)),
     ],
@@ -420,12 +412,12 @@ def test_policy_rejects_bands_that_cannot_hold(kwargs, message):
 
 def test_policy_defaults_and_list_band():
     assert FairnessPolicy() == FairnessPolicy(ratio_band=(0.8, 1.25), difference_bound=0.1)
-    assert FairnessPolicy(ratio_band=[0.75, 1.3]).ratio_band == (0.75, 1.3)
+    assert FairnessPolicy(ratio_band=[0.75, 4 / 3]).ratio_band == (0.75, 4 / 3)
 
 
 def test_bad_inputs_are_rejected_with_their_messages():
     frame = make_frame(5)
-    _, stats, metrics, _ = pipeline(frame, n_bootstrap=10)
+    _, stats, metrics, _ = pipeline(frame)
     cases = [
         (
             {"slice_metrics": metrics.drop(columns=["status"])},
@@ -447,8 +439,10 @@ def test_bad_inputs_are_rejected_with_their_messages():
                 groups=["Asian", "Black", "White", "unknown"],
             ),
         ),
-        ({"n_bootstrap": 0}, MSG_N_BOOTSTRAP.format(value=0)),
-        ({"seed": -1}, MSG_SEED.format(value=-1)),
+        (
+            {"aggregate_family": "slice"},
+            MSG_AGGREGATE_FAMILY.format(choices=("evaluation", "dimension"), value="slice"),
+        ),
         (
             {"stats": stats[stats["group"] != "Asian"]},
             MSG_STATS_GROUPS.format(only_metrics=[("race", "Asian")], only_stats=[]),
@@ -502,46 +496,48 @@ def adjusted(stats, method, family="dimension"):
     return fairness_metrics_from_slices(
         slice_metrics_from_stats(stats),
         stats=stats,
-        n_bootstrap=2000,
-        seed=0,
         multiple_testing=method,
         multiple_testing_family=family,
     )
 
 
-def test_no_adjustment_is_the_default_and_is_recorded():
+def test_auto_is_the_default_holm_for_aggregates_and_bh_per_group():
     stats = many_groups_stats()
-    default = fairness_metrics_from_slices(
-        slice_metrics_from_stats(stats), stats=stats, n_bootstrap=2000, seed=0
-    )
-    pd.testing.assert_frame_equal(default, adjusted(stats, "none"), check_exact=True)
-    assert set(default["adjustment"]) == {"none"}
-    assert set(default["confidence_level"]) == {0.95}
-    assert set(default["family_size"]) == {1}
+    default = fairness_metrics_from_slices(slice_metrics_from_stats(stats), stats=stats)
+    pd.testing.assert_frame_equal(default, adjusted(stats, "auto"), check_exact=True)
+    disparities = default[default["metric"] != EXCLUDED_GROUPS]
+    aggregate = disparities["group"] == "*"
+    assert set(disparities.loc[aggregate, "adjustment"]) == {"holm"}
+    assert set(disparities.loc[~aggregate, "adjustment"]) == {"bh"}
+    none = adjusted(stats, "none")
+    rows = none[none["metric"] != EXCLUDED_GROUPS]
+    assert set(rows["adjustment"]) == {"none"}
+    assert set(rows["confidence_level"]) == {0.95}
+    assert set(rows["family_size"]) == {1}
 
 
 def test_adjusted_verdicts_are_read_off_wider_intervals_and_never_reversed():
     stats = many_groups_stats()
     runs = {method: adjusted(stats, method) for method in ("none", "holm", "bh")}
-    none, holm, bh = runs["none"], runs["holm"], runs["bh"]
-    per_group = none["group"] != "*"
+    none = runs["none"]
+    rows = none["metric"] != EXCLUDED_GROUPS
     for method, out in runs.items():
-        pd.testing.assert_frame_equal(out[~per_group], none[~per_group], check_exact=True)
         pd.testing.assert_series_equal(out["value"], none["value"], check_exact=True)
-        rows = out[per_group]
-        assert set(rows["adjustment"]) == {method}
-        inside = (rows["threshold_lower"] <= rows["ci_lower"]) & (
-            rows["ci_upper"] <= rows["threshold_upper"]
+        part = out[rows]
+        assert set(part["adjustment"]) == {method}
+        inside = (part["threshold_lower"] <= part["ci_lower"]) & (
+            part["ci_upper"] <= part["threshold_upper"]
         )
-        outside = (rows["ci_upper"] < rows["threshold_lower"]) | (
-            rows["ci_lower"] > rows["threshold_upper"]
+        outside = (part["ci_upper"] < part["threshold_lower"]) | (
+            part["ci_lower"] > part["threshold_upper"]
         )
         expected = np.where(inside, "pass", np.where(outside, "fail", "inconclusive"))
-        assert (rows["verdict"] == expected).all()
-        assert (rows["ci_lower"] <= none.loc[per_group, "ci_lower"]).all()
-        assert (rows["ci_upper"] >= none.loc[per_group, "ci_upper"]).all()
-    conclusive = {m: runs[m]["verdict"].isin(["pass", "fail"]) & per_group for m in runs}
-    assert not (conclusive["holm"] & ~conclusive["bh"]).any()  # BH rejects what Holm rejects
+        assert (part["verdict"] == expected).all()
+        assert (part["ci_lower"] <= none.loc[rows, "ci_lower"] + 1e-12).all()
+        assert (part["ci_upper"] >= none.loc[rows, "ci_upper"] - 1e-12).all()
+    conclusive = {m: runs[m]["verdict"].isin(["pass", "fail"]) & rows for m in runs}
+    per_group = (none["group"] != "*").to_numpy()
+    assert not (conclusive["holm"] & ~conclusive["bh"] & per_group).any()  # BH ⊇ Holm
     assert not (conclusive["bh"] & ~conclusive["none"]).any()
     for method in ("holm", "bh"):
         same = runs[method].loc[conclusive[method], "verdict"]
@@ -549,11 +545,13 @@ def test_adjusted_verdicts_are_read_off_wider_intervals_and_never_reversed():
     # The planted drift makes some unadjusted claims that Holm does not make.
     assert (conclusive["none"] & ~conclusive["holm"]).any()
     assert conclusive["holm"].any()
-    m = int(per_group.sum())  # every group is ok: every per-group row is in the family
-    assert set(holm.loc[per_group, "family_size"]) == {m}
-    levels = holm.loc[per_group, "confidence_level"]
+    holm = runs["holm"]
+    tested = per_group & rows.to_numpy()
+    m = int(tested.sum())  # every group is ok: every per-group row is in the family
+    assert set(holm.loc[tested, "family_size"]) == {m}
+    levels = holm.loc[tested, "confidence_level"]
     assert ((levels > 0.95) & (levels <= 1 - 0.05 / m + 1e-12)).all()
-    assert len(set(bh.loc[per_group, "confidence_level"])) <= 2  # one level per claim type
+    assert len(set(runs["bh"].loc[tested, "confidence_level"])) <= 2  # one level per claim type
 
 
 def test_families_per_metric_hold_the_comparisons_of_one_metric():
@@ -568,7 +566,7 @@ def test_families_per_metric_hold_the_comparisons_of_one_metric():
 
 def test_rows_that_are_not_tested_keep_the_nominal_level():
     frame, _, _ = scenario("small_group")
-    _, _, _, out = pipeline(frame, multiple_testing="holm", n_bootstrap=400)
+    _, _, _, out = pipeline(frame, multiple_testing="holm")
     pacific = out[out["group"] == "Pacific"]
     assert set(pacific["verdict"]) == {"insufficient_sample"}
     assert set(pacific["confidence_level"]) == {0.95}
@@ -583,7 +581,7 @@ def test_bad_multiple_testing_options_are_rejected():
     with pytest.raises(ValueError) as raised:
         fairness_metrics_from_slices(metrics, stats=stats, multiple_testing="bonferroni")
     assert str(raised.value) == MSG_METHOD.format(
-        choices=MULTIPLE_TESTING_METHODS, value="bonferroni"
+        choices=MULTIPLE_TESTING_SETTINGS, value="bonferroni"
     )
     with pytest.raises(ValueError) as raised:
         fairness_metrics_from_slices(metrics, stats=stats, multiple_testing_family="slice")
@@ -604,9 +602,7 @@ def evidence_tables(frame):
         conn, relation="ev", slices=slices, label="label", score="score", bins=100
     )
     metrics = slice_metrics_from_stats(stats, histograms=hist, n_bootstrap=200, seed=3)
-    fairness = fairness_metrics_from_slices(
-        metrics, stats=stats, n_bootstrap=200, seed=3, multiple_testing="bh"
-    )
+    fairness = fairness_metrics_from_slices(metrics, stats=stats, multiple_testing="bh")
     return {"slice_metrics": metrics, "fairness_metrics": fairness}
 
 
@@ -625,3 +621,123 @@ def digests(tables):
 def test_identical_inputs_give_byte_identical_tables():
     frame = make_frame(21)
     assert digests(evidence_tables(frame)) == digests(evidence_tables(frame.copy()))
+
+
+# Score intervals and pairwise aggregates -----------------------------------------------------
+
+
+def three_groups_stats(seed=3, sizes=(80, 120, 300)):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, size in enumerate(sizes):
+        tpr, fpr = 0.6 + 0.08 * k, 0.15 + 0.04 * k
+        cells = rng.multinomial(size, [0.4 * tpr, 0.6 * fpr, 0.6 * (1 - fpr), 0.4 * (1 - tpr)])
+        rows.append(("g", f"g{k}", *(int(c) for c in cells)))
+    stats = pd.DataFrame(rows, columns=["dimension", "group", "tp", "fp", "tn", "fn"])
+    total = stats[["tp", "fp", "tn", "fn"]].sum()
+    stats = pd.concat(
+        [pd.DataFrame([{"dimension": "overall", "group": "all", **total}]), stats],
+        ignore_index=True,
+    )
+    stats["n"] = stats[["tp", "fp", "tn", "fn"]].sum(axis=1)
+    stats["sum_sq_error"], stats["auc"] = 0.0, 0.5
+    return stats
+
+
+def oracle_pairs(stats, rate, alpha):
+    """Newcombe intervals of every pair from statsmodels, and the groups' counts."""
+    g = stats[stats["dimension"] == "g"].set_index("group")
+    terms = {
+        "selection_rate": (g["tp"] + g["fp"], g["n"]),
+        "true_positive_rate": (g["tp"], g["tp"] + g["fn"]),
+        "false_positive_rate": (g["fp"], g["fp"] + g["tn"]),
+    }[rate]
+    groups = list(g.index)
+    out = []
+    for i, a in enumerate(groups):
+        for b in groups[i + 1 :]:
+            out.append(
+                confint_proportions_2indep(
+                    terms[0][a],
+                    terms[1][a],
+                    terms[0][b],
+                    terms[1][b],
+                    method="newcomb",
+                    alpha=alpha,
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("metric", "rates"),
+    [
+        ("demographic_parity_difference", ("selection_rate",)),
+        ("equal_opportunity_difference", ("true_positive_rate",)),
+        ("equalized_odds_difference", ("true_positive_rate", "false_positive_rate")),
+    ],
+)
+@pytest.mark.parametrize("sizes", [(80, 120, 300), (3000, 4000, 5000)])
+def test_an_aggregate_difference_is_decided_from_simultaneous_newcombe_intervals(
+    metric, rates, sizes
+):
+    """The interval of max - min is [max of the pairs' distance from 0, max of |limits|] over
+    every pair at level alpha / K, with the pairs from statsmodels."""
+    stats = three_groups_stats(sizes=sizes)
+    out = fairness_metrics_from_slices(
+        slice_metrics_from_stats(stats), stats=stats, multiple_testing="none"
+    )
+    row = out[out["metric"] == metric].iloc[0]
+    k = 3 * len(rates)
+    pairs = [pair for rate in rates for pair in oracle_pairs(stats, rate, 0.05 / k)]
+    lows = [0.0 if lo <= 0 <= hi else min(abs(lo), abs(hi)) for lo, hi in pairs]
+    highs = [max(abs(lo), abs(hi)) for lo, hi in pairs]
+    assert row["comparisons"] == k
+    assert row["ci_lower"] == pytest.approx(max(lows), abs=1e-9)
+    assert row["ci_upper"] == pytest.approx(max(highs), abs=1e-9)
+    inside = all(lo >= -0.1 and hi <= 0.1 for lo, hi in pairs)
+    outside = any(hi < -0.1 or lo > 0.1 for lo, hi in pairs)
+    assert row["verdict"] == ("pass" if inside else "fail" if outside else "inconclusive")
+    assert row["ci_lower"] <= row["value"] <= row["ci_upper"]
+
+
+def test_ratio_verdicts_do_not_depend_on_the_reference_group():
+    stats = three_groups_stats(sizes=(400, 500, 450))
+    metrics = slice_metrics_from_stats(stats)
+    by_reference = {
+        ref: fairness_metrics_from_slices(
+            metrics, stats=stats, reference_groups={"g": ref}, multiple_testing="none"
+        ).set_index(["metric", "group"])
+        for ref in ("g0", "g2")
+    }
+    for rate in PER_GROUP_RATES:
+        one = by_reference["g0"].loc[(f"{rate}_ratio", "g2")]  # g2 / g0
+        other = by_reference["g2"].loc[(f"{rate}_ratio", "g0")]  # g0 / g2
+        assert one["verdict"] == other["verdict"], rate
+        assert one["ci_lower"] == pytest.approx(1 / other["ci_upper"], rel=1e-9)
+        assert one["ci_upper"] == pytest.approx(1 / other["ci_lower"], rel=1e-9)
+
+
+def test_zero_counts_give_intervals_that_never_collapse_or_pass():
+    """0 of 3 false positives against 0 of 3: the FPR difference spans each group's Wilson
+    upper limit, the ratio is unbounded, and neither passes."""
+    stats = pd.DataFrame(
+        [("overall", "all", 60, 0, 6, 0), ("g", "a", 30, 0, 3, 0), ("g", "b", 30, 0, 3, 0)],
+        columns=["dimension", "group", "tp", "fp", "tn", "fn"],
+    )
+    stats["n"] = stats[["tp", "fp", "tn", "fn"]].sum(axis=1)
+    stats["sum_sq_error"], stats["auc"] = 0.0, 0.5
+    metrics = slice_metrics_from_stats(stats, min_negatives=0)
+    out = fairness_metrics_from_slices(metrics, stats=stats, multiple_testing="none")
+    rows = out.set_index("metric")
+    upper = wilson_interval(0, 3)[1]
+    difference = rows.loc["false_positive_rate_difference"]
+    assert (difference["ci_lower"], difference["ci_upper"]) == pytest.approx((-upper, upper))
+    assert difference["verdict"] == "inconclusive"
+    ratio = rows.loc["false_positive_rate_ratio"]
+    assert (ratio["ci_lower"], ratio["ci_upper"]) == (0.0, np.inf)
+    assert rows.loc["equalized_odds_difference", "verdict"] == "inconclusive"
+    assert (
+        rows.loc["equalized_odds_ratio", "ci_upper"] - rows.loc["equalized_odds_ratio", "ci_lower"]
+        > 0.5
+    )

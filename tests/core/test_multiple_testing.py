@@ -9,15 +9,15 @@ from scipy.stats import false_discovery_control
 from rai_pipeline.core import multiple_testing as module
 from rai_pipeline.core.multiple_testing import (
     MSG_ALPHA,
-    MSG_BAND,
     MSG_METHOD,
     MSG_P_VALUES,
-    MSG_SAMPLES,
     MULTIPLE_TESTING_METHODS,
+    MULTIPLE_TESTING_SETTINGS,
     adjust_p_values,
-    percentile_interval_p_values,
+    method_for,
     rejection_levels,
 )
+from rai_pipeline.core.stats.claims import claim_p_values
 
 
 def holm_by_hand(p, alpha):
@@ -87,55 +87,22 @@ def test_holm_levels_by_hand():
     np.testing.assert_allclose(levels, [3 * 0.05 / 4] * 4)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_p_values_invert_the_numpy_percentile_interval(seed):
-    """The interval at level 1 - a lies inside the band iff a >= p_pass, outside iff a > p_fail."""
-    rng = np.random.default_rng(seed)
-    size = int(rng.choice([1, 2, 7, 400]))
-    samples = rng.normal(rng.uniform(-1, 1), rng.uniform(0.05, 1), size)
-    if seed == 5:
-        samples = np.round(samples, 1)  # ties
-    center = float(np.median(samples))
-    for band in [(center - 0.5, center + 0.5), (-3.0, center), (center + 0.3, 5.0), (-9.0, 9.0)]:
-        p_pass, p_fail = percentile_interval_p_values(samples, band)
-        assert p_pass + p_fail == pytest.approx(2.0)
-        for alpha in np.linspace(0.001, 0.999, 400):
-            if min(abs(alpha - p_pass), abs(alpha - p_fail)) < 1e-9:
-                continue
-            low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
-            inside = band[0] <= low and high <= band[1]
-            outside = high < band[0] or low > band[1]
-            assert inside == (alpha >= p_pass)
-            assert outside == (alpha > p_fail)
-
-
-def test_p_values_at_the_extremes():
-    samples = np.linspace(0.0, 1.0, 101)
-    assert percentile_interval_p_values(samples, (-1.0, 2.0)) == (0.0, 2.0)
-    assert percentile_interval_p_values(samples, (2.0, 3.0)) == (2.0, 0.0)
-    p_pass, p_fail = percentile_interval_p_values(samples, (-1.0, 0.9))
-    assert p_pass == pytest.approx(0.2) and p_fail == pytest.approx(1.8)
-
-
-def simulate_verdict_errors(*, families=2000, m=8, alpha=0.05, replicates=1600):
+def simulate_verdict_errors(*, families=2000, m=8, alpha=0.05):
     """Per method: share of families with a wrong verdict, and mean share of wrong verdicts.
 
-    Each family has m rows with estimate ~ N(theta, 1) and bootstrap-like replicates
-    estimate + N(0, 1) (B = 1600: B * alpha / (2m) = 5 replicates beyond the most extreme
-    adjusted quantile); the band is [-3, 3]. Half the rows sit on the band's edge (theta = 3,
-    inside: a fail verdict is wrong), half just outside it (theta = 3.01: a pass verdict is
-    wrong): the least favourable case, where every row can err.
+    Each family has m rows with estimate ~ N(theta, 1) and interval estimate ± z, whose claims
+    get their p-values by inversion (claim_p_values); the band is [-3, 3]. Half the rows sit
+    on the band's edge (theta = 3, inside: a fail verdict is wrong), half just outside it
+    (theta = 3.01: a pass verdict is wrong): the least favourable case, where every row can err.
     """
     rng = np.random.default_rng(7)
-    band = (-3.0, 3.0)
-    theta = np.where(np.arange(m) % 2 == 0, 3.0, 3.01)
-    inside = (band[0] <= theta) & (theta <= band[1])
-    p = np.empty((families, m, 2))
-    for f in range(families):
-        estimate = theta + rng.normal(size=m)
-        noise = rng.normal(size=(m, replicates))
-        for i in range(m):
-            p[f, i] = percentile_interval_p_values(estimate[i] + noise[i], band)
+    theta = np.tile(np.where(np.arange(m) % 2 == 0, 3.0, 3.01), families)
+    inside = np.abs(theta[:m]) <= 3.0
+    estimate = theta + rng.normal(size=theta.size)
+    p_pass, p_fail = claim_p_values(
+        lambda z: (estimate - z, estimate + z), band_lower=-3.0, band_upper=3.0, size=theta.size
+    )
+    p = np.stack([p_pass, p_fail], axis=-1).reshape(families, m, 2)
     results = {}
     for method in ("none", "holm", "bh"):
         any_wrong, wrong_share = 0, 0.0
@@ -175,15 +142,24 @@ def test_holm_bounds_any_wrong_verdict_and_bh_the_share_of_wrong_verdicts():
             lambda: rejection_levels([0.1], alpha=1.0, method="holm"),
             MSG_ALPHA.format(value=1.0),
         ),
-        (lambda: percentile_interval_p_values([], (0, 1)), MSG_SAMPLES),
-        (lambda: percentile_interval_p_values([0.0, np.inf], (0, 1)), MSG_SAMPLES),
-        (lambda: percentile_interval_p_values([0.0], (1, 0)), MSG_BAND.format(value=(1, 0))),
+        (
+            lambda: method_for("sidak", auto="holm"),
+            MSG_METHOD.format(choices=MULTIPLE_TESTING_SETTINGS, value="sidak"),
+        ),
     ],
 )
 def test_bad_inputs_are_rejected_with_their_messages(call, message):
     with pytest.raises(ValueError) as raised:
         call()
     assert str(raised.value) == message
+
+
+def test_auto_takes_the_family_method_and_methods_pass_through():
+    assert method_for("auto", auto="holm") == "holm"
+    assert method_for("auto", auto="bh") == "bh"
+    assert [method_for(m, auto="holm") for m in MULTIPLE_TESTING_METHODS] == list(
+        MULTIPLE_TESTING_METHODS
+    )
 
 
 def test_docstring_examples_run():

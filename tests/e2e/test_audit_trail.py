@@ -125,3 +125,35 @@ def test_trace_of_an_aggregate_disparity_lists_the_rows_of_every_group_compared(
     assert (trace.rows["decision"] == 1).all()
     rates = compared["selection_rate"]
     assert row["value"] == pytest.approx(rates.min() / rates.max())
+
+
+def test_trace_of_excluded_groups_lists_the_rows_of_the_groups_left_out(demo):
+    """race&age_band has groups below the minimum sizes: its excluded_groups finding counts
+    them, and --rows lists exactly their rows."""
+    home, outcomes, _ = demo
+    pack = outcomes[-1].pack
+    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    row = fairness[
+        (fairness["dimension"] == "race&age_band") & (fairness["metric"] == "excluded_groups")
+    ].iloc[0]
+    excluded = row["groups_excluded"].split(";")
+    assert row["verdict"] == "insufficient_sample" and row["value"] == len(excluded)
+    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    counts = metrics[
+        (metrics["dimension"] == "race&age_band") & (metrics["metric"] == "count")
+    ].set_index("group")
+    assert (counts.loc[excluded, "status"] == "insufficient_sample").all()
+    trace = trace_number(
+        pack,
+        home=home,
+        dimension="race&age_band",
+        group="*",
+        metric="excluded_groups",
+        rows=True,
+        limit=100_000,
+    )
+    listed = trace.rows.groupby("group").size()
+    assert (
+        listed.sort_index().to_dict()
+        == counts.loc[excluded, "value"].astype(int).sort_index().to_dict()
+    )

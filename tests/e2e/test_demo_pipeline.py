@@ -37,6 +37,8 @@ PACK_FILES = {
     "threshold_curves.csv",
     "calibration_curves.parquet",
     "calibration_curves.csv",
+    "calibration_errors.parquet",
+    "calibration_errors.csv",
 }
 COMPARISON_FILES = {"version_comparison.parquet", "version_comparison.csv"}
 
@@ -172,12 +174,40 @@ def test_second_version_report_shows_what_changed_since_the_first(demo):
         assert overall.loc[metric, "current"] == pytest.approx(current[metric], abs=1e-12)
 
 
+def test_the_report_states_each_groups_ece_beside_its_calibrated_reference(demo):
+    _, outcomes, _ = demo
+    for outcome in outcomes:
+        errors = pd.read_parquet(outcome.pack / "calibration_errors.parquet")
+        report = (outcome.pack / "fairness_report.md").read_text()
+        sex = errors[errors["dimension"] == "sex"]
+        assert set(sex["status"]) == {"ok"}
+        for row in sex.itertuples():
+            assert (
+                f"{row.group} ECE {row.expected_calibration_error:.3f} "
+                f"[{row.ece_ci_lower:.3f}, {row.ece_ci_upper:.3f}], if calibrated "
+                f"{row.ece_if_calibrated:.3f}, p = {row.calibration_p_value:.3f}"
+            ) in report
+        metrics = pd.read_parquet(outcome.pack / "slice_metrics.parquet")
+        small = metrics[(metrics["metric"] == "count") & (metrics["status"] != "ok")]
+        small_keys = set(zip(small["dimension"], small["group"], strict=True))
+        unassessed = errors[errors["status"] == "insufficient_sample"]
+        assert set(zip(unassessed["dimension"], unassessed["group"], strict=True)) == small_keys
+        assert unassessed["expected_calibration_error"].isna().all()
+
+
 def test_governance_documents_are_consistent_with_the_tables(demo):
     _, outcomes, _ = demo
     for outcome in outcomes:
         fairness = pd.read_parquet(outcome.pack / "fairness_metrics.parquet")
         register = pd.read_csv(outcome.pack / "risk_register.csv")
-        assert len(register) == int(fairness["verdict"].isin(["fail", "inconclusive"]).sum())
+        unassessed = (fairness["metric"] == "excluded_groups") & (
+            fairness["verdict"] == "insufficient_sample"
+        )
+        findings = fairness["verdict"].isin(["fail", "inconclusive"]) | unassessed
+        assert len(register) == int(findings.sum())
+        assert set(register.loc[register["harm"] == "unassessed", "finding"]) == {
+            f"{d}/excluded_groups" for d in fairness.loc[unassessed, "dimension"]
+        }
         checklist = json.loads((outcome.pack / "launch_checklist.json").read_text())
         done = sum(item["done"] for item in checklist["items"])
         assert checklist["completeness_percent"] == round(100 * done / len(checklist["items"]), 1)

@@ -48,7 +48,7 @@ def run(frame: pd.DataFrame, **options) -> pd.DataFrame:
         previous={"model_version": "1"},
         current={"model_version": "2"},
     )
-    return compare_versions(cells, n_bootstrap=400, seed=7, **options)
+    return compare_versions(cells, **options)
 
 
 def test_previous_and_current_equal_fairlearn_per_group():
@@ -111,3 +111,27 @@ def test_selection_rate_has_no_good_direction():
     result = run(two_versions(flip_share=0.5), min_group_size=100)
     row = result[(result["group"] == "b") & (result["metric"] == "selection_rate")].iloc[0]
     assert row["change"] == "changed"
+
+
+def test_identical_versions_get_intervals_of_non_zero_width():
+    result = run(two_versions(flip_share=0.0))
+    tested = result[result["change"] != "insufficient_sample"]
+    assert (tested["ci_upper"] - tested["ci_lower"] > 0).all()
+    assert ((tested["ci_lower"] < 0) & (tested["ci_upper"] > 0)).all()
+
+
+def test_the_comparison_is_adjusted_by_benjamini_hochberg_by_default():
+    frame = two_versions(flip_share=0.4)
+    auto, none = (
+        run(frame, min_group_size=200),
+        run(frame, min_group_size=200, multiple_testing="none"),
+    )
+    tested = auto["change"] != "insufficient_sample"
+    assert set(auto["adjustment"]) == {"bh"} and set(none["adjustment"]) == {"none"}
+    assert set(auto.loc[tested, "family_size"]) == {int(tested.sum())}
+    assert (auto.loc[tested, "confidence_level"] >= 0.95).all()
+    assert (auto["ci_lower"] <= none["ci_lower"] + 1e-12).all()
+    assert (auto["ci_upper"] >= none["ci_upper"] - 1e-12).all()
+    flagged = auto["change"].isin(["regression", "improvement", "changed"])
+    assert (auto.loc[flagged, "change"] == none.loc[flagged, "change"]).all()
+    pd.testing.assert_series_equal(auto["delta"], none["delta"])

@@ -13,6 +13,7 @@ from rai_pipeline.core.config import (
     MSG_INTERSECTION_MEMBER,
     MSG_POSITIVE_LABEL_BOOL,
     MSG_RATIO_BAND,
+    MSG_RATIO_BAND_RECIPROCAL,
     MSG_SCORE_OR_PREDICTION,
     MSG_THRESHOLD_WITH_PREDICTION,
     ConfigError,
@@ -53,6 +54,24 @@ def test_ratio_band_must_contain_one():
         parse_config({"sensitive_features": ["sex"], "policy": {"ratio_band": [1.1, 1.3]}})
     assert "policy.ratio_band" in str(error.value)
     assert MSG_RATIO_BAND in str(error.value)
+
+
+def test_a_ratio_band_that_is_not_reciprocal_is_an_error_that_says_why():
+    with pytest.raises(ConfigError) as error:
+        parse_config({"sensitive_features": ["sex"], "policy": {"ratio_band": [0.8, 1.2]}})
+    assert str(error.value) == (
+        "<config>: invalid configuration\n  - policy.ratio_band: "
+        + MSG_RATIO_BAND_RECIPROCAL.format(lower=0.8, upper=1.2, inverse=1.25)
+    )
+    assert "depend on which of them is the reference group" in str(error.value)
+    band = parse_config({"sensitive_features": ["sex"], "policy": {"ratio_band": [0.9, 1 / 0.9]}})
+    assert band.policy.ratio_band == (0.9, 1 / 0.9)
+
+
+def test_defaults_adjust_for_multiplicity_and_require_five_of_each_class():
+    config = parse_config({"sensitive_features": ["sex"]})
+    assert config.multiple_testing == "auto"
+    assert config.min_positives == config.min_negatives == 5
 
 
 def test_sensitive_feature_names_must_be_identifiers():
@@ -169,7 +188,7 @@ def test_digest_of_a_config_without_the_later_keys_is_unchanged():
     "key, value, allowed",
     [
         ("auc", "approximate", "'exact' or 'binned'"),
-        ("multiple_testing", "bonferroni", "'none', 'holm' or 'bh'"),
+        ("multiple_testing", "bonferroni", "'auto', 'none', 'holm' or 'bh'"),
         ("multiple_testing_family", "all", "'dimension' or 'metric'"),
     ],
 )

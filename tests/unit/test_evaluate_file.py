@@ -195,7 +195,11 @@ def assert_matches_oracle(out, frame, y, d, s, dimensions, *, with_scores=True):
 
 def assert_disparities_match_fairlearn(out, frame, y, d):
     fairness = pd.read_parquet(out / "fairness_metrics.parquet")
-    compared = fairness[(fairness["group"] == "*") & (fairness["groups_compared"] >= 2)]
+    compared = fairness[
+        (fairness["group"] == "*")
+        & (fairness["groups_compared"] >= 2)
+        & (fairness["metric"] != "excluded_groups")
+    ]
     assert len(compared) > 0
     for row in compared.itertuples():
         labels = group_labels(frame, row.dimension.split("&"))
@@ -291,22 +295,26 @@ def test_binned_auc_is_within_its_stated_bound_of_sklearn(synthetic, tmp_path):
 
 
 @pytest.mark.parametrize("method", ["holm", "bh"])
-def test_multiple_testing_key_adjusts_the_per_group_verdicts(synthetic, tmp_path, method):
+def test_multiple_testing_key_adjusts_the_verdicts(synthetic, tmp_path, method):
     folder, _ = synthetic
     results = {}
-    for name, extra in (("plain", {}), (method, {"multiple_testing": method})):
+    for name, extra in (("auto", {}), (method, {"multiple_testing": method})):
         config = write_config(tmp_path, {**SYNTHETIC_CONFIG, **extra}, name=f"{name}.yaml")
         evaluate(folder / "preds.parquet", config, tmp_path / name)
         results[name] = pd.read_parquet(tmp_path / name / "fairness_metrics.parquet")
-    plain, adjusted = results["plain"], results[method]
+    auto, adjusted = results["auto"], results[method]
     per_group = adjusted["group"] != "*"
-    assert set(plain["adjustment"]) == {"none"}
-    assert method in set(adjusted.loc[per_group, "adjustment"])
-    assert set(adjusted.loc[~per_group, "adjustment"]) == {"none"}
+    disparity = adjusted["metric"] != "excluded_groups"
+    assert set(auto.loc[per_group, "adjustment"]) == {"bh"}
+    assert set(auto.loc[~per_group & disparity, "adjustment"]) == {"holm"}
+    assert set(adjusted.loc[disparity, "adjustment"]) == {method}
     # the adjustment changes decisions, never the estimates
-    np.testing.assert_array_equal(plain["value"], adjusted["value"])
+    np.testing.assert_array_equal(auto["value"], adjusted["value"])
     lineage = json.loads((tmp_path / method / MANIFEST_NAME).read_text())["lineage"]
-    assert lineage["multiple_testing"] == f"{method} (family: dimension)"
+    assert lineage["multiple_testing"] == (
+        f"{method}: aggregate disparities {method} (family: the evaluation); per-group rows "
+        f"{method} (family: dimension); version comparison {method} (family: the comparison)"
+    )
 
 
 def test_string_labels_with_positive_label_and_reference_group(tmp_path):

@@ -13,7 +13,9 @@ from rai_pipeline.core.dispositions import (
     load_dispositions,
     parse_dispositions,
 )
+from rai_pipeline.core.fairness import fairness_metrics_from_slices
 from rai_pipeline.core.gate import EXIT_BLOCKED, EXIT_PASS, aggregate_verdict, decide_gate
+from rai_pipeline.core.metrics import slice_metrics_from_stats
 
 TODAY = dt.date(2026, 11, 26)
 
@@ -128,3 +130,31 @@ def test_aggregate_verdict():
     assert aggregate_verdict(FM[FM["verdict"] != "fail"]) == "inconclusive"
     assert aggregate_verdict(FM[FM["verdict"] == "pass"]) == "pass"
     assert aggregate_verdict(FM.iloc[0:0]) == "inconclusive"
+
+
+def two_small_groups() -> pd.DataFrame:
+    """Two groups of 25 rows selecting 0 % and 96 % of them: both below min_group_size 30."""
+    rows = [("overall", "all", 24, 0, 13, 13), ("g", "a", 0, 0, 13, 12), ("g", "b", 12, 12, 0, 1)]
+    stats = pd.DataFrame(rows, columns=["dimension", "group", "tp", "fp", "tn", "fn"])
+    stats["n"] = stats[["tp", "fp", "tn", "fn"]].sum(axis=1)
+    stats["sum_sq_error"], stats["auc"] = 0.0, 0.5
+    return stats
+
+
+def test_a_dimension_whose_groups_were_all_excluded_blocks_the_gate():
+    stats = two_small_groups()
+    fm = fairness_metrics_from_slices(slice_metrics_from_stats(stats), stats=stats)
+    row = fm[fm["metric"] == "excluded_groups"].iloc[0]
+    assert (row["verdict"], row["value"], row["groups_excluded"]) == (
+        "insufficient_sample",
+        2,
+        "a;b",
+    )
+    decision = decide_gate(fm, [], model="m", model_version="2", today=TODAY)
+    assert decision.exit_code == EXIT_BLOCKED
+    assert "g/excluded_groups" in [r.finding for r in decision.blocking]
+    assert decision.verdict == "inconclusive"
+    accepted = parse_dispositions(
+        {"dispositions": [accept(r.finding) for r in decision.blocking]}, source="d.yaml"
+    )
+    assert decide_gate(fm, accepted, model="m", model_version="2", today=TODAY).exit_code == 0

@@ -1,5 +1,6 @@
 """Documents are generated from the evaluation tables and make no banned claims."""
 
+import html
 import re
 
 import duckdb
@@ -32,7 +33,7 @@ def context() -> ReportContext:
         decision="decision",
     )
     metrics = slice_metrics_from_stats(stats, min_group_size=100)
-    fairness = fairness_metrics_from_slices(metrics, stats=stats, n_bootstrap=200, seed=1)
+    fairness = fairness_metrics_from_slices(metrics, stats=stats)
     return ReportContext(
         model_name="m",
         model_version="1",
@@ -79,3 +80,25 @@ def test_tables_are_byte_identical_for_identical_inputs(context, tmp_path):
     assemble_pack(tmp_path / "b", context)
     for name in ("slice_metrics.parquet", "fairness_metrics.csv", "fairness_report.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_the_methods_state_the_adjustment_the_table_records(context, tmp_path):
+    assemble_pack(tmp_path, context)
+    fm = context.fairness_metrics
+    tested = fm[(fm["group"] == "*") & (fm["comparisons"] > 0)]
+    family = int(tested["family_size"].max())
+    pairs = int(tested["comparisons"].max())
+    assert set(tested["adjustment"]) == {"holm"}
+    assert set(tested["family_size"]) == {family} and family == len(tested)
+    report = " ".join((tmp_path / "fairness_report.md").read_text().split())
+    assert f"The {family} aggregate verdicts are adjusted together with Holm's" in report
+    assert f"up to {pairs} pairs here" in report
+    assert "adjusted with the Benjamini–Hochberg procedure within each family" in report
+    page = html.unescape((tmp_path / "fairness_report.html").read_text())
+    assert f"The {family} aggregate verdicts are adjusted together with Holm's" in page
+    small = context.slice_metrics
+    small = small[(small["metric"] == "count") & (small["status"] == "insufficient_sample")]
+    rule = f"at least {context.min_group_size} rows, {context.min_positives}"
+    assert rule in report
+    for row in small.itertuples():
+        assert f"{row.dimension} = {row.group} (n = {int(row.value)})" in report

@@ -34,7 +34,7 @@ def pack(tmp_path):
         decision="decision",
     )
     metrics = slice_metrics_from_stats(stats, min_group_size=50)
-    fairness = fairness_metrics_from_slices(metrics, stats=stats, n_bootstrap=200, seed=2)
+    fairness = fairness_metrics_from_slices(metrics, stats=stats)
     lineage = {"model_name": "m", "model_version": "3", "model_uri": "models:/m/3"}
     context = ReportContext(
         model_name="m",

@@ -3,11 +3,13 @@
 Rules, so a reviewer can check them:
 
 - **Risk register**: one entry per ``fail`` or ``inconclusive`` row of ``fairness_metrics``
-  (aggregate and per-group). Harm type: *allocation* for selection-rate metrics,
-  *quality of service* for error-rate metrics. Severity from verdict and risk tier (see
-  :data:`SEVERITY`); likelihood ``likely`` when the whole interval is outside the band
-  (``fail``), ``possible`` when it straddles it (``inconclusive``). Owner, due date and status
-  come from the finding's disposition when there is one.
+  (aggregate and per-group), and one per dimension whose ``excluded_groups`` row is
+  ``insufficient_sample``. Harm type: *allocation* for selection-rate metrics, *quality of
+  service* for error-rate metrics, *unassessed* for groups that could not be compared.
+  Severity from verdict and risk tier (see :data:`SEVERITY`); likelihood ``likely`` when the
+  whole interval is outside the band (``fail``), ``possible`` when it straddles it
+  (``inconclusive``), ``unknown`` for unassessed groups. Owner, due date and status come from
+  the finding's disposition when there is one.
 - **Launch checklist**: fixed items, each ``done`` or ``open`` with the evidence file that
   shows it; the completeness score is the share of items done.
 """
@@ -17,15 +19,30 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from rai_pipeline.core.dispositions import ACCEPT, Resolution, finding_id
+from rai_pipeline.core.fairness import (
+    AGGREGATE_GROUP,
+    EXCLUDED_GROUPS,
+    VERDICT_FAIL,
+    VERDICT_INCONCLUSIVE,
+    VERDICT_INSUFFICIENT,
+)
 
 ALLOCATION_METRICS = ("selection_rate", "demographic_parity")
+UNASSESSED = "unassessed"
 SEVERITY = {
-    "fail": {"low": "medium", "medium": "high", "high": "high"},
-    "inconclusive": {"low": "low", "medium": "medium", "high": "high"},
+    VERDICT_FAIL: {"low": "medium", "medium": "high", "high": "high"},
+    VERDICT_INCONCLUSIVE: {"low": "low", "medium": "medium", "high": "high"},
+    VERDICT_INSUFFICIENT: {"low": "low", "medium": "medium", "high": "high"},
+}
+LIKELIHOOD = {
+    VERDICT_FAIL: "likely",
+    VERDICT_INCONCLUSIVE: "possible",
+    VERDICT_INSUFFICIENT: "unknown",
 }
 RISK_COLUMNS = [
     "risk_id",
@@ -58,10 +75,17 @@ MITIGATIONS = {
         "groups, consider threshold review or post-processing for equalized error rates, and "
         "record the decision."
     ),
+    UNASSESSED: (
+        "Collect more evaluation examples for the excluded groups (or merge them into a "
+        "documented larger group) and re-evaluate; until then nothing is known about the "
+        "model's disparities for them."
+    ),
 }
 
 
 def harm_of(metric: str) -> str:
+    if metric == EXCLUDED_GROUPS:
+        return UNASSESSED
     return "allocation" if metric.startswith(ALLOCATION_METRICS) else "quality of service"
 
 
@@ -93,6 +117,24 @@ def affected_groups(slice_metrics: pd.DataFrame, dimension: str, metric: str) ->
     return ";".join(names)
 
 
+def _risk_statement(row: Any, harm: str) -> str:
+    """One sentence that says what the row of ``fairness_metrics`` shows."""
+    if harm == UNASSESSED:
+        groups = str(row.groups_excluded).replace(";", ", ")
+        return (
+            f"Unassessed: {int(row.value)} group(s) of {row.dimension} ({groups}) fall below a "
+            "minimum-size rule or have an undefined rate, so the aggregate disparities of "
+            f"{row.dimension} leave them out."
+        )
+    where = row.dimension if row.group == AGGREGATE_GROUP else f"{row.dimension} = {row.group}"
+    versus = "" if row.group == AGGREGATE_GROUP else f" relative to {row.reference_group}"
+    return (
+        f"{harm.capitalize()} harm: {row.metric} for {where}{versus} is {row.value:.3f} "
+        f"(interval {row.ci_lower:.3f} to {row.ci_upper:.3f}); the policy band is "
+        f"{row.threshold_lower:.3f} to {row.threshold_upper:.3f}."
+    )
+
+
 def risk_register(
     fairness_metrics: pd.DataFrame,
     slice_metrics: pd.DataFrame,
@@ -103,18 +145,14 @@ def risk_register(
     default_owner: str,
 ) -> pd.DataFrame:
     """One entry per failed or inconclusive finding; see the module docstring for the rules."""
-    rows = fairness_metrics[fairness_metrics["verdict"].isin(["fail", "inconclusive"])]
+    verdict = fairness_metrics["verdict"]
+    unassessed = (fairness_metrics["metric"] == EXCLUDED_GROUPS) & (verdict == VERDICT_INSUFFICIENT)
+    rows = fairness_metrics[verdict.isin([VERDICT_FAIL, VERDICT_INCONCLUSIVE]) | unassessed]
     entries = []
     for number, row in enumerate(rows.itertuples(index=False), start=1):
         finding = finding_id(row.dimension, row.metric, row.group)
         harm = harm_of(str(row.metric))
-        where = row.dimension if row.group == "*" else f"{row.dimension} = {row.group}"
-        versus = "" if row.group == "*" else f" relative to {row.reference_group}"
-        statement = (
-            f"{harm.capitalize()} harm: {row.metric} for {where}{versus} is {row.value:.3f} "
-            f"(interval {row.ci_lower:.3f} to {row.ci_upper:.3f}); the policy band is "
-            f"{row.threshold_lower:.3f} to {row.threshold_upper:.3f}."
-        )
+        statement = _risk_statement(row, harm)
         resolution = resolutions.get(finding)
         disposition = resolution.disposition if resolution else None
         owner, due, status = default_owner, "", "open"
@@ -139,9 +177,11 @@ def risk_register(
                 "harm": harm,
                 "risk_statement": statement,
                 "severity": SEVERITY[str(row.verdict)][risk_tier],
-                "likelihood": "likely" if row.verdict == "fail" else "possible",
-                "affected_groups": affected_groups(slice_metrics, row.dimension, row.metric)
-                if row.group == "*"
+                "likelihood": LIKELIHOOD[str(row.verdict)],
+                "affected_groups": str(row.groups_excluded)
+                if harm == UNASSESSED
+                else affected_groups(slice_metrics, row.dimension, row.metric)
+                if row.group == AGGREGATE_GROUP
                 else str(row.group),
                 "proposed_mitigation": MITIGATIONS[harm],
                 "owner": owner,

@@ -70,6 +70,7 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         written += write_table(context.threshold_curves, staging, "threshold_curves")
     if context.calibration is not None and not context.calibration.curve.empty:
         written += write_table(context.calibration.curve, staging, "calibration_curves")
+        written += write_table(context.calibration.errors, staging, "calibration_errors")
     register = risk_register(
         context.fairness_metrics,
         context.slice_metrics,

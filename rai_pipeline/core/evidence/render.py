@@ -16,10 +16,11 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from rai_pipeline.core.curves import CALIBRATION_OK, CalibrationResult
+from rai_pipeline.core.calibration import CALIBRATION_OK, CalibrationResult
 from rai_pipeline.core.dispositions import Resolution, finding_id
 from rai_pipeline.core.evidence.charts import disparity_chart_svg, line_chart_svg
-from rai_pipeline.core.gate import VERDICT_PASS, aggregate_verdict
+from rai_pipeline.core.fairness import AGGREGATE_GROUP, EXCLUDED_GROUPS, VERDICT_PASS
+from rai_pipeline.core.gate import aggregate_verdict
 
 REPORT_METRICS = (
     "selection_rate",
@@ -68,6 +69,8 @@ class ReportContext:
     comparison: pd.DataFrame | None = None
     threshold_curves: pd.DataFrame | None = None
     calibration: CalibrationResult | None = None
+    min_positives: int = 0
+    min_negatives: int = 0
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -162,10 +165,39 @@ def _comparison_view(comparison: pd.DataFrame | None) -> dict[str, Any] | None:
         ["_rank", "dimension", "group", "metric"], kind="stable"
     )
     overall = comparison[comparison["dimension"] == "overall"]
+    tested = comparison[comparison["change"] != "insufficient_sample"]
     return {
+        "adjustment": METHOD_NAMES[str(comparison["adjustment"].iloc[0])],
+        "family_size": int(tested["family_size"].max()) if len(tested) else 0,
         "regressions": int((comparison["change"] == "regression").sum()),
         "rows": flagged.drop(columns="_rank").to_dict("records"),
         "overall": overall.to_dict("records"),
+    }
+
+
+METHOD_NAMES = {
+    "none": "none",
+    "holm": "Holm's step-down procedure",
+    "bh": "the Benjamini–Hochberg procedure",
+}
+
+
+def _methods_view(fairness: pd.DataFrame) -> dict[str, Any]:
+    """What the fairness table says about how its verdicts were adjusted."""
+    aggregate = fairness[
+        (fairness["group"] == AGGREGATE_GROUP) & (fairness["metric"] != EXCLUDED_GROUPS)
+    ]
+    per_group = fairness[fairness["group"] != AGGREGATE_GROUP]
+    tested = aggregate[aggregate["comparisons"] > 0]
+
+    def method(rows: pd.DataFrame) -> str:
+        return METHOD_NAMES[str(rows["adjustment"].iloc[0])] if len(rows) else "none"
+
+    return {
+        "aggregate_adjustment": method(aggregate),
+        "aggregate_family_size": int(tested["family_size"].max()) if len(tested) else 0,
+        "most_pairs": int(tested["comparisons"].max()) if len(tested) else 0,
+        "per_group_adjustment": method(per_group),
     }
 
 
@@ -235,7 +267,7 @@ def _view(context: ReportContext) -> dict[str, Any]:
     sm, fm = context.slice_metrics, context.fairness_metrics
     dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
     overall = sm[sm["dimension"] == "overall"].set_index("metric")
-    aggregate = fm[fm["group"] == "*"]
+    aggregate = fm[fm["group"] == AGGREGATE_GROUP]
     by_finding = {r.finding: r for r in context.resolutions}
     findings = []
     for record in aggregate.to_dict("records"):
@@ -257,13 +289,14 @@ def _view(context: ReportContext) -> dict[str, Any]:
     for dimension in dimensions:
         groups = _wide_groups(sm, dimension)
         disparities = aggregate[aggregate["dimension"] == dimension].to_dict("records")
+        charted = [d for d in disparities if d["metric"] != EXCLUDED_GROUPS]
         per_dimension.append(
             {
                 "dimension": dimension,
                 "groups": groups,
                 "chart": bar_chart_svg(groups, "selection_rate"),
                 "disparities": disparities,
-                "disparity_chart": disparity_chart_svg(disparities) if disparities else "",
+                "disparity_chart": disparity_chart_svg(charted) if charted else "",
                 **_curve_charts(context, dimension, groups),
             }
         )
@@ -276,6 +309,7 @@ def _view(context: ReportContext) -> dict[str, Any]:
         "datasheet": context.datasheet,
         "previous_version": context.previous_version,
         "comparison": _comparison_view(context.comparison),
+        "methods": _methods_view(fm),
         "evaluated_on": context.evaluated_on.isoformat() if context.evaluated_on else "",
         "overall": [
             {

@@ -22,7 +22,7 @@ import pandas as pd
 from rai_pipeline.adapters.mlflow_store import MlflowStore, metric_key
 from rai_pipeline.core import evaluation
 from rai_pipeline.core import warehouse as results
-from rai_pipeline.core.comparison import compare_versions, paired_cells
+from rai_pipeline.core.comparison import paired_cells
 from rai_pipeline.core.config import EvaluationConfig
 from rai_pipeline.core.dispositions import load_dispositions
 from rai_pipeline.core.evidence.manifest import build_manifest, file_sha256, write_manifest
@@ -32,7 +32,6 @@ from rai_pipeline.core.evidence.render import DatasheetInfo
 from rai_pipeline.core.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.landing import PREDICTIONS_DDL, PREDICTIONS_TABLE
 from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionRef
-from rai_pipeline.core.slices import build_slices
 from rai_pipeline.core.sql import quote_identifier
 from rai_pipeline.defs.dbt.project import column_flags, dbt_relation
 from rai_pipeline.defs.lineage import (
@@ -570,21 +569,15 @@ def previous_version(conn: Any, ref: ModelVersionRef, dataset_version: str) -> s
 def compare_with_previous(
     conn: Any, ref: ModelVersionRef, previous: str, config: EvaluationConfig
 ) -> pd.DataFrame:
-    """Per-slice deltas against the previous version, with paired bootstrap intervals."""
+    """Per-slice deltas against the previous version, with paired score intervals."""
     cells = paired_cells(
         conn,
         relation=dbt_relation("eval_frame"),
-        slices=build_slices(config.sensitive_features, config.resolved_intersections()),
+        slices=evaluation.configured_slices(config),
         previous={"model_name": ref.name, "model_version": previous},
         current=_key(ref),
     )
-    return compare_versions(
-        cells,
-        min_group_size=config.min_group_size,
-        confidence_level=config.confidence_level,
-        n_bootstrap=config.bootstrap.n_resamples,
-        seed=config.bootstrap.seed,
-    )
+    return evaluation.version_comparison(cells, config)
 
 
 def missingness_by_group(conn: Any, sensitive_features: list[str]) -> pd.DataFrame:
