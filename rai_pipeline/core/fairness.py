@@ -77,8 +77,8 @@ from rai_pipeline.core.metrics import STATUS_OK, rate_terms
 from rai_pipeline.core.multiple_testing import (
     MultipleTesting,
     MultipleTestingSetting,
+    claim_levels,
     method_for,
-    rejection_levels,
 )
 from rai_pipeline.core.pairwise import (
     DIFFERENCE,
@@ -321,41 +321,6 @@ class _Dimension:
 
     def rate(self, name: str) -> _Array:
         return ratio_of(*self.counts[name])
-
-
-def adjusted_levels(
-    p_pass: _Array,
-    p_fail: _Array,
-    *,
-    families: list[str],
-    tested: npt.NDArray[np.bool_],
-    alpha: float,
-    method: MultipleTesting,
-) -> tuple[_Array, dict[str, int]]:
-    """The significance level each row's interval is reported at, and each family's size.
-
-    Pass claims and fail claims of a family are adjusted as two families of hypotheses
-    (:func:`~rai_pipeline.core.multiple_testing.rejection_levels`); a row is reported at the
-    level of the claim the procedure made, or at the smaller of its two levels when it made
-    none. Untested rows keep ``alpha``; without adjustment every family has size 1.
-    """
-    levels = np.full(len(families), alpha)
-    members: dict[str, list[int]] = {}
-    for k, family in enumerate(families):
-        members.setdefault(family, [])
-        if tested[k]:
-            members[family].append(k)
-    if method == "none":
-        return levels, dict.fromkeys(members, 1)
-    for rows in members.values():
-        if not rows:
-            continue
-        pass_levels, passed = rejection_levels(p_pass[rows], alpha=alpha, method=method)
-        fail_levels, failed = rejection_levels(p_fail[rows], alpha=alpha, method=method)
-        levels[rows] = np.where(
-            passed, pass_levels, np.where(failed, fail_levels, np.minimum(pass_levels, fail_levels))
-        )
-    return levels, {family: len(rows) for family, rows in members.items()}
 
 
 def fairness_metrics_from_slices(
@@ -607,7 +572,7 @@ def _aggregate_rows(
         p_fail = np.minimum(1.0, k * reduce_by_owner(p_fail_pairs, owner, size, "min"))
     decidable = np.array([spec["tested"] for spec in specs], dtype=bool)
     families = [spec["dimension"] if by_dimension else "evaluation" for spec in specs]
-    levels, family_sizes = adjusted_levels(
+    levels, family_sizes = claim_levels(
         np.nan_to_num(p_pass, nan=1.0),
         np.nan_to_num(p_fail, nan=1.0),
         families=families,
@@ -746,7 +711,7 @@ def _per_group_rows(
     batch = concatenate(batches)
     p_pass, p_fail = batch.p_values()
     is_tested = np.array(tested, dtype=bool)
-    levels, family_sizes = adjusted_levels(
+    levels, family_sizes = claim_levels(
         p_pass, p_fail, families=families, tested=is_tested, alpha=alpha, method=method
     )
     lower, upper = batch.limits(z_value(levels))

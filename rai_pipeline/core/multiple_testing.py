@@ -172,3 +172,38 @@ def rejection_levels(
         rejected[order[:count]] = True
         levels[:] = thresholds[max(count, 1) - 1]
     return levels, rejected
+
+
+def claim_levels(
+    p_pass: npt.NDArray[np.float64],
+    p_fail: npt.NDArray[np.float64],
+    *,
+    families: list[str],
+    tested: npt.NDArray[np.bool_],
+    alpha: float,
+    method: MultipleTesting,
+) -> tuple[npt.NDArray[np.float64], dict[str, int]]:
+    """The significance level each row's interval is reported at, and each family's size.
+
+    Pass claims and fail claims of a family are adjusted as two families of hypotheses
+    (:func:`rejection_levels`); a row is reported at the
+    level of the claim the procedure made, or at the smaller of its two levels when it made
+    none. Untested rows keep ``alpha``; without adjustment every family has size 1.
+    """
+    levels = np.full(len(families), alpha)
+    members: dict[str, list[int]] = {}
+    for k, family in enumerate(families):
+        members.setdefault(family, [])
+        if tested[k]:
+            members[family].append(k)
+    if method == "none":
+        return levels, dict.fromkeys(members, 1)
+    for rows in members.values():
+        if not rows:
+            continue
+        pass_levels, passed = rejection_levels(p_pass[rows], alpha=alpha, method=method)
+        fail_levels, failed = rejection_levels(p_fail[rows], alpha=alpha, method=method)
+        levels[rows] = np.where(
+            passed, pass_levels, np.where(failed, fail_levels, np.minimum(pass_levels, fail_levels))
+        )
+    return levels, {family: len(rows) for family, rows in members.items()}

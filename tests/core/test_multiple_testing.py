@@ -14,6 +14,7 @@ from rai_pipeline.core.multiple_testing import (
     MULTIPLE_TESTING_METHODS,
     MULTIPLE_TESTING_SETTINGS,
     adjust_p_values,
+    claim_levels,
     method_for,
     rejection_levels,
 )
@@ -152,6 +153,26 @@ def test_bad_inputs_are_rejected_with_their_messages(call, message):
     with pytest.raises(ValueError) as raised:
         call()
     assert str(raised.value) == message
+
+
+def test_claim_levels_adjust_each_family_and_leave_untested_rows_at_alpha():
+    p_pass = np.array([0.001, 0.5, 1.0, 0.004, 0.2])
+    p_fail = np.array([1.0, 1.0, 0.01, 1.0, 1.0])
+    families = ["a", "a", "a", "b", "b"]
+    tested = np.array([True, True, True, True, False])
+    levels, sizes = claim_levels(
+        p_pass, p_fail, families=families, tested=tested, alpha=0.05, method="holm"
+    )
+    assert sizes == {"a": 3, "b": 1}
+    pass_a, passed_a = rejection_levels(p_pass[:3], alpha=0.05, method="holm")
+    fail_a, failed_a = rejection_levels(p_fail[:3], alpha=0.05, method="holm")
+    assert passed_a.tolist() == [True, False, False] and failed_a.tolist() == [False, False, True]
+    np.testing.assert_allclose(levels[:3], [pass_a[0], min(pass_a[1], fail_a[1]), fail_a[2]])
+    assert levels[3] == 0.05 and levels[4] == 0.05  # a family of one; an untested row
+    levels, sizes = claim_levels(
+        p_pass, p_fail, families=families, tested=tested, alpha=0.05, method="none"
+    )
+    assert (levels == 0.05).all() and sizes == {"a": 1, "b": 1}
 
 
 def test_auto_takes_the_family_method_and_methods_pass_through():

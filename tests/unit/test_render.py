@@ -91,7 +91,10 @@ def test_the_methods_state_the_adjustment_the_table_records(context, tmp_path):
     assert set(tested["adjustment"]) == {"holm"}
     assert set(tested["family_size"]) == {family} and family == len(tested)
     report = " ".join((tmp_path / "fairness_report.md").read_text().split())
-    assert f"The {family} aggregate verdicts are adjusted together with Holm's" in report
+    assert (
+        f"The {family} aggregate verdicts are adjusted together with Holm's step-down "
+        "procedure, which keeps the chance that any of them is wrong at or below 5.0%."
+    ) in report
     assert f"up to {pairs} pairs here" in report
     assert "adjusted with the Benjamini–Hochberg procedure within each family" in report
     page = html.unescape((tmp_path / "fairness_report.html").read_text())

@@ -191,13 +191,14 @@ def _methods_view(fairness: pd.DataFrame) -> dict[str, Any]:
     tested = aggregate[aggregate["comparisons"] > 0]
 
     def method(rows: pd.DataFrame) -> str:
-        return METHOD_NAMES[str(rows["adjustment"].iloc[0])] if len(rows) else "none"
+        return str(rows["adjustment"].iloc[0]) if len(rows) else "none"
 
     return {
-        "aggregate_adjustment": method(aggregate),
+        "aggregate_method": method(aggregate),
+        "aggregate_adjustment": METHOD_NAMES[method(aggregate)],
         "aggregate_family_size": int(tested["family_size"].max()) if len(tested) else 0,
         "most_pairs": int(tested["comparisons"].max()) if len(tested) else 0,
-        "per_group_adjustment": method(per_group),
+        "per_group_adjustment": METHOD_NAMES[method(per_group)],
     }
 
 
