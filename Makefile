@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format ui bench clean help browser
+.PHONY: demo test lint format ui bench validate clean help browser
 
 help:
 	@echo "make demo   - install (first time), run the whole pipeline on the bundled demo"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  - slice engine vs fairlearn MetricFrame and a bare query, 10^6 and 10^7 rows (~10 min)"
+	@echo "make validate - coverage and verdict error rates by simulation, into docs/statistics.md (~10 min)"
 	@echo "make clean  - remove .rai (state) and build leftovers; keeps .venv"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -44,6 +45,11 @@ ui: $(STAMP)
 # Not part of `make test`: generates 10^6 and 10^7 rows and writes docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
+
+# Not part of `make test` (which runs the same studies with fewer data sets): measures coverage
+# and verdict error rates by simulation and writes the tables into docs/statistics.md.
+validate: $(STAMP)
+	$(BIN)/python -m rai_pipeline.validation --replicates 2000 --write docs/statistics.md
 
 clean:
 	rm -rf .rai dbt_project/target dbt_project/logs logs .pytest_cache .ruff_cache .mypy_cache
