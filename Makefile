@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make demo   - install (first time), run the whole pipeline on the bundled demo"
 	@echo "make test   - install (first time), run the whole test suite"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, the package's import rules, mypy"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000"
 	@echo "make bench  - slice engine vs fairlearn MetricFrame and a bare query, 10^6 and 10^7 rows (~10 min)"
 	@echo "make validate - coverage and verdict error rates by simulation, into docs/statistics.md (~10 min)"
@@ -18,7 +18,8 @@ help:
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	@echo "Installing rai-pipeline and its pinned dependencies into $(VENV) (first time: a few minutes)"
+	$(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
 demo: $(STAMP)
@@ -33,6 +34,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/check_imports.py
 	$(BIN)/mypy
 
 format: $(STAMP)

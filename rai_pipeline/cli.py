@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from rai_pipeline.settings import PROJECT_ROOT, configure_environment, rai_home
+from rai_pipeline.settings import configure_environment, rai_home
 
 # dagster-dbt builds partitioned asset checks with a preview API and says so at import; the
 # warning is about dagster-dbt's internals, not the user's input, so the CLI does not print it.
@@ -52,16 +51,9 @@ def demo() -> None:
 @app.command()
 def ui(port: int = typer.Option(3000, help="Port for the Dagster UI on 127.0.0.1.")) -> None:
     """Start the Dagster UI (and daemon, so the registry sensor runs) on 127.0.0.1."""
-    configure_environment()
-    from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
+    from rai_pipeline.app.ui import start_ui
 
-    ensure_dbt_manifest()
-    dagster = str(Path(sys.executable).with_name("dagster"))
-    workspace = str(PROJECT_ROOT / "workspace.yaml")
-    os.execv(dagster, [dagster, "dev", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)])
-
-
-EXIT_BAD_INPUT = 2
+    start_ui(port)
 
 
 @app.command("evaluate-file")
@@ -111,9 +103,8 @@ def evaluate_file(
 
     Exit code 0 on success; 2 when the config, the file or OUT is unusable (nothing written).
     """
-    from rai_pipeline.app.evaluate_file import EvaluateFileError
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
     from rai_pipeline.app.evaluate_file import evaluate_file as run
-    from rai_pipeline.core.config import ConfigError
 
     def progress(line: str) -> None:
         if not quiet:
@@ -131,7 +122,7 @@ def evaluate_file(
             memory_limit=memory_limit,
             progress=progress,
         )
-    except (ConfigError, EvaluateFileError) as error:
+    except INPUT_ERRORS as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     counts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(result.verdict_counts.items()))
@@ -158,19 +149,17 @@ def gate(
     (listing what blocks), 2 on error."""
     import datetime as dt
 
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
     from rai_pipeline.app.gate import run_gate
-    from rai_pipeline.core.dispositions import DispositionsError
-    from rai_pipeline.core.evidence.verify import PackError
-    from rai_pipeline.core.gate import EXIT_ERROR
 
     chosen = dispositions or (
         Path(os.environ["RAI_DISPOSITIONS"]) if os.environ.get("RAI_DISPOSITIONS") else None
     )
     try:
         report = run_gate(evidence_dir, dispositions=chosen, today=dt.date.today())
-    except (PackError, DispositionsError, OSError, KeyError) as error:
+    except (*INPUT_ERRORS, KeyError) as error:
         typer.echo(f"rai gate: {error}", err=True)
-        raise typer.Exit(code=EXIT_ERROR) from None
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
     for line in report.lines:
         typer.echo(line)
     raise typer.Exit(code=report.exit_code)
@@ -181,22 +170,16 @@ def verify(
     evidence_dir: Annotated[Path, typer.Argument(help="An evidence pack folder.")],
 ) -> None:
     """Recompute every digest in the pack's manifest; exit 0 only when the pack is intact."""
-    from rai_pipeline.core.evidence.verify import PackError, verify_pack
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.verify import run_verify
 
     try:
-        report = verify_pack(evidence_dir)
-    except PackError as error:
+        report, lines = run_verify(evidence_dir)
+    except INPUT_ERRORS as error:
         typer.echo(f"rai verify: {error}", err=True)
-        raise typer.Exit(code=2) from None
-    for label, paths in (
-        ("modified", report.modified),
-        ("missing", report.missing),
-        ("unexpected", report.unexpected),
-    ):
-        for path in paths:
-            typer.echo(f"{label:10s} {path}")
-    state = "intact" if report.intact else "NOT intact"
-    typer.echo(f"{evidence_dir}: {report.checked} files checked, {state}")
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
+    for line in lines:
+        typer.echo(line)
     raise typer.Exit(code=0 if report.intact else 1)
 
 
@@ -221,8 +204,8 @@ def trace(
     SQL and source extracts; with --rows, the rows themselves."""
     import json
 
-    from rai_pipeline.app.trace import TraceError, format_trace, trace_number
-    from rai_pipeline.core.evidence.verify import PackError
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.trace import format_trace, trace_number
 
     try:
         result = trace_number(
@@ -236,9 +219,9 @@ def trace(
             include_restricted=include_restricted,
             limit=limit,
         )
-    except (TraceError, PackError, OSError) as error:
+    except INPUT_ERRORS as error:
         typer.echo(f"rai trace: {error}", err=True)
-        raise typer.Exit(code=2) from None
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, default=str))
     else:
@@ -251,16 +234,15 @@ def reproduce(
 ) -> None:
     """Re-run the evaluation from its recorded model and dataset versions; exit 0 when every
     metric is identical, 1 when any differs (listed), 2 when an input is missing or changed."""
-    from rai_pipeline.app.reproduce import ReproduceError
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
     from rai_pipeline.app.reproduce import reproduce as run
-    from rai_pipeline.core.evidence.verify import PackError
 
     home = configure_environment()
     try:
         report = run(evidence_dir, home=home, echo=lambda line: typer.echo(line, err=True))
-    except (ReproduceError, PackError, OSError) as error:
+    except INPUT_ERRORS as error:
         typer.echo(f"rai reproduce: {error}", err=True)
-        raise typer.Exit(code=2) from None
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
     for difference in report.differences:
         typer.echo(difference)
     compared = ", ".join(f"{n} rows of {table}" for table, n in report.compared.items())

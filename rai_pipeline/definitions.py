@@ -1,25 +1,23 @@
-"""The Dagster code location: assembles the domain modules, nothing else."""
+"""The Dagster definitions: assembles the domain modules, nothing else.
+
+Importing it has no side effects, but needs the dbt manifest: the entry points prepare it
+first (:mod:`rai_pipeline.code_location` for ``dagster dev``, the app services, the tests).
+"""
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
-from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
-from rai_pipeline.settings import configure_environment
-
-configure_environment()
-ensure_dbt_manifest()
-
-from dagster_dbt import DbtCliResource  # noqa: E402
-
-from rai_pipeline.defs.dbt import assets as dbt_assets  # noqa: E402
-from rai_pipeline.defs.dbt.project import dbt_project  # noqa: E402
-from rai_pipeline.defs.evaluation import assets, checks, jobs, sensors  # noqa: E402
-from rai_pipeline.defs.resources import (  # noqa: E402
+from rai_pipeline.defs.dbt import assets as dbt_assets
+from rai_pipeline.defs.dbt.project import dbt_project
+from rai_pipeline.defs.evaluation import assets, checks, jobs, sensors
+from rai_pipeline.defs.resources import (
     EvaluationConfigResource,
     MlflowResource,
     RaiHomeResource,
     WarehouseResource,
 )
-from rai_pipeline.defs.sources import landing_sources  # noqa: E402
+from rai_pipeline.defs.sources import landing_sources
+from rai_pipeline.settings import DBT_EXECUTABLE
 
 defs = dg.Definitions(
     assets=[
@@ -32,7 +30,7 @@ defs = dg.Definitions(
     jobs=[jobs.evaluate_model_version],
     sensors=[sensors.registered_model_versions],
     resources={
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE)),
         "warehouse": WarehouseResource(),
         "mlflow": MlflowResource(),
         "evaluation_config": EvaluationConfigResource(),

@@ -25,6 +25,8 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "rai.yaml"
+# The dbt beside the running interpreter: found whether or not the venv is on PATH.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 
 @dataclass(frozen=True)

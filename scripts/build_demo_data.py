@@ -1,8 +1,9 @@
 """Convert the UCI Adult source files into the demo Parquet files shipped with the package.
 
-Reads ``adult.data`` and ``adult.test`` (byte-identical UCI originals, see
-``/work/shared/data/adult/PROVENANCE.md``), checks their sha256 against the recorded digests,
-and writes ``adult_train.parquet`` and ``adult_test.parquet`` into ``rai_pipeline/demo/data/``.
+Reads ``adult.data`` and ``adult.test`` (byte-identical UCI originals, gzipped in
+``scripts/uci_adult/``, see its ``PROVENANCE.md``; plain or ``.gz`` files in ``--source-dir``),
+checks their sha256 against the recorded digests, and writes ``adult_train.parquet`` and
+``adult_test.parquet`` into ``rai_pipeline/demo/data/``.
 
 The conversion changes nothing but representation: snake_case column names, ``?`` becomes
 NULL, the trailing period of the test labels is stripped and the income label becomes
@@ -20,17 +21,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
+import io
 import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from rai_pipeline.core.storage import EXTRACT_OPTIONS, file_sha256, write_parquet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE_DIR = REPO_ROOT.parent / "shared" / "data" / "adult"
+DEFAULT_SOURCE_DIR = REPO_ROOT / "scripts" / "uci_adult"
 DEFAULT_OUT_DIR = REPO_ROOT / "rai_pipeline" / "demo" / "data"
 
 SOURCE_SHA256 = {
@@ -67,13 +70,6 @@ INTEGER_COLUMNS = [
 ]
 LABELS = {"<=50K": 0, ">50K": 1}
 
-PARQUET_OPTIONS = {
-    "compression": "zstd",
-    "compression_level": 9,
-    "row_group_size": 1 << 20,
-    "use_dictionary": True,
-    "write_statistics": True,
-}
 
 ERR_SHA_MISMATCH = "{name}: sha256 {actual} differs from the recorded {expected}"
 ERR_ROWS = "{split}: expected {expected} rows, read {actual}"
@@ -81,26 +77,25 @@ ERR_LABELS = "{split}: unexpected income labels {values!r}"
 ERR_CHECK = "{name} differs from a fresh build (committed {committed}, rebuilt {rebuilt})"
 
 
-def sha256_of(path: Path) -> str:
-    """Return the hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def source_bytes(source_dir: Path, name: str) -> bytes:
+    """The bytes of a source file: ``<name>`` if present, else ``<name>.gz`` decompressed."""
+    plain = source_dir / name
+    if plain.exists():
+        return plain.read_bytes()
+    return gzip.decompress((source_dir / f"{name}.gz").read_bytes())
 
 
 def read_split(source_dir: Path, split: str) -> pd.DataFrame:
     """Read one split from the UCI text format into the demo column layout."""
     name = SPLITS[split]
-    path = source_dir / name
-    actual = sha256_of(path)
+    data = source_bytes(source_dir, name)
+    actual = hashlib.sha256(data).hexdigest()
     if actual != SOURCE_SHA256[name]:
         raise SystemExit(
             ERR_SHA_MISMATCH.format(name=name, actual=actual, expected=SOURCE_SHA256[name])
         )
     frame = pd.read_csv(
-        path,
+        io.BytesIO(data),
         header=None,
         names=COLUMNS,
         skiprows=1 if split == "test" else 0,
@@ -124,19 +119,13 @@ def read_split(source_dir: Path, split: str) -> pd.DataFrame:
     return frame
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame as Parquet with deterministic bytes (no pandas metadata)."""
-    table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
-    pq.write_table(table, path, **PARQUET_OPTIONS)
-
-
 def build(source_dir: Path, out_dir: Path) -> dict[str, Path]:
     """Write ``adult_<split>.parquet`` for both splits into ``out_dir``; return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for split in SPLITS:
         path = out_dir / f"adult_{split}.parquet"
-        write_parquet(read_split(source_dir, split), path)
+        write_parquet(read_split(source_dir, split), path, options=EXTRACT_OPTIONS)
         written[split] = path
     return written
 
@@ -146,7 +135,7 @@ def check(source_dir: Path, out_dir: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for path in build(source_dir, Path(tmp)).values():
             committed = out_dir / path.name
-            rebuilt, existing = sha256_of(path), sha256_of(committed)
+            rebuilt, existing = file_sha256(path), file_sha256(committed)
             if rebuilt != existing:
                 raise SystemExit(
                     ERR_CHECK.format(name=path.name, committed=existing, rebuilt=rebuilt)
@@ -164,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ok: {args.out_dir} is reproducible from {args.source_dir}")
         return 0
     for split, path in build(args.source_dir, args.out_dir).items():
-        print(f"{split}: {path} ({path.stat().st_size:,} bytes, sha256 {sha256_of(path)})")
+        print(f"{split}: {path} ({path.stat().st_size:,} bytes, sha256 {file_sha256(path)})")
     return 0
 
 

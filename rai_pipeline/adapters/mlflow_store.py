@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
-from rai_pipeline.core.registry import ModelVersionInfo, ModelVersionRef, Scorer
+from rai_pipeline.core.governance.registry import ModelVersionInfo, ModelVersionRef, Scorer
 
 EXPERIMENT_PREFIX = "rai/"
 MSG_MISSING_INPUTS = (
@@ -43,6 +44,25 @@ def directory_sha256(folder: Path) -> str:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def _is_http(tracking_uri: str) -> bool:
+    return tracking_uri.startswith(("http://", "https://"))
+
+
+def mlflow_run_url(tracking_uri: str, *, experiment_id: str, run_id: str, artifact_uri: str) -> str:
+    """The run's page in the MLflow UI for a tracking server (``http(s)://``); for a local
+    store (SQLite or files), which has no web address, the run's artifact location."""
+    if _is_http(tracking_uri):
+        return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    return artifact_uri
+
+
+def mlflow_model_version_url(tracking_uri: str, *, name: str, version: str) -> str | None:
+    """The model version's page in the MLflow UI; None for a local store."""
+    if _is_http(tracking_uri):
+        return f"{tracking_uri.rstrip('/')}/#/models/{quote(name, safe='')}/versions/{version}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -147,7 +167,7 @@ class MlflowStore:
         run_id = str(run.info.run_id)
         from mlflow.entities import Metric, Param
 
-        finite = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
+        finite = {metric_key(*k.split("/")): float(v) for k, v in metrics.items() if np.isfinite(v)}
         metric_entities = [Metric(k, v, 0, 0) for k, v in sorted(finite.items())]
         param_entities = [Param(k, str(v)) for k, v in sorted(params.items())]
         for start in range(0, max(len(metric_entities), 1), 900):
@@ -170,6 +190,37 @@ class MlflowStore:
 
     def run_artifact_uri(self, run_id: str) -> str:
         return str(self.client().get_run(run_id).info.artifact_uri)
+
+    def links(self, ref: ModelVersionRef, run_id: str) -> dict[str, str | None]:
+        """Where a reviewer opens the evaluation's run and the registered model version."""
+        info = self.client().get_run(run_id).info
+        return {
+            "mlflow_run_url": mlflow_run_url(
+                self.tracking_uri,
+                experiment_id=str(info.experiment_id),
+                run_id=run_id,
+                artifact_uri=str(info.artifact_uri),
+            ),
+            "model_version_url": mlflow_model_version_url(
+                self.tracking_uri, name=ref.name, version=ref.version
+            ),
+        }
+
+    def describe(self, ref: ModelVersionRef, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What the tracking store and the registry hold about an evaluation run and the model
+        version it evaluated (for an audit trace)."""
+        client = self.client()
+        run = client.get_run(run_id)
+        version = client.get_model_version(ref.name, ref.version)
+        return (
+            {
+                "status": run.info.status,
+                "experiment_id": run.info.experiment_id,
+                "artifact_uri": run.info.artifact_uri,
+                "tracking_uri": self.tracking_uri,
+            },
+            {"source": version.source, "registry_tags": dict(version.tags or {})},
+        )
 
 
 def _widen_integers(features: pd.DataFrame, schema: Any) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 from rai_pipeline.settings import RaiHome, configure_environment
 
 Echo = Callable[[str], None]
@@ -59,7 +60,7 @@ def _register_demo_models(store, progress: Progress, echo: Echo) -> list:
 
 def summarize_pack(pack: Path) -> pd.DataFrame:
     """One row per headline number: overall metrics, worst disparity, gate."""
-    from rai_pipeline.core.gate import aggregate_verdict
+    from rai_pipeline.core.governance.gate import aggregate_verdict
 
     metrics = pd.read_parquet(pack / "slice_metrics.parquet")
     fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
@@ -95,12 +96,11 @@ def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
     configure_environment(home)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     progress(f"Preparing RAI_HOME at {home.root}")
-    from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 
     ensure_dbt_manifest()
 
     from rai_pipeline.adapters.mlflow_store import MlflowStore
-    from rai_pipeline.core.landing import land_evaluation_extracts
+    from rai_pipeline.core.landing.extracts import land_evaluation_extracts
     from rai_pipeline.demo.adult import FEATURES, LABEL, load_adult_with_ids
 
     progress("Landing the Adult test split as Parquet extracts (examples, labels, attributes)")

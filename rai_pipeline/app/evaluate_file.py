@@ -1,7 +1,9 @@
 """``rai evaluate-file``: evaluate a CSV or Parquet file of predictions without the orchestrator.
 
-The pipeline's engine (:mod:`rai_pipeline.core.slices`, :mod:`~rai_pipeline.core.metrics`,
-:mod:`~rai_pipeline.core.fairness`) runs on an in-process DuckDB connection that reads the file
+The pipeline's engine (:mod:`rai_pipeline.core.engine.slices`,
+:mod:`~rai_pipeline.core.metrics.slice_metrics`,
+:mod:`~rai_pipeline.core.metrics.fairness`) runs on an in-process DuckDB connection that reads the
+file
 itself: the path reaches SQL only as a quoted literal, column names only after the identifier
 rule. Python sees the file's schema, one row of validation counts and the per-group
 aggregates, never the rows.
@@ -27,7 +29,6 @@ so the engine runs on one thread unless ``threads`` says otherwise.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import time
@@ -36,33 +37,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from rai_pipeline.app.predictions_file import (
-    DECISION,
-    FRAME_RELATION,
-    LABEL,
-    SCORE,
-    EvaluateFileError,
-    check_reference_groups,
-    connect,
-    file_stem,
-    load_frame,
-    reader_for,
-)
+from rai_pipeline.app.predictions_checks import EvaluateFileError, check_reference_groups
+from rai_pipeline.app.predictions_file import DECISION, FRAME_RELATION, LABEL, SCORE, load_frame
+from rai_pipeline.app.predictions_reader import connect, file_stem, reader_for
 from rai_pipeline.code_version import code_version
 from rai_pipeline.core import evaluation
-from rai_pipeline.core.config import ColumnsConfig, ConfigError, EvaluationConfig, load_config
-from rai_pipeline.core.evidence.manifest import (
-    MANIFEST_NAME,
-    build_manifest,
-    file_sha256,
-    write_manifest,
+from rai_pipeline.core.config.schema import (
+    ColumnsConfig,
+    ConfigError,
+    EvaluationConfig,
+    load_config,
 )
+from rai_pipeline.core.engine.slices import SliceSpecError
+from rai_pipeline.core.engine.sql import InvalidIdentifierError
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, build_manifest, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
-from rai_pipeline.core.gate import aggregate_verdict
-from rai_pipeline.core.slices import SliceSpecError
-from rai_pipeline.core.sql import InvalidIdentifierError
+from rai_pipeline.core.governance.gate import aggregate_verdict
+from rai_pipeline.core.storage import file_sha256, move_into_place
 
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
 DEFAULT_MODEL_NAME = "file"
@@ -213,11 +204,13 @@ def evaluate_file(
         metrics = metrics[~metrics["metric"].isin(SCORE_METRICS)].reset_index(drop=True)
         step(reason)
     fairness = evaluation.fairness_metrics(metrics, stats, config)
-    metrics, fairness = _with_ids(metrics, ids), _with_ids(fairness, ids)
+    metrics, fairness = evaluation.with_ids(metrics, ids), evaluation.with_ids(fairness, ids)
 
     step(f"writing {out}")
+    evaluated_on = evaluation.evaluation_date(config)
     lineage = {
         **ids,
+        "evaluated_on": evaluated_on.isoformat(),
         "model_uri": f"file:{path.name}",
         "config_sha256": config_digest,
         "input_file": path.name,
@@ -236,6 +229,7 @@ def evaluate_file(
         fairness=fairness,
         lineage=lineage,
         histograms=None if skipped else statistics.histograms,
+        evaluated_on=evaluated_on,
         quality_checks=checks,
         model_details=_model_details(path, rows, columns, config, skipped),
     )
@@ -325,13 +319,6 @@ def _check_out(out: Path, *, force: bool, inputs: Mapping[str, Path]) -> None:
 # Outputs -------------------------------------------------------------------------------------
 
 
-def _with_ids(frame: pd.DataFrame, ids: Mapping[str, str]) -> pd.DataFrame:
-    out = frame.copy()
-    for position, (column, value) in enumerate(ids.items()):
-        out.insert(position, column, value)
-    return out
-
-
 def _model_details(
     path: Path,
     rows: int,
@@ -371,18 +358,9 @@ def _publish(staging: Path, out: Path, *, force: bool) -> Path | None:
     """Move ``staging`` to ``out`` with one rename; a non-empty ``out`` is first renamed aside
     (``force``) and restored if the final rename fails."""
     previous = None
-    if out.is_dir():
-        if any(out.iterdir()):
-            if not force:
-                raise EvaluateFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
-            previous = _previous_name(out)
-            os.rename(out, previous)
-        else:
-            out.rmdir()
-    try:
-        os.rename(staging, out)
-    except OSError:
-        if previous is not None and not out.exists():
-            os.rename(previous, out)
-        raise
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise EvaluateFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
+        previous = _previous_name(out)
+    move_into_place(staging, out, aside=previous)
     return previous

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rai_pipeline.core.dispositions import load_dispositions
 from rai_pipeline.core.evidence.verify import PackError, read_manifest, verify_pack
-from rai_pipeline.core.gate import EXIT_ERROR, decide_gate
+from rai_pipeline.core.governance.dispositions import load_dispositions
+from rai_pipeline.core.governance.gate import EXIT_ERROR, decide_gate
 
 MSG_TAMPERED = (
     "{pack}: the pack does not match its manifest (modified: {modified}; missing: {missing}; "

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from rai_pipeline.core.evidence.manifest import file_sha256
 from rai_pipeline.core.evidence.verify import read_manifest
-from rai_pipeline.core.landing import CURRENT_LINK, EXTRACTS, VERSION_FILE, VERSIONS_DIR
+from rai_pipeline.core.landing.extracts import CURRENT_LINK, EXTRACTS, VERSION_FILE, VERSIONS_DIR
+from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 from rai_pipeline.settings import RaiHome, configure_environment
 
 TABLES = ("slice_metrics", "fairness_metrics")
@@ -133,6 +134,7 @@ def _run(scratch: RaiHome, lineage: dict) -> dict[str, pd.DataFrame]:
     import dagster as dg
     import duckdb
 
+    ensure_dbt_manifest()
     from rai_pipeline.definitions import defs
     from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
     from rai_pipeline.defs.partitions import model_versions

@@ -16,11 +16,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from rai_pipeline.core.evidence.manifest import file_sha256
+from rai_pipeline.core.engine.slices import GROUP_SEPARATOR, group_label_sql
+from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
 from rai_pipeline.core.evidence.verify import read_manifest
-from rai_pipeline.core.fairness import AGGREGATE_GROUP, EXCLUDED_GROUPS
-from rai_pipeline.core.slices import GROUP_SEPARATOR
-from rai_pipeline.core.sql import quote_identifier, quote_literal
+from rai_pipeline.core.governance.registry import ModelVersionRef
+from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP, EXCLUDED_GROUPS
+from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
 
 CELLS = {
@@ -109,7 +110,6 @@ def _mlflow(lineage: dict[str, Any], home: RaiHome) -> tuple[dict[str, Any], dic
     from rai_pipeline.adapters.mlflow_store import MlflowStore
 
     store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
-    client = store.client()
     run_info: dict[str, Any] = {"run_id": lineage.get("mlflow_run_id")}
     version_info: dict[str, Any] = {
         "name": lineage.get("model_name"),
@@ -119,15 +119,10 @@ def _mlflow(lineage: dict[str, Any], home: RaiHome) -> tuple[dict[str, Any], dic
         "training_run_id": lineage.get("model_run_id"),
     }
     try:
-        run = client.get_run(lineage["mlflow_run_id"])
-        run_info.update(
-            status=run.info.status,
-            experiment_id=run.info.experiment_id,
-            artifact_uri=run.info.artifact_uri,
-            tracking_uri=home.tracking_uri,
-        )
-        mv = client.get_model_version(lineage["model_name"], lineage["model_version"])
-        version_info.update(source=mv.source, registry_tags=dict(mv.tags or {}))
+        ref = ModelVersionRef(str(lineage["model_name"]), str(lineage["model_version"]))
+        run, version = store.describe(ref, str(lineage["mlflow_run_id"]))
+        run_info.update(run)
+        version_info.update(version)
     except Exception as error:  # the pack stays traceable when the store is elsewhere
         run_info["unavailable"] = f"{type(error).__name__}: {error}"
     return run_info, version_info
@@ -189,10 +184,7 @@ def source_rows(
     folder = home.landing / "versions" / str(lineage["dataset_version"])
     conditions = ["f.model_name = ?", "f.model_version = ?"]
     params: list[Any] = [lineage["model_name"], lineage["model_version"]]
-    label = "concat_ws({}, {})".format(
-        quote_literal(GROUP_SEPARATOR),
-        ", ".join(f"f.{quote_identifier(feature)}" for feature in features) or "'all'",
-    )
+    label = group_label_sql([f"f.{quote_identifier(feature)}" for feature in features])
     if group == AGGREGATE_GROUP:
         for groups, test in ((excluded_groups, "NOT IN"), (only_groups, "IN")):
             if groups:

@@ -1,36 +1,51 @@
 """One evaluation, as configured: the calls the pipeline and ``rai evaluate-file`` share.
 
-Both read the same :class:`~rai_pipeline.core.config.EvaluationConfig` and must turn it into the
+Both read the same :class:`~rai_pipeline.core.config.schema.EvaluationConfig` and must turn it into
+the
 same engine options; these three functions are the only place that happens.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from rai_pipeline.core.calibration import calibration_curves
-from rai_pipeline.core.comparison import AUTO_COMPARISON, compare_versions
-from rai_pipeline.core.config import EvaluationConfig
-from rai_pipeline.core.curves import threshold_curves
+from rai_pipeline.core.config.schema import EvaluationConfig
+from rai_pipeline.core.engine.binning import SCORE_RANGE_AUTO
+from rai_pipeline.core.engine.slices import SliceSpec, build_slices
+from rai_pipeline.core.engine.statistics import SliceStatistics, compute_slice_statistics
 from rai_pipeline.core.evidence.render import ReportContext
-from rai_pipeline.core.fairness import (
+from rai_pipeline.core.metrics.calibration import calibration_curves
+from rai_pipeline.core.metrics.comparison import AUTO_COMPARISON, compare_versions
+from rai_pipeline.core.metrics.fairness import (
     AUTO_AGGREGATE,
     AUTO_PER_GROUP,
-    FairnessPolicy,
     fairness_metrics_from_slices,
 )
-from rai_pipeline.core.metrics import BOOTSTRAP_BINS, STATUS_OK, slice_metrics_from_stats
-from rai_pipeline.core.multiple_testing import method_for
-from rai_pipeline.core.slices import SCORE_RANGE_AUTO, SliceSpec, build_slices
-from rai_pipeline.core.statistics import SliceStatistics, compute_slice_statistics
+from rai_pipeline.core.metrics.policy import FairnessPolicy
+from rai_pipeline.core.metrics.slice_metrics import (
+    BOOTSTRAP_BINS,
+    STATUS_OK,
+    slice_metrics_from_stats,
+)
+from rai_pipeline.core.metrics.thresholds import threshold_curves
+from rai_pipeline.core.stats.multiple_testing import method_for
 
 REPORT_THRESHOLD_STEP = 10  # every 10th of the 1000 histogram edges: a 0.01 grid on [0, 1]
 CALIBRATION_BINS = 10
 ID_COLUMNS = ("evaluation_id", "model_name", "model_version", "dataset_version")
+
+
+def with_ids(frame: pd.DataFrame, ids: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with the evaluation's ids (:data:`ID_COLUMNS`) as its first columns."""
+    out = frame.copy()
+    for position, (column, value) in enumerate(ids.items()):
+        out.insert(position, column, value)
+    return out
 
 
 def configured_slices(config: EvaluationConfig) -> list[SliceSpec]:
@@ -150,6 +165,13 @@ def method_notes(config: EvaluationConfig, stats: pd.DataFrame) -> dict[str, str
     return {"roc_auc_method": auc, "multiple_testing": adjustment}
 
 
+def evaluation_date(config: EvaluationConfig) -> dt.date:
+    """The day the evaluation is as of: ``evaluation_date`` from the config, else today (UTC).
+    Callers record it in the pack's lineage (``evaluated_on``), so documents never read a
+    clock."""
+    return config.evaluation_date or dt.datetime.now(dt.UTC).date()
+
+
 def report_context(
     config: EvaluationConfig,
     *,
@@ -162,6 +184,7 @@ def report_context(
     fairness: pd.DataFrame,
     lineage: Mapping[str, Any],
     histograms: pd.DataFrame | None,
+    evaluated_on: dt.date,
     **details: Any,
 ) -> ReportContext:
     """What the documents show: the evaluation's identity and tables, the policy and owners
@@ -184,6 +207,7 @@ def report_context(
         intended_use=config.intended_use,
         owners=config.owners.model_dump(),
         risk_tier=config.risk_tier,
+        evaluated_on=evaluated_on,
         **(report_curves(histograms, metrics, config) if histograms is not None else {}),
         **details,
     )

@@ -5,7 +5,6 @@
 - :func:`asset_code_version`: an asset's Dagster code version, a digest of the source files
   that implement it (see :func:`rai_pipeline.code_version.module_source_files`).
 - ``*_digest``: the content digests that are the assets' Dagster data versions.
-- :func:`mlflow_run_url`: where a reviewer opens an MLflow run.
 """
 
 import hashlib
@@ -13,14 +12,13 @@ import json
 import math
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from rai_pipeline.code_version import code_version, modules_code_version
-from rai_pipeline.core.evidence.manifest import file_sha256
-from rai_pipeline.core.landing import PREDICTIONS_TABLE
+from rai_pipeline.core.landing.extracts import PREDICTIONS_TABLE
+from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.dbt.project import dbt_project
 
 SCORE_BATCH_ROWS = 1 << 20
@@ -100,25 +98,3 @@ def predictions_digest(conn: Any, *, model_name: str, model_version: str) -> str
         )
         for batch in reader
     )
-
-
-# Links -----------------------------------------------------------------------------------------
-
-
-def _is_http(tracking_uri: str) -> bool:
-    return tracking_uri.startswith(("http://", "https://"))
-
-
-def mlflow_run_url(tracking_uri: str, *, experiment_id: str, run_id: str, artifact_uri: str) -> str:
-    """The run's page in the MLflow UI for a tracking server (``http(s)://``); for a local
-    store (SQLite or files), which has no web address, the run's artifact location."""
-    if _is_http(tracking_uri):
-        return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-    return artifact_uri
-
-
-def mlflow_model_version_url(tracking_uri: str, *, name: str, version: str) -> str | None:
-    """The model version's page in the MLflow UI; None for a local store."""
-    if _is_http(tracking_uri):
-        return f"{tracking_uri.rstrip('/')}/#/models/{quote(name, safe='')}/versions/{version}"
-    return None

@@ -16,7 +16,7 @@ import dagster as dg
 import duckdb
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
-from rai_pipeline.core.config import EvaluationConfig, load_config
+from rai_pipeline.core.config.schema import EvaluationConfig, load_config
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, rai_home
 
 WAREHOUSE_POOL = "rai_warehouse"

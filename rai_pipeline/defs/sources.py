@@ -1,6 +1,6 @@
 """The landed extracts that dbt reads, at the root of the lineage graph.
 
-The files are written by ``rai_pipeline.core.landing`` (``rai demo`` lands the bundled
+The files are written by ``rai_pipeline.core.landing.extracts`` (``rai demo`` lands the bundled
 dataset), not by Dagster. Materializing ``landing_extracts`` records which landed files a run
 reads: it checks each extract against the sha256 recorded in ``dataset_version.parquet`` and
 reports each file's sha256 as the asset's data version, so Dagster shows downstream assets
@@ -14,12 +14,12 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
-from rai_pipeline.core.landing import (
+from rai_pipeline.core.landing.extracts import (
     CURRENT_LINK,
     LandingIntegrityError,
     dataset_version_of,
-    file_sha256,
 )
+from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.lineage import asset_code_version
 from rai_pipeline.defs.resources import RaiHomeResource
 
@@ -37,7 +37,7 @@ EXTRACTS = {
 }
 SUMMARY = "dataset_versions"
 GROUP = "landing"
-CODE_VERSION = asset_code_version("rai_pipeline.core.landing", __name__)
+CODE_VERSION = asset_code_version("rai_pipeline.core.landing.extracts", __name__)
 
 MSG_NOT_LANDED = (
     "no landed evaluation dataset at {path}: land one first (`rai demo` lands the bundled "
@@ -67,7 +67,7 @@ def read_landed_files(current_dir: Path) -> list[LandedFile]:
 
     Each extract's sha256 must equal the one ``dataset_version.parquet`` records, and the
     recorded dataset version must be the digest of those sha256s; otherwise
-    :class:`~rai_pipeline.core.landing.LandingIntegrityError`. Paths are resolved to the
+    :class:`~rai_pipeline.core.landing.extracts.LandingIntegrityError`. Paths are resolved to the
     immutable ``versions/<dataset_version>`` folder.
     """
     summary_path = current_dir / EXTRACTS[SUMMARY][0]

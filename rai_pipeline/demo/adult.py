@@ -72,7 +72,7 @@ def load_adult_with_ids(split: Split) -> pd.DataFrame:
     """Load a split with an ``example_id`` column (0-based source row number, int64) first.
 
     The ids are stable because the shipped files keep the source row order; this is the frame
-    to pass to :func:`rai_pipeline.core.landing.land_evaluation_extracts`.
+    to pass to :func:`rai_pipeline.core.landing.extracts.land_evaluation_extracts`.
     """
     frame = load_adult(split)
     frame.insert(0, ID_COLUMN, pd.RangeIndex(len(frame), dtype="int64").to_numpy())

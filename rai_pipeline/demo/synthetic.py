@@ -46,7 +46,6 @@ import numpy as np
 import pandas as pd
 
 ATTRIBUTES = ("group_a", "group_b", "group_c")
-METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "false_negative_rate")
 
 ERR_N = "n must be a non-negative integer, got {n!r}"
 ERR_SEED = "seed must be an integer, got {seed!r}"

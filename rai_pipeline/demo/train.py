@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore, experiment_name
-from rai_pipeline.core.registry import ModelVersionRef
+from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.demo.adult import (
     CATEGORICAL_FEATURES,
     FEATURES,

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as distributions
 
-from rai_pipeline.core.calibration import calibration_curves
+from rai_pipeline.core.metrics.calibration import calibration_curves
 
 FINE_BINS, COARSE_BINS = 1000, 10
 SCORES = distributions.beta(2, 3)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rai_pipeline.core.comparison import CELL_COLUMNS, CELLS, compare_versions
+from rai_pipeline.core.engine.paired import CELL_COLUMNS, CELLS
+from rai_pipeline.core.metrics.comparison import compare_versions
 
 PREVALENCE, TPR, FPR = 0.4, 0.7, 0.2
 FLAGS = ("regression", "improvement", "changed")

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rai_pipeline.core.fairness import AGGREGATES, FairnessPolicy
-from rai_pipeline.core.pairwise import DIFFERENCE
+from rai_pipeline.core.metrics.aggregates import AGGREGATES
+from rai_pipeline.core.metrics.pairwise import DIFFERENCE
+from rai_pipeline.core.metrics.policy import FairnessPolicy
 
 EDGE_TOLERANCE = 1e-9
 INSIDE, EDGE, OUTSIDE = "inside", "edge", "outside"

@@ -12,18 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from rai_pipeline.core.fairness import (
+from rai_pipeline.core.metrics.aggregates import AGGREGATES
+from rai_pipeline.core.metrics.fairness import fairness_metrics_from_slices
+from rai_pipeline.core.metrics.group_rates import PER_GROUP_RATES
+from rai_pipeline.core.metrics.pairwise import DIFFERENCE
+from rai_pipeline.core.metrics.slice_metrics import slice_metrics_from_stats
+from rai_pipeline.core.metrics.verdicts import (
     AGGREGATE_GROUP,
-    AGGREGATES,
     EXCLUDED_GROUPS,
     EXCLUDED_SEPARATOR,
-    PER_GROUP_RATES,
     VERDICT_FAIL,
     VERDICT_PASS,
-    fairness_metrics_from_slices,
 )
-from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.pairwise import DIFFERENCE
 from rai_pipeline.validation.designs import EDGE, INSIDE, OUTSIDE, POLICY, Design, position
 
 AGGREGATE_NAMES = tuple(name for name, *_ in AGGREGATES)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rai_pipeline.core.fairness import PER_GROUP_RATES, VERDICT_FAIL, VERDICT_PASS
+from rai_pipeline.core.metrics.group_rates import PER_GROUP_RATES
+from rai_pipeline.core.metrics.verdicts import VERDICT_FAIL, VERDICT_PASS
 from rai_pipeline.validation.calibration import (
     EXPONENTS,
     CalibrationStudy,
@@ -41,7 +42,6 @@ SHORT = {
     "equalized_odds_ratio": "EOR",
     "equal_opportunity_difference": "EOpp",
 }
-COVERAGE_TARGET = (0.93, 0.97)
 
 MSG_MARKERS = "{path}: the markers {start!r} and {end!r} must each appear once, in that order"
 

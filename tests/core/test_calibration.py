@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rai_pipeline.core.calibration import calibration_curves
-from rai_pipeline.core.slices import build_slices
-from rai_pipeline.core.statistics import compute_score_histograms
+from rai_pipeline.core.engine.slices import build_slices
+from rai_pipeline.core.engine.statistics import compute_score_histograms
+from rai_pipeline.core.metrics.calibration import calibration_curves
 
 BINS = 10
 

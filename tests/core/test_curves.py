@@ -1,7 +1,5 @@
 """Threshold curves and calibration from SQL histograms, against scikit-learn on the raw rows."""
 
-import doctest
-
 import duckdb
 import numpy as np
 import pandas as pd
@@ -9,45 +7,29 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix
 
-from rai_pipeline.core import calibration as calibration_module
-from rai_pipeline.core import curves as curves_module
-from rai_pipeline.core.calibration import (
+from rai_pipeline.core.engine.slices import OVERALL, build_slices
+from rai_pipeline.core.engine.statistics import compute_score_histograms
+from rai_pipeline.core.metrics.calibration import (
     CALIBRATION_CURVE_COLUMNS,
     CALIBRATION_ERROR_COLUMNS,
     MSG_CALIBRATION_RANGE,
     calibration_curves,
 )
-from rai_pipeline.core.curves import (
+from rai_pipeline.core.metrics.histograms import (
     MSG_COARSE_BINS,
     MSG_COLUMNS,
     MSG_EMPTY,
     MSG_SHAPE,
-    MSG_THRESHOLDS,
     REQUIRED_COLUMNS,
-    THRESHOLD_CURVE_COLUMNS,
     coarsen_histograms,
+)
+from rai_pipeline.core.metrics.thresholds import (
+    MSG_THRESHOLDS,
+    THRESHOLD_CURVE_COLUMNS,
     threshold_curves,
 )
-from rai_pipeline.core.slices import OVERALL, build_slices
-from rai_pipeline.core.statistics import compute_score_histograms
-
-FEATURES = ["race", "sex"]
-
-
-def make_frame(seed=0, n=3000):
-    rng = np.random.default_rng(seed)
-    race = rng.choice(["Asian", "Black", "White"], size=n, p=[0.2, 0.3, 0.5]).astype(object)
-    race[rng.random(n) < 0.05] = None
-    label = rng.binomial(1, 0.35, n)
-    score = 1 / (1 + np.exp(-(rng.normal(0, 1, n) + 1.5 * label - 1 + 0.3 * (race == "Black"))))
-    return pd.DataFrame(
-        {
-            "label": label,
-            "score": score,
-            "race": race,
-            "sex": rng.choice(["Female", "Male"], size=n).astype(object),
-        }
-    )
+from tests.core.builders import FEATURES
+from tests.core.builders import make_scored_frame as make_frame
 
 
 def histograms(frame, slices, **options):
@@ -227,8 +209,3 @@ def test_histograms_that_are_not_dense_are_rejected():
         with pytest.raises(ValueError) as raised:
             calibration_curves(frame)
         assert str(raised.value) == MSG_SHAPE
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(curves_module).failed == 0
-    assert doctest.testmod(calibration_module).failed == 0

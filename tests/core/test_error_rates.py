@@ -9,7 +9,7 @@ with 2000.
 import numpy as np
 import pytest
 
-from rai_pipeline.core.fairness import PER_GROUP_RATES
+from rai_pipeline.core.metrics.group_rates import PER_GROUP_RATES
 from rai_pipeline.validation.calibration import run_calibration_study
 from rai_pipeline.validation.comparison import run_comparison_study
 from rai_pipeline.validation.designs import DESIGNS, Design, Group

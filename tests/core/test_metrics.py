@@ -1,6 +1,5 @@
 """Slice metrics from sufficient statistics against fairlearn's MetricFrame on the raw rows."""
 
-import doctest
 import math
 from functools import partial
 from statistics import NormalDist
@@ -21,72 +20,23 @@ from fairlearn.metrics import (
 )
 from scipy.stats import rankdata
 
-from rai_pipeline.core import metrics as metrics_module
-from rai_pipeline.core.metrics import (
+from rai_pipeline.core.engine.slices import OVERALL, build_slices
+from rai_pipeline.core.engine.statistics import compute_score_histograms, compute_slice_stats
+from rai_pipeline.core.metrics.histograms import MSG_COLUMNS, MSG_SHAPE, REQUIRED_COLUMNS
+from rai_pipeline.core.metrics.score_intervals import MSG_HISTOGRAM_COUNTS, MSG_HISTOGRAM_GROUPS
+from rai_pipeline.core.metrics.slice_metrics import (
     BOOTSTRAP_BINS,
     METRIC_NAMES,
-    MSG_HISTOGRAM_CELLS,
-    MSG_HISTOGRAM_COLUMNS,
-    MSG_HISTOGRAM_COUNTS,
-    MSG_HISTOGRAM_GROUPS,
     MSG_MINIMUM,
-    MSG_N_BOOTSTRAP,
-    MSG_SEED,
     MSG_STATS_COLUMNS,
     MSG_STATS_COUNTS,
-    REQUIRED_HISTOGRAM_COLUMNS,
     REQUIRED_STATS_COLUMNS,
     SLICE_METRIC_COLUMNS,
     slice_metrics_from_stats,
 )
-from rai_pipeline.core.slices import (
-    OVERALL,
-    build_slices,
-)
-from rai_pipeline.core.statistics import compute_score_histograms, compute_slice_stats
+from rai_pipeline.core.stats.bootstrap import MSG_N_BOOTSTRAP, MSG_SEED
 from rai_pipeline.core.stats.intervals import MSG_CONFIDENCE_LEVEL, wilson_interval
-
-FEATURES = ["race", "sex"]
-
-
-def make_frame(seed=0, n=2000, *, ties=False, null_rate=0.05):
-    rng = np.random.default_rng(seed)
-    race = rng.choice(["Asian", "Black", "White"], size=n, p=[0.2, 0.3, 0.5]).astype(object)
-    race[rng.random(n) < null_rate] = None
-    label = rng.binomial(1, 0.35, n)
-    score = np.clip(0.3 + 0.35 * label + rng.normal(0, 0.2, n), 0, 1)
-    if ties:
-        score = np.round(score, 1)
-    return pd.DataFrame(
-        {
-            "model_name": rng.choice(["adult-income", "other"], size=n),
-            "label": label,
-            "score": score,
-            "decision": (score >= 0.5).astype(int),
-            "race": race,
-            "sex": rng.choice(["Female", "Male"], size=n).astype(object),
-        }
-    )
-
-
-def scenario(name):
-    frame, where = make_frame(), None
-    if name == "tied_scores":
-        frame = make_frame(1, ties=True)
-    elif name == "group_without_positives":
-        frame.loc[frame["race"] == "Asian", "label"] = 0
-    elif name == "group_without_negatives":
-        frame.loc[frame["race"] == "Asian", "label"] = 1
-    elif name == "group_without_selections":
-        frame.loc[frame["race"] == "Asian", "decision"] = 0
-    elif name == "single_group":
-        frame["sex"] = "Female"
-    elif name == "many_nulls":
-        frame = make_frame(2, null_rate=0.4)
-    elif name == "where_filter":
-        where = {"model_name": "adult-income"}
-    return frame, where
-
+from tests.core.builders import FEATURES, make_frame, scenario, stats_for
 
 SCENARIOS = [
     "basic",
@@ -103,15 +53,7 @@ SCENARIOS = [
 def engine_metrics(frame, slices, where=None, **options):
     conn = duckdb.connect()
     conn.register("ev", frame)
-    stats = compute_slice_stats(
-        conn,
-        relation="ev",
-        slices=slices,
-        label="label",
-        score="score",
-        decision="decision",
-        where=where,
-    )
+    stats = stats_for(conn, slices, where)
     return stats, slice_metrics_from_stats(stats, **options)
 
 
@@ -203,7 +145,7 @@ def oracle_metrics(frame, slices):
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_every_point_estimate_equals_fairlearn_and_sklearn(name):
-    frame, where = scenario(name)
+    frame, where, _ = scenario(name)
     slices = build_slices(FEATURES)
     _, got = engine_metrics(frame, slices, where)
     filtered = frame if where is None else frame[frame["model_name"] == where["model_name"]]
@@ -310,7 +252,7 @@ def test_minimum_positives_and_negatives_mark_groups_but_not_overall():
 
 
 def test_undefined_wins_over_insufficient_sample():
-    frame, _ = scenario("group_without_positives")
+    frame, _, _ = scenario("group_without_positives")
     frame = frame[(frame["race"] != "Asian") | (frame.index < 300)]
     _, got = engine_metrics(frame, build_slices(["race"]), min_group_size=10**6)
     asian = got[got["group"] == "Asian"].set_index("metric")
@@ -344,10 +286,6 @@ def test_bad_stats_and_options_are_rejected_with_their_messages():
     with pytest.raises(ValueError) as raised:
         slice_metrics_from_stats(stats, confidence_level=95)
     assert str(raised.value) == MSG_CONFIDENCE_LEVEL.format(value=95)
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(metrics_module).failed == 0
 
 
 # Bootstrap intervals for roc_auc_score and brier_score_loss from histograms -------------------
@@ -458,7 +396,7 @@ def test_score_intervals_for_scores_outside_the_unit_interval():
 
 
 def test_undefined_auc_has_no_interval():
-    frame, _ = scenario("group_without_positives")
+    frame, _, _ = scenario("group_without_positives")
     _, _, got = engine_with_histograms(frame, build_slices(["race"]), n_bootstrap=50)
     asian = got[(got["group"] == "Asian")].set_index("metric")
     assert asian.loc["roc_auc_score", "status"] == "undefined"
@@ -471,8 +409,8 @@ def test_histograms_that_do_not_match_the_stats_are_rejected():
     stats, hist, _ = engine_with_histograms(frame, build_slices(["sex"]), bins=10, n_bootstrap=10)
     with pytest.raises(ValueError) as raised:
         slice_metrics_from_stats(stats, histograms=hist.drop(columns=["sum_sq_score"]))
-    assert str(raised.value) == MSG_HISTOGRAM_COLUMNS.format(
-        missing=["sum_sq_score"], required=list(REQUIRED_HISTOGRAM_COLUMNS)
+    assert str(raised.value) == MSG_COLUMNS.format(
+        missing=["sum_sq_score"], required=[*REQUIRED_COLUMNS, "sum_sq_score"]
     )
     with pytest.raises(ValueError) as raised:
         slice_metrics_from_stats(stats, histograms=hist[hist["group"] != "Male"])
@@ -487,7 +425,7 @@ def test_histograms_that_do_not_match_the_stats_are_rejected():
     assert str(raised.value) == MSG_HISTOGRAM_COUNTS.format(groups=[last])
     with pytest.raises(ValueError) as raised:
         slice_metrics_from_stats(stats, histograms=hist.assign(n=hist["n"] - 0.5))
-    assert str(raised.value) == MSG_HISTOGRAM_CELLS
+    assert str(raised.value) == MSG_SHAPE
     for value, message in ((0, MSG_N_BOOTSTRAP), (True, MSG_N_BOOTSTRAP)):
         with pytest.raises(ValueError) as raised:
             slice_metrics_from_stats(stats, histograms=hist, n_bootstrap=value)

@@ -1,86 +1,49 @@
 """The slice engine against scikit-learn on the raw rows, plus its contract checks."""
 
-import doctest
 import math
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import confusion_matrix, roc_auc_score
 
-from rai_pipeline.core import slices as slices_module
-from rai_pipeline.core.slices import (
+from rai_pipeline.core.engine.binning import MSG_BINS, MSG_SCORE_RANGE, histogram_edges
+from rai_pipeline.core.engine.exact_auc import AUC_STRATEGIES, MSG_AUC_STRATEGY
+from rai_pipeline.core.engine.plan import MSG_COLUMN_ROLES, MSG_SLICE_TYPE, MSG_WHERE_VALUE
+from rai_pipeline.core.engine.profile import (
+    MSG_EMPTY_FRAME,
+    MSG_INVALID_ROWS,
+    EvaluationFrameError,
+)
+from rai_pipeline.core.engine.rollup import fixed_point_scale
+from rai_pipeline.core.engine.slices import (
     HISTOGRAM_COLUMNS,
-    MSG_AUC_STRATEGY,
-    MSG_BINS,
-    MSG_COLUMN_ROLES,
     MSG_DUPLICATE_FEATURE,
     MSG_DUPLICATE_SLICE,
-    MSG_EMPTY_FRAME,
     MSG_INTERSECTION_MEMBER,
     MSG_INTERSECTION_SIZE,
-    MSG_INVALID_ROWS,
     MSG_NO_FEATURES,
     MSG_RESERVED_FEATURE,
-    MSG_SCORE_RANGE,
-    MSG_SLICE_TYPE,
-    MSG_WHERE_VALUE,
     OVERALL,
     STATS_COLUMNS,
-    EvaluationFrameError,
     SliceSpec,
     SliceSpecError,
     build_slices,
-    histogram_edges,
 )
-from rai_pipeline.core.sql import InvalidIdentifierError
-from rai_pipeline.core.statistics import _fixed_point, compute_score_histograms, compute_slice_stats
+from rai_pipeline.core.engine.sql import InvalidIdentifierError
+from rai_pipeline.core.engine.statistics import compute_score_histograms, compute_slice_stats
+from tests.core.builders import (
+    FEATURES,
+    apply_where,
+    load,
+    make_frame,
+    oracle_groups,
+    oracle_stats,
+    scenario,
+    stats_for,
+)
 
-FEATURES = ["race", "sex"]
 STRATEGIES = ["score_counts", "ranks", "auto"]
-
-
-def make_frame(seed=0, n=2000, *, ties=False, null_rate=0.05):
-    """Seeded evaluation frame: informative scores, NULL race values, two models."""
-    rng = np.random.default_rng(seed)
-    race = rng.choice(["Asian", "Black", "White"], size=n, p=[0.2, 0.3, 0.5]).astype(object)
-    race[rng.random(n) < null_rate] = None
-    label = rng.binomial(1, 0.35, n)
-    score = np.clip(0.3 + 0.35 * label + rng.normal(0, 0.2, n), 0, 1)
-    if ties:
-        score = np.round(score, 1)
-    return pd.DataFrame(
-        {
-            "model_name": rng.choice(["adult-income", "other"], size=n),
-            "model_version": rng.choice([1, 2], size=n),
-            "label": label,
-            "score": score,
-            "decision": (score >= 0.5).astype(int),
-            "race": race,
-            "sex": rng.choice(["Female", "Male"], size=n).astype(object),
-            "age_band": rng.choice(["<30", "30-50", ">50"], size=n).astype(object),
-        }
-    )
-
-
-def scenario(name):
-    """(frame, where) for an edge case; ``where`` is applied by the engine and the oracle."""
-    frame, where = make_frame(), None
-    if name == "tied_scores":
-        frame = make_frame(1, ties=True)
-    elif name == "group_without_positives":
-        frame.loc[frame["race"] == "Asian", "label"] = 0
-    elif name == "group_without_selections":
-        frame.loc[frame["race"] == "Asian", "decision"] = 0
-    elif name == "single_group":
-        frame["sex"] = "Female"
-    elif name == "many_nulls":
-        frame = make_frame(2, null_rate=0.4)
-        frame.loc[frame.index % 7 == 0, "sex"] = None
-    elif name == "where_filter":
-        where = {"model_name": "adult-income", "model_version": 2}
-    return frame, where
 
 
 SCENARIOS = [
@@ -90,70 +53,8 @@ SCENARIOS = [
     "group_without_selections",
     "single_group",
     "many_nulls",
-    "where_filter",
+    "where_two_columns",
 ]
-
-
-def load(frame, table="ev"):
-    conn = duckdb.connect()
-    conn.register("incoming", frame)
-    conn.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming")
-    conn.unregister("incoming")
-    return conn
-
-
-def apply_where(frame, where):
-    for column, value in (where or {}).items():
-        frame = frame[frame[column] == value]
-    return frame
-
-
-def oracle_groups(frame, spec):
-    """(group label, rows) per group of ``spec``, NULL -> 'unknown', computed with pandas."""
-    if spec.is_overall:
-        return [("all", frame)]
-    keys = frame[list(spec.features)].fillna("unknown").astype(str)
-    labels = keys.agg("&".join, axis=1)
-    return sorted(frame.groupby(labels, sort=False), key=lambda item: item[0])
-
-
-def oracle_stats(frame, slices):
-    rows = []
-    for spec in [OVERALL, *slices]:
-        for group, rows_g in oracle_groups(frame, spec):
-            y, s = rows_g["label"].to_numpy(), rows_g["score"].to_numpy()
-            d = rows_g["decision"].astype(int).to_numpy()
-            tn, fp, fn, tp = confusion_matrix(y, d, labels=[0, 1]).ravel()
-            both = 0 < y.sum() < len(y)
-            rows.append(
-                {
-                    "dimension": spec.dimension,
-                    "group": group,
-                    "n": len(y),
-                    "n_pos": int(y.sum()),
-                    "n_neg": int(len(y) - y.sum()),
-                    "tp": tp,
-                    "fp": fp,
-                    "tn": tn,
-                    "fn": fn,
-                    "sum_sq_error": float(((s - y) ** 2).sum()),
-                    "auc": roc_auc_score(y, s) if both else np.nan,
-                }
-            )
-    return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
-
-
-def stats_for(conn, slices, where=None, **options):
-    return compute_slice_stats(
-        conn,
-        relation="ev",
-        slices=slices,
-        label="label",
-        score="score",
-        decision="decision",
-        where=where,
-        **options,
-    )
 
 
 # build_slices --------------------------------------------------------------------------------
@@ -224,7 +125,7 @@ def test_build_slices_rejects_injected_feature_names():
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_slice_stats_equal_sklearn_on_the_raw_rows(name, strategy):
-    frame, where = scenario(name)
+    frame, where, _ = scenario(name)
     slices = build_slices(FEATURES)
     got = stats_for(load(frame), slices, where, auc_strategy=strategy)
     expected = oracle_stats(apply_where(frame, where), slices)
@@ -250,7 +151,7 @@ def test_auc_strategies_agree_exactly():
 
 
 def test_auc_is_nan_for_a_group_without_positives():
-    frame, _ = scenario("group_without_positives")
+    frame, _, _ = scenario("group_without_positives")
     stats = stats_for(load(frame), build_slices(["race"])).set_index(["dimension", "group"])
     assert np.isnan(stats.loc[("race", "Asian"), "auc"])
     assert stats.loc[("race", "Asian"), "n_pos"] == 0
@@ -377,9 +278,7 @@ def test_misused_options_are_rejected_with_their_messages():
     conn = load(make_frame())
     with pytest.raises(SliceSpecError) as raised:
         stats_for(conn, [], auc_strategy="fast")
-    assert str(raised.value) == MSG_AUC_STRATEGY.format(
-        choices=slices_module.AUC_STRATEGIES, value="fast"
-    )
+    assert str(raised.value) == MSG_AUC_STRATEGY.format(choices=AUC_STRATEGIES, value="fast")
     with pytest.raises(SliceSpecError) as raised:
         stats_for(conn, ["race"])
     assert str(raised.value) == MSG_SLICE_TYPE.format(type_name="str")
@@ -580,7 +479,7 @@ def test_histogram_sums_are_exact_and_identical_in_every_run():
     cell = frame[(frame["label"] == 1) & (frame["score"] < 1 / 3)]["score"].to_numpy()
     first = overall[(overall["label"] == 1) & (overall["bin"] == 0)].iloc[0]
     # each row is rounded to a multiple of 1/scale: the documented bound is n / (2 scale)
-    scale, _ = _fixed_point(n, 1.0)
+    scale, _ = fixed_point_scale(n, 1.0)
     bound = len(cell) / (2 * scale)
     assert abs(first["sum_score"] - math.fsum(cell)) <= bound
     assert abs(first["sum_sq_score"] - math.fsum(cell**2)) <= bound
@@ -594,7 +493,3 @@ def test_histograms_apply_the_where_filter():
         load(frame), relation="ev", slices=[], label="label", score="score", where=where
     )
     assert hist["n"].sum() == len(apply_where(frame, where))
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(slices_module).failed == 0

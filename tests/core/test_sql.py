@@ -1,12 +1,10 @@
 """Identifiers from config are validated and quoted; literals are escaped."""
 
-import doctest
-
 import duckdb
 import pytest
 
-from rai_pipeline.core import sql
-from rai_pipeline.core.sql import (
+from rai_pipeline.core.engine import sql
+from rai_pipeline.core.engine.sql import (
     MSG_INVALID_IDENTIFIER,
     MSG_INVALID_RELATION,
     MSG_LITERAL_NOT_STRING,
@@ -96,7 +94,3 @@ def test_quoted_identifier_selects_the_column_and_nothing_else():
     conn = duckdb.connect()
     conn.execute("CREATE TABLE ev AS SELECT 1 AS label")
     assert conn.execute(f"SELECT {quote_identifier('label')} FROM ev").fetchall() == [(1,)]
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(sql).failed == 0

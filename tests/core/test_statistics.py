@@ -1,33 +1,23 @@
 """One-scan statistics against scikit-learn on the raw rows and against the two-query engine."""
 
-import doctest
-
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from rai_pipeline.core import statistics as statistics_module
-from rai_pipeline.core.slices import (
-    MSG_AUC_STRATEGY,
-    MSG_BINS,
-    MSG_INVALID_ROWS,
-    OVERALL,
-    STATS_COLUMNS,
-    EvaluationFrameError,
-    SliceSpecError,
-    build_slices,
-    histogram_edges,
-)
-from rai_pipeline.core.statistics import (
+from rai_pipeline.core.engine import exact_auc as exact_auc_module
+from rai_pipeline.core.engine.binning import MSG_BINS, histogram_edges
+from rai_pipeline.core.engine.exact_auc import MSG_AUC_STRATEGY
+from rai_pipeline.core.engine.profile import MSG_INVALID_ROWS, EvaluationFrameError
+from rai_pipeline.core.engine.slices import OVERALL, STATS_COLUMNS, SliceSpecError, build_slices
+from rai_pipeline.core.engine.statistics import (
     AUC_METHODS,
     MSG_AUC_METHOD,
     STATISTICS_COLUMNS,
     compute_slice_statistics,
 )
-from tests.core.test_slices import (
+from tests.core.builders import (
     FEATURES,
-    SCENARIOS,
     apply_where,
     load,
     make_frame,
@@ -35,6 +25,7 @@ from tests.core.test_slices import (
     oracle_stats,
     scenario,
 )
+from tests.core.test_slices import SCENARIOS
 
 
 def statistics_for(conn, slices, where=None, **options):
@@ -53,7 +44,7 @@ def statistics_for(conn, slices, where=None, **options):
 @pytest.mark.parametrize("strategy", ["score_counts", "ranks", "auto"])
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_exact_statistics_equal_sklearn_on_the_raw_rows(name, strategy):
-    frame, where = scenario(name)
+    frame, where, _ = scenario(name)
     slices = build_slices(FEATURES)
     got = statistics_for(load(frame), slices, where, auc_strategy=strategy).stats
     expected = oracle_stats(apply_where(frame, where), slices)
@@ -88,7 +79,7 @@ def binned_oracle(frame, slices, bins):
 @pytest.mark.parametrize("bins", [5, 50, 1000])
 @pytest.mark.parametrize("name", ["basic", "group_without_positives", "many_nulls"])
 def test_binned_auc_is_sklearn_on_bin_indices_and_within_its_bound(name, bins):
-    frame, _ = scenario(name)
+    frame, _, _ = scenario(name)
     slices = build_slices(FEATURES)
     got = statistics_for(load(frame), slices, auc="binned", bins=bins).stats
     expected = binned_oracle(frame, slices, bins)
@@ -199,10 +190,6 @@ def test_misused_options_are_rejected_with_their_messages():
         assert str(raised.value) == message
 
 
-def test_docstring_examples_run():
-    assert doctest.testmod(statistics_module).failed == 0
-
-
 def test_features_are_labelled_after_grouping_as_the_oracle_labels_them():
     """Rows are grouped by raw values and labelled afterwards: NULL and the literal value
     ``unknown`` are one group (as documented), and integer features become text labels."""
@@ -221,17 +208,17 @@ def test_features_are_labelled_after_grouping_as_the_oracle_labels_them():
 def test_exact_auc_falls_back_to_a_partitioned_window_when_groups_hash_alike(monkeypatch):
     """If two groups' values hashed alike their rows would interleave in the sort; the
     ``contiguous`` check catches it and the partitioned window gives the exact AUC."""
-    real = statistics_module._auc_rank_branch
+    real = exact_auc_module.rank_auc_branch
 
     def colliding(plan, k, *, hashed=False):
         sql = real(plan, k, hashed=hashed)
         return sql.replace("hash(", "0 * hash(") if hashed else sql
 
-    monkeypatch.setattr(statistics_module, "_auc_rank_branch", colliding)
-    frame, _ = scenario("basic")
+    monkeypatch.setattr(exact_auc_module, "rank_auc_branch", colliding)
+    frame, _, _ = scenario("basic")
     slices = build_slices(FEATURES)
     got = statistics_for(load(frame), slices, auc_strategy="ranks")
     expected = oracle_stats(frame, slices)
     np.testing.assert_allclose(got.stats["auc"], expected["auc"], rtol=1e-12)
     steps = [step for step, _, _ in got.queries]
-    assert steps.count(statistics_module.STEP_EXACT_AUC_FALLBACK) == len(FEATURES) + 1
+    assert steps.count(exact_auc_module.STEP_EXACT_AUC_FALLBACK) == len(FEATURES) + 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -21,12 +20,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from rai_pipeline.core.landing import PREDICTIONS_DDL, land_evaluation_extracts
+from rai_pipeline.core.landing.extracts import PREDICTIONS_DDL, land_evaluation_extracts
 from rai_pipeline.demo.adult import FEATURES, LABEL, load_adult_with_ids
+from rai_pipeline.settings import DBT_EXECUTABLE
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
-DBT = Path(sys.executable).with_name("dbt")
+DBT = DBT_EXECUTABLE
 MODEL = "adult-income"
 AGE_BANDS = {"0-16", "17-24", "25-44", "45-64", "65+", "unknown"}
 EVAL_FRAME_CONTRACT = [

@@ -29,9 +29,10 @@ def test_asset_graph_matches_snapshot(dbt_manifest):
     from rai_pipeline.definitions import defs
 
     rendered = render_graph(defs)
-    if os.environ.get("RAI_UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+    if os.environ.get("RAI_UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
         SNAPSHOT.write_text(rendered)
+    assert SNAPSHOT.exists(), f"{SNAPSHOT} is missing: write it with RAI_UPDATE_SNAPSHOTS=1"
     assert rendered == SNAPSHOT.read_text()
 
 

@@ -13,19 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rai_pipeline.adapters.mlflow_store import mlflow_model_version_url, mlflow_run_url
 from rai_pipeline.code_version import module_source_files, modules_code_version, source_digest
-from rai_pipeline.core.landing import (
+from rai_pipeline.core.landing.extracts import (
     PREDICTIONS_DDL,
     LandingIntegrityError,
     land_evaluation_extracts,
 )
-from rai_pipeline.defs.lineage import (
-    frame_digest,
-    mlflow_model_version_url,
-    mlflow_run_url,
-    predictions_digest,
-    scores_digest,
-)
+from rai_pipeline.defs.lineage import frame_digest, predictions_digest, scores_digest
 
 LANDING_KEYS = [
     dg.AssetKey(["landing", name])
@@ -73,12 +68,19 @@ def test_evaluation_asset_code_versions_cover_the_modules_that_compute_them():
     names = {
         p.as_posix().split("rai_pipeline/", 1)[1]
         for p in module_source_files(
-            ["rai_pipeline.defs.evaluation.service", "rai_pipeline.core.evaluation"]
+            ["rai_pipeline.defs.evaluation.metrics", "rai_pipeline.core.evaluation"]
         )
     }
     # followed from core.evaluation through its imports, lazy ones included
-    assert {"core/metrics.py", "core/fairness.py", "core/slices.py"} <= names
-    assert "defs/evaluation/service.py" in names
+    assert {
+        "core/metrics/slice_metrics.py",
+        "core/metrics/fairness.py",
+        "core/metrics/aggregates.py",
+        "core/engine/slices.py",
+        "core/engine/statistics.py",
+        "core/stats/intervals.py",
+    } <= names
+    assert "defs/evaluation/metrics.py" in names
     # the service's own imports are not followed (they would pull in the whole package)
     assert "defs/resources.py" not in names
     evidence = {p.name for p in module_source_files(["rai_pipeline.core.evidence"])}
@@ -232,7 +234,7 @@ def latest_tags(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, str
 
 
 def test_landing_data_version_is_the_sha256_of_the_landed_file(tmp_path):
-    from rai_pipeline.core.landing import file_sha256
+    from rai_pipeline.core.storage import file_sha256
 
     land(tmp_path, seed=1)
     current = tmp_path / "landing" / "evaluation" / "current"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from rai_pipeline.core.registry import EVALUATED_TAG, ModelVersionInfo, ModelVersionRef
+from rai_pipeline.core.governance.registry import EVALUATED_TAG, ModelVersionInfo, ModelVersionRef
 from rai_pipeline.defs.evaluation.sensors import MAX_REQUESTS_PER_TICK, registered_model_versions
 from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource
 

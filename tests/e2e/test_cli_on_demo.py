@@ -7,7 +7,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from rai_pipeline.cli import app
-from rai_pipeline.core.gate import findings
+from rai_pipeline.core.governance.gate import findings
 
 runner = CliRunner()
 

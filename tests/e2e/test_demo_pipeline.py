@@ -15,7 +15,8 @@ import pytest
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, file_sha256
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
+from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
 
 PACK_FILES = {

@@ -6,8 +6,9 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 from sklearn.metrics import accuracy_score
 
-from rai_pipeline.core.comparison import compare_versions, paired_cells
-from rai_pipeline.core.slices import build_slices
+from rai_pipeline.core.engine.paired import paired_cells
+from rai_pipeline.core.engine.slices import build_slices
+from rai_pipeline.core.metrics.comparison import compare_versions
 
 
 def two_versions(n: int = 6000, seed: int = 4, flip_share: float = 0.0) -> pd.DataFrame:

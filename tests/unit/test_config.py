@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from rai_pipeline.core.config import (
+from rai_pipeline.core.config.schema import (
     MSG_COLUMN_NAME,
     MSG_COLUMN_ROLES,
     MSG_FEATURE_IS_COLUMN,
@@ -164,7 +164,14 @@ def test_integer_reference_groups_are_group_labels():
     assert config.reference_groups == {"race": "3"}
 
 
-LATER_KEYS = ("columns", "positive_label", "auc", "multiple_testing", "multiple_testing_family")
+LATER_KEYS = (
+    "columns",
+    "positive_label",
+    "auc",
+    "multiple_testing",
+    "multiple_testing_family",
+    "evaluation_date",
+)
 
 
 def test_digest_of_a_config_without_the_later_keys_is_unchanged():

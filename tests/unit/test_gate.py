@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from rai_pipeline.core.dispositions import (
+from rai_pipeline.core.governance.dispositions import (
     MSG_ACCEPT_FIELDS,
     MSG_FINDING_FORM,
     MSG_MITIGATE_FIELDS,
@@ -13,9 +13,14 @@ from rai_pipeline.core.dispositions import (
     load_dispositions,
     parse_dispositions,
 )
-from rai_pipeline.core.fairness import fairness_metrics_from_slices
-from rai_pipeline.core.gate import EXIT_BLOCKED, EXIT_PASS, aggregate_verdict, decide_gate
-from rai_pipeline.core.metrics import slice_metrics_from_stats
+from rai_pipeline.core.governance.gate import (
+    EXIT_BLOCKED,
+    EXIT_PASS,
+    aggregate_verdict,
+    decide_gate,
+)
+from rai_pipeline.core.metrics.fairness import fairness_metrics_from_slices
+from rai_pipeline.core.metrics.slice_metrics import slice_metrics_from_stats
 
 TODAY = dt.date(2026, 11, 26)
 

@@ -4,13 +4,9 @@ import json
 
 import pytest
 
-from rai_pipeline.core.evidence.manifest import (
-    MANIFEST_NAME,
-    build_manifest,
-    file_sha256,
-    write_manifest,
-)
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, build_manifest, write_manifest
 from rai_pipeline.core.evidence.publish import HISTORY_DIR, MSG_NO_MANIFEST, publish_pack
+from rai_pipeline.core.storage import file_sha256
 
 
 def make_pack(folder, content: str):

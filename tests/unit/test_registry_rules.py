@@ -2,7 +2,7 @@
 
 import pytest
 
-from rai_pipeline.core.registry import (
+from rai_pipeline.core.governance.registry import (
     EVALUATED_TAG,
     MSG_BAD_PARTITION_KEY,
     ModelVersionInfo,

@@ -1,18 +1,19 @@
 """Documents are generated from the evaluation tables and make no banned claims."""
 
+import datetime as dt
 import html
 import re
 
 import duckdb
 import pytest
 
+from rai_pipeline.core.engine.slices import build_slices
+from rai_pipeline.core.engine.statistics import compute_slice_stats
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.render import ReportContext
-from rai_pipeline.core.fairness import fairness_metrics_from_slices
-from rai_pipeline.core.gate import aggregate_verdict
-from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.slices import build_slices
-from rai_pipeline.core.statistics import compute_slice_stats
+from rai_pipeline.core.governance.gate import aggregate_verdict
+from rai_pipeline.core.metrics.fairness import fairness_metrics_from_slices
+from rai_pipeline.core.metrics.slice_metrics import slice_metrics_from_stats
 from rai_pipeline.demo.synthetic import make_synthetic_frame
 
 BANNED = re.compile(r"\b(unbiased|debiased|bias-free|is fair|are fair|fair model)\b", re.I)
@@ -43,6 +44,7 @@ def context() -> ReportContext:
         threshold=0.5,
         confidence_level=0.95,
         min_group_size=100,
+        evaluated_on=dt.date(2026, 12, 1),
         slice_metrics=metrics,
         fairness_metrics=fairness,
         lineage={"git_commit": "abc", "mlflow_run_id": "r1"},
@@ -75,11 +77,21 @@ def test_documents_make_no_banned_claims(context, tmp_path, document):
     assert "do not capture" in text or "does not establish" in text
 
 
-def test_tables_are_byte_identical_for_identical_inputs(context, tmp_path):
-    assemble_pack(tmp_path / "a", context)
-    assemble_pack(tmp_path / "b", context)
-    for name in ("slice_metrics.parquet", "fairness_metrics.csv", "fairness_report.html"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+def test_every_file_of_a_pack_is_byte_identical_for_identical_inputs(context, tmp_path):
+    first = assemble_pack(tmp_path / "a", context)
+    second = assemble_pack(tmp_path / "b", context)
+    names = sorted(p.relative_to(tmp_path / "a") for p in first)
+    assert names == sorted(p.relative_to(tmp_path / "b") for p in second)
+    assert {"launch_checklist.md", "fairness_report.html", "model_card.md"} <= {
+        n.name for n in names
+    }
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_the_checklist_states_the_evaluation_date_it_was_given(context, tmp_path):
+    assemble_pack(tmp_path, context)
+    assert "evaluated on 2026-12-01" in (tmp_path / "launch_checklist.md").read_text()
 
 
 def test_the_methods_state_the_adjustment_the_table_records(context, tmp_path):

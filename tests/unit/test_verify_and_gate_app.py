@@ -6,15 +6,15 @@ import duckdb
 import pytest
 
 from rai_pipeline.app.gate import run_gate
+from rai_pipeline.core.engine.slices import build_slices
+from rai_pipeline.core.engine.statistics import compute_slice_stats
 from rai_pipeline.core.evidence.manifest import build_manifest, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.render import ReportContext
 from rai_pipeline.core.evidence.verify import PackError, verify_pack
-from rai_pipeline.core.fairness import fairness_metrics_from_slices
-from rai_pipeline.core.gate import EXIT_BLOCKED, EXIT_PASS, findings
-from rai_pipeline.core.metrics import slice_metrics_from_stats
-from rai_pipeline.core.slices import build_slices
-from rai_pipeline.core.statistics import compute_slice_stats
+from rai_pipeline.core.governance.gate import EXIT_BLOCKED, EXIT_PASS, findings
+from rai_pipeline.core.metrics.fairness import fairness_metrics_from_slices
+from rai_pipeline.core.metrics.slice_metrics import slice_metrics_from_stats
 from rai_pipeline.demo.synthetic import make_synthetic_frame
 
 TODAY = dt.date(2026, 11, 26)
@@ -45,6 +45,7 @@ def pack(tmp_path):
         threshold=0.5,
         confidence_level=0.95,
         min_group_size=50,
+        evaluated_on=dt.date(2026, 12, 1),
         slice_metrics=metrics,
         fairness_metrics=fairness,
         lineage=lineage,

@@ -143,3 +143,48 @@ def disparity_chart_svg(rows: Sequence[Mapping[str, Any]], *, width: int = 560) 
             parts.append(f'<circle cx="{sx(value):.1f}" cy="{y + 9}" r="4" fill="{color}"/>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bar_chart_svg(groups: Sequence[Mapping[str, Any]], metric: str, *, width: int = 560) -> str:
+    """A horizontal bar chart of one rate per group with interval whiskers, as inline SVG."""
+    rows = [g for g in groups if metric in g["metrics"]]
+    row_h, left, right = 22, 170, 60
+    height = row_h * len(rows) + 30
+    scale = width - left - right
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'aria-label="{html.escape(metric)} by group" width="{width}" height="{height}">'
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1.0):
+        x = left + tick * scale
+        parts.append(
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#ddd"/>'
+            f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{tick}</text>'
+        )
+    for i, group in enumerate(rows):
+        cell = group["metrics"][metric]
+        y = i * row_h + 4
+        value = cell["raw"]
+        label = html.escape(str(group["group"])[:26])
+        faded = ' fill-opacity="0.35"' if group["status"] != "ok" else ""
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">{label}</text>'
+        )
+        if isinstance(value, float) and not math.isnan(value):
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{value * scale:.1f}" height="16" '
+                f'fill="#4c78a8"{faded}/>'
+            )
+            lower, upper = cell["lower"], cell["upper"]
+            if not (math.isnan(lower) or math.isnan(upper)):
+                x1, x2 = left + lower * scale, left + upper * scale
+                parts.append(
+                    f'<line x1="{x1:.1f}" y1="{y + 8}" x2="{x2:.1f}" y2="{y + 8}" stroke="#222"/>'
+                    f'<line x1="{x1:.1f}" y1="{y + 3}" x2="{x1:.1f}" y2="{y + 13}" stroke="#222"/>'
+                    f'<line x1="{x2:.1f}" y1="{y + 3}" x2="{x2:.1f}" y2="{y + 13}" stroke="#222"/>'
+                )
+            parts.append(
+                f'<text x="{left + scale + 6}" y="{y + 13}" font-size="11">{value:.3f}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)

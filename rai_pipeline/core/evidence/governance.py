@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from rai_pipeline.core.dispositions import ACCEPT, Resolution, finding_id
-from rai_pipeline.core.fairness import (
+from rai_pipeline.core.governance.dispositions import ACCEPT, Resolution, finding_id
+from rai_pipeline.core.metrics.verdicts import (
     AGGREGATE_GROUP,
     EXCLUDED_GROUPS,
     VERDICT_FAIL,

@@ -6,21 +6,23 @@ identical bytes; documents are rendered from the same tables.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from rai_pipeline.core.evidence.governance import (
-    ChecklistItem,
     completeness,
     launch_checklist,
     risk_register,
 )
-from rai_pipeline.core.evidence.render import DOCUMENTS, ReportContext, render_document
+from rai_pipeline.core.evidence.render import (
+    DOCUMENTS,
+    ReportContext,
+    render_checklist,
+    render_document,
+)
+from rai_pipeline.core.storage import write_parquet
 
 TABLES = ("slice_metrics", "fairness_metrics")
 
@@ -28,9 +30,7 @@ TABLES = ("slice_metrics", "fairness_metrics")
 def write_table(frame: pd.DataFrame, folder: Path, name: str) -> list[Path]:
     """``<name>.parquet`` and ``<name>.csv``, byte-deterministic for identical frames."""
     parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
-    table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-    table = table.replace_schema_metadata(None)
-    pq.write_table(table, parquet, compression="zstd", write_statistics=False)
+    write_parquet(frame, parquet)
     frame.to_csv(csv, index=False, lineterminator="\n")
     return [parquet, csv]
 
@@ -38,24 +38,6 @@ def write_table(frame: pd.DataFrame, folder: Path, name: str) -> list[Path]:
 def _json(path: Path, payload: object) -> Path:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
     return path
-
-
-def checklist_markdown(items: list[ChecklistItem], title: str) -> str:
-    score = completeness(items)
-    lines = [
-        f"# Launch-readiness checklist: {title}",
-        "",
-        f"Completeness: **{score}%** ({sum(i.done for i in items)} of {len(items)} items done).",
-        "",
-        "| Item | Status | Evidence | Note |",
-        "|---|---|---|---|",
-    ]
-    for item in items:
-        status = "done" if item.done else "**open**"
-        lines.append(
-            f"| {item.item} | {status} | [{item.evidence}]({item.evidence}) | {item.note} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
@@ -90,10 +72,10 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         intended_use=context.intended_use,
         owners=context.owners,
         mlflow_run_id=str(context.lineage.get("mlflow_run_id", "")),
-        evaluated_on=context.evaluated_on or dt.date.today(),
+        evaluated_on=context.evaluated_on,
     )
     title = f"{context.model_name} version {context.model_version}"
-    (staging / "launch_checklist.md").write_text(checklist_markdown(items, title))
+    (staging / "launch_checklist.md").write_text(render_checklist(items, title=title))
     written.append(staging / "launch_checklist.md")
     checklist = {
         "completeness_percent": completeness(items),

@@ -7,11 +7,11 @@ to ``<model>/.history/<version>/<its evidence digest>/`` first, so nothing is lo
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, file_sha256
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
+from rai_pipeline.core.storage import file_sha256, move_into_place
 
 MSG_NO_MANIFEST = (
     "refusing to publish {staging}: it has no {manifest}, so it is not a complete pack"
@@ -23,15 +23,13 @@ def publish_pack(staging: Path, target: Path) -> Path:
     """Move the assembled pack ``staging`` to ``target``; keep any previous pack in history."""
     if not (staging / MANIFEST_NAME).is_file():
         raise ValueError(MSG_NO_MANIFEST.format(staging=staging, manifest=MANIFEST_NAME))
-    target.parent.mkdir(parents=True, exist_ok=True)
+    archive = None
     if target.exists():
         previous = target / MANIFEST_NAME
         label = file_sha256(previous)[:16] if previous.exists() else "incomplete"
         archive = target.parent / HISTORY_DIR / target.name / label
-        if archive.exists():
+        if archive.exists():  # the same pack is kept already
             shutil.rmtree(target)
-        else:
-            archive.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(target, archive)
-    os.rename(staging, target)
+            archive = None
+    move_into_place(staging, target, aside=archive)
     return target

@@ -7,7 +7,6 @@ capture, and never call a model "fair" or "unbiased" (see ``docs/writing-about-f
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,11 +15,13 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from rai_pipeline.core.calibration import CALIBRATION_OK, CalibrationResult
-from rai_pipeline.core.dispositions import Resolution, finding_id
-from rai_pipeline.core.evidence.charts import disparity_chart_svg, line_chart_svg
-from rai_pipeline.core.fairness import AGGREGATE_GROUP, EXCLUDED_GROUPS, VERDICT_PASS
-from rai_pipeline.core.gate import aggregate_verdict
+from rai_pipeline.core.evidence.charts import bar_chart_svg, disparity_chart_svg, line_chart_svg
+from rai_pipeline.core.evidence.governance import ChecklistItem, completeness
+from rai_pipeline.core.governance.dispositions import Resolution, finding_id
+from rai_pipeline.core.governance.gate import aggregate_verdict
+from rai_pipeline.core.metrics.calibration import CALIBRATION_OK, CalibrationResult
+from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP, EXCLUDED_GROUPS, VERDICT_PASS
+from rai_pipeline.core.schemas.expectations import SuiteResult
 
 REPORT_METRICS = (
     "selection_rate",
@@ -54,6 +55,7 @@ class ReportContext:
     threshold: float
     confidence_level: float
     min_group_size: int
+    evaluated_on: dt.date
     slice_metrics: pd.DataFrame
     fairness_metrics: pd.DataFrame
     lineage: Mapping[str, Any]
@@ -63,7 +65,6 @@ class ReportContext:
     risk_tier: str = "medium"
     model_details: Mapping[str, Any] = field(default_factory=dict)
     resolutions: Sequence[Resolution] = ()
-    evaluated_on: dt.date | None = None
     datasheet: DatasheetInfo | None = None
     previous_version: str | None = None
     comparison: pd.DataFrame | None = None
@@ -108,51 +109,6 @@ def _wide_groups(slice_metrics: pd.DataFrame, dimension: str) -> list[dict[str, 
                 }
         out.append({"group": group, "n": n, "status": status, "metrics": cells})
     return out
-
-
-def bar_chart_svg(groups: Sequence[Mapping[str, Any]], metric: str, *, width: int = 560) -> str:
-    """A horizontal bar chart of one rate per group with interval whiskers, as inline SVG."""
-    rows = [g for g in groups if metric in g["metrics"]]
-    row_h, left, right = 22, 170, 60
-    height = row_h * len(rows) + 30
-    scale = width - left - right
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'aria-label="{html.escape(metric)} by group" width="{width}" height="{height}">'
-    ]
-    for tick in (0, 0.25, 0.5, 0.75, 1.0):
-        x = left + tick * scale
-        parts.append(
-            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height - 20}" stroke="#ddd"/>'
-            f'<text x="{x:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{tick}</text>'
-        )
-    for i, group in enumerate(rows):
-        cell = group["metrics"][metric]
-        y = i * row_h + 4
-        value = cell["raw"]
-        label = html.escape(str(group["group"])[:26])
-        faded = ' fill-opacity="0.35"' if group["status"] != "ok" else ""
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">{label}</text>'
-        )
-        if isinstance(value, float) and not math.isnan(value):
-            parts.append(
-                f'<rect x="{left}" y="{y}" width="{value * scale:.1f}" height="16" '
-                f'fill="#4c78a8"{faded}/>'
-            )
-            lower, upper = cell["lower"], cell["upper"]
-            if not (math.isnan(lower) or math.isnan(upper)):
-                x1, x2 = left + lower * scale, left + upper * scale
-                parts.append(
-                    f'<line x1="{x1:.1f}" y1="{y + 8}" x2="{x2:.1f}" y2="{y + 8}" stroke="#222"/>'
-                    f'<line x1="{x1:.1f}" y1="{y + 3}" x2="{x1:.1f}" y2="{y + 13}" stroke="#222"/>'
-                    f'<line x1="{x2:.1f}" y1="{y + 3}" x2="{x2:.1f}" y2="{y + 13}" stroke="#222"/>'
-                )
-            parts.append(
-                f'<text x="{left + scale + 6}" y="{y + 13}" font-size="11">{value:.3f}</text>'
-            )
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def _comparison_view(comparison: pd.DataFrame | None) -> dict[str, Any] | None:
@@ -311,7 +267,7 @@ def _view(context: ReportContext) -> dict[str, Any]:
         "previous_version": context.previous_version,
         "comparison": _comparison_view(context.comparison),
         "methods": _methods_view(fm),
-        "evaluated_on": context.evaluated_on.isoformat() if context.evaluated_on else "",
+        "evaluated_on": context.evaluated_on.isoformat(),
         "overall": [
             {
                 "metric": m,
@@ -334,8 +290,13 @@ def _view(context: ReportContext) -> dict[str, Any]:
     }
 
 
+def md_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell: ``|`` escaped, line breaks as spaces."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def _environment(*, html: bool) -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("rai_pipeline.core.evidence", "templates"),
         undefined=StrictUndefined,
         autoescape=html,
@@ -343,6 +304,9 @@ def _environment(*, html: bool) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["md_cell"] = md_cell
+    env.filters["repr"] = repr
+    return env
 
 
 _TEXT_ENV, _HTML_ENV = _environment(html=False), _environment(html=True)
@@ -352,6 +316,32 @@ def render_document(template: str, context: ReportContext) -> str:
     """Render ``templates/<template>`` with the report view of ``context``."""
     env = _HTML_ENV if template.endswith(".html.j2") else _TEXT_ENV
     return env.get_template(template).render(**_view(context))
+
+
+def render_checklist(items: Sequence[ChecklistItem], *, title: str) -> str:
+    """The launch-readiness checklist as Markdown (``launch_checklist.md``)."""
+    done = sum(item.done for item in items)
+    template = _TEXT_ENV.get_template("launch_checklist.md.j2")
+    return template.render(title=title, score=completeness(items), done=done, items=items)
+
+
+def render_suite_summary(result: SuiteResult) -> str:
+    """A Markdown table of every expectation of a suite, failures first, for a person."""
+    outcomes = []
+    for outcome in sorted(result.results, key=lambda o: o.success):
+        args = ", ".join(f"{k}={v!r}" for k, v in outcome.kwargs.items() if k != "column")
+        outcomes.append(
+            {
+                "success": outcome.success,
+                "column": outcome.column,
+                "rule": f"`{outcome.expectation_type}`" + (f" ({args})" if args else ""),
+                "unexpected_count": outcome.unexpected_count,
+                "shown": outcome.sample if outcome.sample else outcome.observed_value,
+            }
+        )
+    passed = len(result.results) - len(result.failures())
+    template = _TEXT_ENV.get_template("expectation_summary.md.j2")
+    return template.render(result=result, passed=passed, outcomes=outcomes).rstrip("\n")
 
 
 DOCUMENTS = {

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, file_sha256
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
+from rai_pipeline.core.storage import file_sha256
 
 MSG_NO_MANIFEST = "{path}: no {manifest}; not an evidence pack"
 MSG_BAD_MANIFEST = "{path}: {manifest} is not valid JSON ({reason})"

@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from rai_pipeline.core.registry import parse_partition_key
+from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import WAREHOUSE_POOL, EvaluationConfigResource, RaiHomeResource

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from rai_pipeline.settings import DBT_PROJECT_DIR
+from rai_pipeline.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
-MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 _SOURCES = ("models", "macros", "tests", "seeds", "snapshots")
 
 
@@ -39,7 +37,7 @@ def ensure_dbt_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     env = dict(os.environ)
     env.setdefault("RAI_HOME", str(Path(".rai").resolve()))
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    dbt = Path(sys.executable).with_name("dbt")
+    dbt = DBT_EXECUTABLE
     result = subprocess.run(
         [str(dbt), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
         env=env,

@@ -1,7 +1,8 @@
 """Evaluation assets, one partition per registered model version.
 
 predictions -> (dbt) eval_frame -> slice_metrics -> fairness_metrics -> evidence_pack.
-The decorated functions only wire resources to the services in ``service.py``.
+The decorated functions only wire resources to the plain functions in ``scoring.py``,
+``metrics.py``, ``publication.py``, ``dbt_lineage.py`` and ``metadata.py``.
 
 Provenance: each asset's code version is a digest of the modules that implement it (listed
 below); each materialization's data version is a digest of what it produced: the scored rows,
@@ -11,9 +12,9 @@ the metric tables, the evidence pack's manifest.
 import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 
-from rai_pipeline.core.registry import parse_partition_key
+from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.defs.dbt.assets import evaluation_frame_models, warehouse_models
-from rai_pipeline.defs.evaluation import service
+from rai_pipeline.defs.evaluation import dbt_lineage, metadata, metrics, publication, scoring
 from rai_pipeline.defs.lineage import asset_code_version, frame_digest
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import (
@@ -30,22 +31,30 @@ STG_EXAMPLES_KEY = get_asset_key_for_model([warehouse_models], "stg_examples")
 INT_EXAMPLES_KEY = get_asset_key_for_model([warehouse_models], "int_examples_labeled")
 
 # The modules that implement each asset; core and adapter modules bring what they import.
-_WIRING = (service.__name__, __name__)
-_METRICS = ("rai_pipeline.core.evaluation", "rai_pipeline.core.warehouse")
+_WIRING = (__name__, metadata.__name__)
+_METRICS = (
+    metrics.__name__,
+    scoring.__name__,  # the result tables' key
+    "rai_pipeline.core.evaluation",
+    "rai_pipeline.core.engine.results",
+)
 PREDICTIONS_CODE_VERSION = asset_code_version(
     *_WIRING,
+    scoring.__name__,
     "rai_pipeline.adapters.mlflow_store",
-    "rai_pipeline.core.landing",
-    "rai_pipeline.core.warehouse",
+    "rai_pipeline.core.landing.extracts",
+    "rai_pipeline.core.engine.results",
 )
 METRICS_CODE_VERSION = asset_code_version(*_WIRING, *_METRICS)
 EVIDENCE_CODE_VERSION = asset_code_version(
     *_WIRING,
     *_METRICS,
+    publication.__name__,
+    dbt_lineage.__name__,
     "rai_pipeline.core.evidence",
-    "rai_pipeline.core.gate",
-    "rai_pipeline.core.dispositions",
-    "rai_pipeline.core.comparison",
+    "rai_pipeline.core.governance.gate",
+    "rai_pipeline.core.governance.dispositions",
+    "rai_pipeline.core.metrics.comparison",
     "rai_pipeline.adapters.mlflow_store",
     "rai_pipeline.defs.lineage",
 )
@@ -64,12 +73,12 @@ def predictions(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
-    record = service.score_model_version(
+    record = scoring.score_model_version(
         ref, warehouse=warehouse, store=mlflow.store(), run_id=context.run.run_id, log=context.log
     )
     return dg.MaterializeResult(
-        metadata=service.scoring_metadata(record),
-        data_version=dg.DataVersion(service.predictions_data_version(ref, warehouse=warehouse)),
+        metadata=metadata.scoring_metadata(record),
+        data_version=dg.DataVersion(scoring.predictions_data_version(ref, warehouse=warehouse)),
     )
 
 
@@ -88,11 +97,11 @@ def slice_metrics(
     evaluation_config: EvaluationConfigResource,
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
-    result = service.compute_slice_metrics(
+    result = metrics.compute_slice_metrics(
         ref, warehouse=warehouse, config=evaluation_config.load()
     )
     return dg.MaterializeResult(
-        metadata=service.slice_metadata(result),
+        metadata=metadata.slice_metadata(result),
         data_version=dg.DataVersion(frame_digest(result.metrics)),
     )
 
@@ -112,11 +121,11 @@ def fairness_metrics(
     evaluation_config: EvaluationConfigResource,
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
-    frame = service.compute_fairness_metrics(
+    frame = metrics.compute_fairness_metrics(
         ref, warehouse=warehouse, config=evaluation_config.load()
     )
     return dg.MaterializeResult(
-        metadata=service.fairness_metadata(frame),
+        metadata=metadata.fairness_metadata(frame),
         data_version=dg.DataVersion(frame_digest(frame)),
     )
 
@@ -142,7 +151,7 @@ def evidence_pack(
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
     store = mlflow.store()
-    published = service.publish_evidence(
+    published = publication.publish_evidence(
         ref,
         warehouse=warehouse,
         store=store,
@@ -151,11 +160,11 @@ def evidence_pack(
         dispositions_path=evaluation_config.resolved_dispositions_path(),
         home=rai_home.get(),
         dagster_run_id=context.run.run_id,
-        quality_checks=service.check_outcomes_of_run(context.instance, context.run.run_id),
+        quality_checks=dbt_lineage.check_outcomes_of_run(context.instance, context.run.run_id),
     )
-    links = service.mlflow_links(store, ref, published.mlflow_run_id)
+    links = metadata.mlflow_links(store, ref, published.mlflow_run_id)
     return dg.MaterializeResult(
-        metadata=service.evidence_metadata(published, **links),
+        metadata=metadata.evidence_metadata(published, **links),
         data_version=dg.DataVersion(published.evidence_digest),
     )
 

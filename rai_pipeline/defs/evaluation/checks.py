@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
-from rai_pipeline.core.registry import parse_partition_key
+from rai_pipeline.core.evidence.render import render_suite_summary
+from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.defs.dbt.project import dbt_relation
 from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_KEY
 from rai_pipeline.defs.partitions import model_versions
@@ -39,7 +40,7 @@ class FrameRule:
 
 
 def _expectation_suite(frame: pd.DataFrame) -> RuleOutcome:
-    from rai_pipeline.core.expectations import run_expectation_suite
+    from rai_pipeline.adapters.great_expectations import run_expectation_suite
 
     result = run_expectation_suite(EXPECTATIONS_DIR / "eval_frame.json", frame)
     failures = result.failures()
@@ -55,11 +56,11 @@ def _expectation_suite(frame: pd.DataFrame) -> RuleOutcome:
         ]
     )
     observed = {"expectations": len(result.results), "failed": len(failures)}
-    return RuleOutcome(result.success, observed, sample, result.summary_markdown())
+    return RuleOutcome(result.success, observed, sample, render_suite_summary(result))
 
 
 def _schema(frame: pd.DataFrame) -> RuleOutcome:
-    from rai_pipeline.core.quality import validate_eval_frame
+    from rai_pipeline.core.schemas.frame import validate_eval_frame
 
     report = validate_eval_frame(frame)
     observed = {"rows": len(frame), "failure_cases": len(report.failures)}

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from rai_pipeline.core.registry import format_cursor, parse_cursor, plan_registry_tick
+from rai_pipeline.core.governance.registry import format_cursor, parse_cursor, plan_registry_tick
 from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB, WAREHOUSE_RUN_TAGS
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource

@@ -1,0 +1,3 @@
+"""The evaluation config: what is evaluated, against which policy, who owns it; validated with
+errors that name the file, the key and the rule, in the one format all the project's YAML
+files share (:mod:`.files`). Imports ``stats`` and ``engine.sql`` only."""

@@ -1,0 +1,284 @@
+"""Evaluation configuration: what to evaluate, against which policy, and who owns it.
+
+Config is YAML validated into :class:`EvaluationConfig`. A validation failure raises
+:class:`ConfigError` whose message names the file, the key and the rule that must hold, so a
+user can fix the file without reading code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rai_pipeline.core.config.files import MSG_NOT_A_MAPPING, read_yaml_mapping, validation_message
+from rai_pipeline.core.engine.sql import IDENTIFIER_RULE, is_identifier
+from rai_pipeline.core.stats.claims import is_reciprocal
+
+# Groups with fewer positives (or negatives) than this are reported as insufficient samples,
+# not compared: with 4 positives, a TPR's 95 % Wilson interval is at least 0.49 wide.
+DEFAULT_MIN_CLASS_COUNT = 5
+
+REFERENCE = "docs/configuration.md"
+MSG_INTERSECTION_MEMBER = (
+    "intersection member {member!r} is not one of sensitive_features {features}"
+)
+MSG_INTERSECTION_SIZE = "an intersection lists 2 or 3 sensitive features, got {size}"
+MSG_REFERENCE_GROUP_KEY = "reference_groups key {key!r} is not one of sensitive_features {features}"
+MSG_RATIO_BAND = "policy.ratio_band must be [lower, upper] with 0 < lower <= 1 <= upper"
+MSG_RATIO_BAND_RECIPROCAL = (
+    "policy.ratio_band must be reciprocal, [t, 1/t]: [{lower}, {upper}] is not (1/{lower} = "
+    "{inverse:.6g}); against a band that is not, the verdict on the ratio of two groups would "
+    "depend on which of them is the reference group"
+)
+MSG_DUPLICATE_FEATURES = "sensitive_features lists {name!r} more than once"
+MSG_COLUMN_NAME = "{name!r} is not a usable column name: it must match " + IDENTIFIER_RULE
+MSG_SCORE_OR_PREDICTION = (
+    "give exactly one of columns.score (a probability; decision = score >= threshold) or "
+    "columns.prediction (given 0/1 decisions); {given}"
+)
+MSG_COLUMN_ROLES = "columns.{role} and columns.{other} name the same column {name!r}"
+MSG_FEATURE_IS_COLUMN = (
+    "sensitive feature {name!r} is also columns.{role}: a column can play only one role"
+)
+MSG_POSITIVE_LABEL_BOOL = (
+    "must be a string or an integer; a YAML boolean (true/false/yes/no) is "
+    'ambiguous: quote it ("yes") or leave positive_label out for 0/1 or true/false labels'
+)
+MSG_THRESHOLD_WITH_PREDICTION = (
+    "threshold applies only with columns.score; with columns.prediction the decisions are "
+    "given: remove threshold"
+)
+# Keys added after the first release: left out of the digest while they hold their default,
+# so the digest (and the evaluation ids derived from it) of a config that does not use them is
+# unchanged.
+_LATER_KEYS = {
+    "columns": None,
+    "positive_label": None,
+    "auc": "exact",
+    "multiple_testing": "auto",
+    "multiple_testing_family": "dimension",
+    "evaluation_date": None,
+}
+
+
+class ConfigError(ValueError):
+    """A config file broke a rule; the message names the file, key and rule."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FairnessPolicyConfig(_Strict):
+    """Acceptance band for disparities: ratios inside ``ratio_band``, differences within
+    ``±difference_bound``."""
+
+    ratio_band: tuple[float, float] = (0.8, 1.25)
+    difference_bound: float = Field(default=0.1, gt=0, le=1)
+
+    @field_validator("ratio_band")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lower, upper = value
+        if not (0 < lower <= 1 <= upper):
+            raise ValueError(MSG_RATIO_BAND)
+        if not is_reciprocal((lower, upper)):
+            raise ValueError(
+                MSG_RATIO_BAND_RECIPROCAL.format(lower=lower, upper=upper, inverse=1 / lower)
+            )
+        return value
+
+
+class BootstrapConfig(_Strict):
+    n_resamples: int = Field(default=1000, ge=100, le=100_000)
+    seed: int = 0
+
+
+class Owners(_Strict):
+    model: str = "unassigned"
+    evaluation: str = "unassigned"
+
+
+class ColumnsConfig(_Strict):
+    """Which columns of a predictions file hold what (``rai evaluate-file``).
+
+    ``label`` is required, and exactly one of ``score`` (a probability, thresholded at
+    ``threshold``) and ``prediction`` (given 0/1 decisions). ``id`` is optional; when given,
+    its values must be present and unique.
+    """
+
+    id: str | None = None
+    label: str
+    score: str | None = None
+    prediction: str | None = None
+
+    @field_validator("id", "label", "score", "prediction")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not is_identifier(value):
+            raise ValueError(MSG_COLUMN_NAME.format(name=value))
+        return value
+
+    @model_validator(mode="after")
+    def _roles(self) -> ColumnsConfig:
+        given = [key for key in ("score", "prediction") if getattr(self, key) is not None]
+        if len(given) != 1:
+            state = "both are set" if given else "neither is set"
+            raise ValueError(MSG_SCORE_OR_PREDICTION.format(given=state))
+        roles = self.roles()
+        for i, (role, name) in enumerate(roles.items()):
+            for other, other_name in list(roles.items())[:i]:
+                if name == other_name:
+                    raise ValueError(MSG_COLUMN_ROLES.format(role=other, other=role, name=name))
+        return self
+
+    def roles(self) -> dict[str, str]:
+        """``{role: column}`` for the roles that are set (``id``, ``label``, ``score`` or
+        ``prediction``)."""
+        return {
+            role: name
+            for role in ("id", "label", "score", "prediction")
+            if (name := getattr(self, role)) is not None
+        }
+
+
+class EvaluationConfig(_Strict):
+    """What to evaluate and the policy to judge it by."""
+
+    registered_models: list[str] = Field(
+        default_factory=list,
+        description="Registered model names the sensor watches (pipeline only).",
+    )
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    sensitive_features: list[str] = Field(min_length=1)
+    intersections: list[list[str]] | None = None
+    min_group_size: int = Field(default=30, ge=1)
+    min_positives: int = Field(default=DEFAULT_MIN_CLASS_COUNT, ge=0)
+    min_negatives: int = Field(default=DEFAULT_MIN_CLASS_COUNT, ge=0)
+    reference_groups: dict[str, str] = Field(default_factory=dict)
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
+    policy: FairnessPolicyConfig = FairnessPolicyConfig()
+    bootstrap: BootstrapConfig = BootstrapConfig()
+    risk_tier: str = Field(default="medium", pattern="^(low|medium|high)$")
+    owners: Owners = Owners()
+    intended_use: str = ""
+    columns: ColumnsConfig | None = Field(
+        default=None,
+        description="Column roles of a predictions file (rai evaluate-file only).",
+    )
+    positive_label: int | str | None = Field(
+        default=None,
+        description="Label value that means the positive class; others are negatives.",
+    )
+    auc: Literal["exact", "binned"] = Field(
+        default="exact",
+        description="ROC AUC on the scores as given (a sort per slice), or from the 1000-bin "
+        "score histograms with a stated error bound (fast on large frames).",
+    )
+    multiple_testing: Literal["auto", "none", "holm", "bh"] = Field(
+        default="auto",
+        description="Adjust verdicts for the number of claims made: auto is Holm for the "
+        "aggregate disparities (the gate's family-wise claim) and Benjamini-Hochberg for the "
+        "per-group rows and the version comparison; holm, bh or none apply to all three.",
+    )
+    evaluation_date: dt.date | None = Field(
+        default=None,
+        description="The day the evaluation is as of: dispositions are judged on it and the "
+        "documents state it. Default: the day it runs (UTC). Recorded in the manifest.",
+    )
+    multiple_testing_family: Literal["dimension", "metric"] = Field(
+        default="dimension",
+        description="Rows adjusted together: all per-group rows of a dimension, or of a "
+        "dimension and metric.",
+    )
+
+    @field_validator("positive_label", mode="before")
+    @classmethod
+    def _positive_label(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError(MSG_POSITIVE_LABEL_BOOL)
+        return value
+
+    @field_validator("reference_groups", mode="before")
+    @classmethod
+    def _reference_values(cls, value: object) -> object:
+        # Group labels are text; let `group_b: 1` mean the group "1" without quoting.
+        if isinstance(value, Mapping):
+            return {
+                key: str(group) if isinstance(group, int) and not isinstance(group, bool) else group
+                for key, group in value.items()
+            }
+        return value
+
+    @field_validator("sensitive_features")
+    @classmethod
+    def _features(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in value:
+            if not is_identifier(name):
+                raise ValueError(f"{name!r} must match {IDENTIFIER_RULE}")
+            if name in seen:
+                raise ValueError(MSG_DUPLICATE_FEATURES.format(name=name))
+            seen.add(name)
+        return value
+
+    @model_validator(mode="after")
+    def _cross_keys(self) -> EvaluationConfig:
+        features = self.sensitive_features
+        for members in self.intersections or []:
+            if not 2 <= len(members) <= 3:
+                raise ValueError(MSG_INTERSECTION_SIZE.format(size=len(members)))
+            for member in members:
+                if member not in features:
+                    raise ValueError(
+                        MSG_INTERSECTION_MEMBER.format(member=member, features=features)
+                    )
+        for key in self.reference_groups:
+            if key not in features:
+                raise ValueError(MSG_REFERENCE_GROUP_KEY.format(key=key, features=features))
+        if self.columns is not None:
+            for role, name in self.columns.roles().items():
+                if name in features:
+                    raise ValueError(MSG_FEATURE_IS_COLUMN.format(name=name, role=role))
+            if self.columns.prediction is not None and "threshold" in self.model_fields_set:
+                raise ValueError(MSG_THRESHOLD_WITH_PREDICTION)
+        return self
+
+    def resolved_intersections(self) -> list[tuple[str, ...]]:
+        """The configured intersections, or every pair of sensitive features when unset."""
+        if self.intersections is not None:
+            return [tuple(members) for members in self.intersections]
+        features = self.sensitive_features
+        return [(a, b) for i, a in enumerate(features) for b in features[i + 1 :]]
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON form: the config's identity in lineage records."""
+        data = self.model_dump(mode="json")
+        for key, default in _LATER_KEYS.items():
+            if data[key] == default:
+                del data[key]
+        canonical = json.dumps(data, sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_config(data: Mapping[str, Any], *, source: Path | str = "<config>") -> EvaluationConfig:
+    """Validate a mapping into an :class:`EvaluationConfig` or raise :class:`ConfigError`."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(MSG_NOT_A_MAPPING.format(path=source))
+    try:
+        return EvaluationConfig.model_validate(dict(data))
+    except ValidationError as error:
+        header = f"{source}: invalid configuration"
+        raise ConfigError(validation_message(header, error, reference=REFERENCE)) from None
+
+
+def load_config(path: Path | str) -> EvaluationConfig:
+    """Read and validate a YAML config file."""
+    data = read_yaml_mapping(path, what="config file", error=ConfigError)
+    return parse_config(data, source=Path(path))

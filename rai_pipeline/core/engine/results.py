@@ -1,0 +1,88 @@
+"""Result tables in the warehouse: replace one evaluation's rows, read them back.
+
+Evaluation results (sufficient statistics, slice and fairness metrics, the evaluation record)
+are small, O(groups x metrics), and live in schema ``rai`` so that later evaluations, reports
+and audits can query them beside the evaluation frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+
+from rai_pipeline.core.engine.sql import quote_identifier
+
+RESULTS_SCHEMA = "rai"
+
+
+def _table(name: str) -> str:
+    return f"{quote_identifier(RESULTS_SCHEMA)}.{quote_identifier(name)}"
+
+
+def _where(key: Mapping[str, str]) -> tuple[str, list[str]]:
+    clauses = [f"{quote_identifier(column)} = ?" for column in key]
+    return " and ".join(clauses), [str(value) for value in key.values()]
+
+
+def replace_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, *, key: Mapping[str, str]
+) -> int:
+    """Replace the rows of ``table`` matching ``key`` with ``frame``, in one transaction.
+
+    The table is created from the frame's schema on first use. Every row of ``frame`` must
+    carry the key's values, so re-running an evaluation replaces exactly its own rows.
+    """
+    for column, value in key.items():
+        if column not in frame.columns or not (frame[column].astype(str) == str(value)).all():
+            raise ValueError(f"every row written to {table} must have {column} = {value!r}")
+    target = _table(table)
+    conn.execute(f"create schema if not exists {quote_identifier(RESULTS_SCHEMA)}")
+    conn.register("_rai_incoming", frame)
+    try:
+        conn.execute("begin transaction")
+        conn.execute(f"create table if not exists {target} as select * from _rai_incoming limit 0")
+        _add_new_columns(conn, table, target)
+        condition, params = _where(key)
+        conn.execute(f"delete from {target} where {condition}", params)
+        columns = ", ".join(quote_identifier(c) for c in frame.columns)
+        conn.execute(f"insert into {target} ({columns}) select {columns} from _rai_incoming")
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
+    finally:
+        conn.unregister("_rai_incoming")
+    return len(frame)
+
+
+def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -> None:
+    """Columns a newer release adds to a result table are added to an existing table (older
+    rows get NULL), so upgrading never needs the warehouse rebuilt."""
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [RESULTS_SCHEMA, table],
+        ).fetchall()
+    }
+    incoming = conn.execute("describe _rai_incoming").fetchall()
+    for name, sql_type, *_ in incoming:
+        if name not in existing:
+            conn.execute(f"alter table {target} add column {quote_identifier(name)} {sql_type}")
+
+
+def read_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]
+) -> pd.DataFrame:
+    """The rows of ``rai.<table>`` matching ``key`` (empty frame when the table is absent)."""
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [RESULTS_SCHEMA, table],
+    ).fetchone()
+    if not exists or not exists[0]:
+        return pd.DataFrame()
+    condition, params = _where(key)
+    return conn.execute(f"select * from {_table(table)} where {condition}", params).df()

@@ -1,0 +1,166 @@
+"""The metric tables of one model version, computed through ``rai_pipeline.core.evaluation``.
+
+Slice metrics and fairness disparities (stored in the warehouse's result tables), the
+comparison with the previous version evaluated on the same dataset, and missing values per
+sensitive group for the datasheet. Row-level work stays in the warehouse (SQL from
+``core.engine.slices``); Python handles tables of O(groups x metrics) rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from rai_pipeline.core import evaluation
+from rai_pipeline.core.config.schema import EvaluationConfig
+from rai_pipeline.core.engine import results
+from rai_pipeline.core.engine.paired import paired_cells
+from rai_pipeline.core.engine.sql import quote_identifier
+from rai_pipeline.core.governance.registry import ModelVersionRef
+from rai_pipeline.defs.dbt.project import dbt_relation
+from rai_pipeline.defs.evaluation.scoring import version_key
+from rai_pipeline.defs.resources import WarehouseResource
+
+MSG_DATASET_VERSIONS = (
+    "evaluation frame for {uri} holds {count} dataset versions ({versions}); expected one"
+)
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    ref: ModelVersionRef
+    evaluation_id: str
+    dataset_version: str
+    metrics: pd.DataFrame
+
+
+def evaluation_id(ref: ModelVersionRef, dataset_version: str, config_digest: str) -> str:
+    """Deterministic: the same model version, dataset version and config give the same id."""
+    text = "\n".join([ref.name, ref.version, dataset_version, config_digest])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def compute_slice_metrics(
+    ref: ModelVersionRef, *, warehouse: WarehouseResource, config: EvaluationConfig
+) -> SliceResult:
+    frame = dbt_relation("eval_frame")
+    with warehouse.connect() as conn:
+        versions = [
+            row[0]
+            for row in conn.execute(
+                f"select distinct dataset_version from {frame} "
+                "where model_name = ? and model_version = ? order by 1",
+                [ref.name, ref.version],
+            ).fetchall()
+        ]
+        if len(versions) != 1:
+            raise ValueError(
+                MSG_DATASET_VERSIONS.format(uri=ref.uri, count=len(versions), versions=versions)
+            )
+        statistics = evaluation.slice_statistics(
+            conn,
+            config,
+            relation=frame,
+            label="label",
+            score="score",
+            decision="decision",
+            where=version_key(ref),
+        )
+        stats, histograms = statistics.stats, statistics.histograms
+        dataset_version = versions[0]
+        eval_id = evaluation_id(ref, dataset_version, config.digest())
+        ids = {
+            "evaluation_id": eval_id,
+            **version_key(ref),
+            "dataset_version": dataset_version,
+        }
+        metrics = evaluation.slice_metrics(statistics, config)
+        metrics = evaluation.with_ids(metrics, ids)
+        key = version_key(ref)
+        results.replace_rows(conn, "slice_stats", evaluation.with_ids(stats, ids), key=key)
+        results.replace_rows(conn, "slice_metrics", metrics, key=key)
+        results.replace_rows(
+            conn, "score_histograms", evaluation.with_ids(histograms, ids), key=key
+        )
+        script = pd.DataFrame({"sql_script": [statistics.sql_script()]})
+        results.replace_rows(conn, "slice_sql", evaluation.with_ids(script, ids), key=key)
+    return SliceResult(ref, eval_id, dataset_version, metrics)
+
+
+def compute_fairness_metrics(
+    ref: ModelVersionRef, *, warehouse: WarehouseResource, config: EvaluationConfig
+) -> pd.DataFrame:
+    with warehouse.connect() as conn:
+        metrics = results.read_rows(conn, "slice_metrics", key=version_key(ref))
+        stats = results.read_rows(conn, "slice_stats", key=version_key(ref))
+        ids = metrics.iloc[0][["evaluation_id", "model_name", "model_version", "dataset_version"]]
+        id_columns = list(ids.index)
+        fairness = evaluation.fairness_metrics(
+            metrics.drop(columns=id_columns), stats.drop(columns=id_columns), config
+        )
+        fairness = evaluation.with_ids(fairness, {k: str(v) for k, v in ids.items()})
+        results.replace_rows(conn, "fairness_metrics", fairness, key=version_key(ref))
+    return fairness
+
+
+def previous_version(conn: Any, ref: ModelVersionRef, dataset_version: str) -> str | None:
+    """The highest earlier version of the same model evaluated on the same dataset version."""
+    evaluated = results.read_rows(conn, "slice_metrics", key={"model_name": ref.name})
+    if evaluated.empty:
+        return None
+    same_data = evaluated[evaluated["dataset_version"] == dataset_version]
+    earlier = sorted(
+        {
+            int(v)
+            for v in same_data["model_version"]
+            if str(v).isdigit() and int(v) < int(ref.version)
+        }
+    )
+    return str(earlier[-1]) if earlier else None
+
+
+def compare_with_previous(
+    conn: Any, ref: ModelVersionRef, previous: str, config: EvaluationConfig
+) -> pd.DataFrame:
+    """Per-slice deltas against the previous version, with paired score intervals."""
+    cells = paired_cells(
+        conn,
+        relation=dbt_relation("eval_frame"),
+        slices=evaluation.configured_slices(config),
+        previous={"model_name": ref.name, "model_version": previous},
+        current=version_key(ref),
+    )
+    return evaluation.version_comparison(cells, config)
+
+
+def missingness_by_group(conn: Any, sensitive_features: list[str]) -> pd.DataFrame:
+    """Rows and missing values per example column, for each sensitive attribute's groups.
+
+    One GROUP BY per attribute over the examples joined to their groups; the result has
+    O(columns x groups) rows."""
+    examples, labeled = dbt_relation("stg_examples"), dbt_relation("int_examples_labeled")
+    columns = [
+        row[0]
+        for row in conn.execute(f"describe select * from {examples}").fetchall()
+        if row[0] != "example_id"
+    ]
+    missing = ", ".join(
+        f"count(*) - count(e.{quote_identifier(c)}) as {quote_identifier(c)}" for c in columns
+    )
+    frames = []
+    for feature in sensitive_features:
+        group = f"l.{quote_identifier(feature)}"
+        wide = conn.execute(
+            f"select {group} as grp, count(*) as rows, {missing} from {examples} e "
+            f"join {labeled} l using (example_id) group by {group} order by {group}"
+        ).df()
+        long = wide.melt(id_vars=["grp", "rows"], var_name="column", value_name="missing")
+        long.insert(1, "dimension", feature)
+        frames.append(long.rename(columns={"grp": "group"}))
+    if not frames:
+        return pd.DataFrame(columns=["column", "dimension", "group", "rows", "missing"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[["column", "dimension", "group", "rows", "missing"]]

@@ -1,0 +1,125 @@
+"""Scoring one registered model version: load ``models:/<name>/<version>`` from the store,
+score the frozen evaluation examples, and write the scores to the predictions table and the
+scoring record (model artifact digest, training run, source) to ``scoring_runs``.
+
+Also the key that every result table of one model version is stored under.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rai_pipeline.core.engine import results
+from rai_pipeline.core.governance.registry import EvaluationStore, ModelVersionRef
+from rai_pipeline.core.landing.extracts import PREDICTIONS_DDL, PREDICTIONS_TABLE
+from rai_pipeline.defs.dbt.project import dbt_relation
+from rai_pipeline.defs.lineage import predictions_digest
+from rai_pipeline.defs.resources import WarehouseResource
+
+MSG_SCORE_COUNT = "model {uri} returned {got} scores for {expected} examples"
+MSG_SCORE_NOT_FINITE = "model {uri} returned {count} scores that are NaN or infinite"
+
+
+def version_key(ref: ModelVersionRef) -> dict[str, str]:
+    """The key columns of one model version's rows in the result tables."""
+    return {"model_name": ref.name, "model_version": ref.version}
+
+
+@dataclass(frozen=True)
+class ScoringRecord:
+    ref: ModelVersionRef
+    rows: int
+    model_artifact_sha256: str
+    model_run_id: str
+    model_source: str
+    score_min: float
+    score_max: float
+
+
+def score_model_version(
+    ref: ModelVersionRef,
+    *,
+    warehouse: WarehouseResource,
+    store: EvaluationStore,
+    run_id: str,
+    log: Any,
+) -> ScoringRecord:
+    """Score the frozen examples with ``models:/<name>/<version>`` into the warehouse."""
+    log.info(f"Loading {ref.uri}")
+    scorer = store.load_scorer(ref)
+    with warehouse.connect() as conn:
+        examples = conn.execute(
+            f"select * from {dbt_relation('stg_examples')} order by example_id"
+        ).df()
+    log.info(f"Scoring {len(examples):,} examples")
+    scores = np.asarray(scorer(examples.drop(columns=["example_id"])), dtype=float)
+    if scores.shape != (len(examples),):
+        raise ValueError(
+            MSG_SCORE_COUNT.format(uri=ref.uri, got=scores.size, expected=len(examples))
+        )
+    bad = int((~np.isfinite(scores)).sum())
+    if bad:
+        raise ValueError(MSG_SCORE_NOT_FINITE.format(uri=ref.uri, count=bad))
+    info = {v.ref: v for v in store.list_versions(ref.name)}[ref]
+    record = ScoringRecord(
+        ref=ref,
+        rows=len(scores),
+        model_artifact_sha256=store.model_artifact_digest(ref),
+        model_run_id=info.run_id or "",
+        model_source=info.source or "",
+        score_min=float(scores.min()) if len(scores) else float("nan"),
+        score_max=float(scores.max()) if len(scores) else float("nan"),
+    )
+    frame = pd.DataFrame(
+        {
+            "model_name": ref.name,
+            "model_version": ref.version,
+            "example_id": examples["example_id"].astype("int64"),
+            "score": scores,
+            "scored_at_run": run_id,
+        }
+    )
+    with warehouse.connect() as conn:
+        conn.execute(PREDICTIONS_DDL)
+        conn.register("_scores", frame)
+        conn.execute("begin transaction")
+        conn.execute(
+            f"delete from {PREDICTIONS_TABLE} where model_name = ? and model_version = ?",
+            [ref.name, ref.version],
+        )
+        conn.execute(
+            f"insert into {PREDICTIONS_TABLE} (model_name, model_version, example_id, score, "
+            "scored_at_run) select model_name, model_version, example_id, score, scored_at_run "
+            "from _scores"
+        )
+        conn.execute("commit")
+        conn.unregister("_scores")
+        results.replace_rows(
+            conn,
+            "scoring_runs",
+            pd.DataFrame(
+                [
+                    {
+                        **version_key(ref),
+                        "model_uri": ref.uri,
+                        "model_artifact_sha256": record.model_artifact_sha256,
+                        "model_run_id": record.model_run_id,
+                        "model_source": record.model_source,
+                        "rows": record.rows,
+                        "dagster_run_id": run_id,
+                    }
+                ]
+            ),
+            key=version_key(ref),
+        )
+    return record
+
+
+def predictions_data_version(ref: ModelVersionRef, *, warehouse: WarehouseResource) -> str:
+    """Digest of the scores stored for ``ref`` (example id and score, in example order)."""
+    with warehouse.connect() as conn:
+        return predictions_digest(conn, model_name=ref.name, model_version=ref.version)
