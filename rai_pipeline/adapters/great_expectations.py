@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,14 @@ _GX_BOOKKEEPING_KWARGS = {"batch_id"}
 
 
 def run_expectation_suite(
-    suite_path: Path, df: pd.DataFrame, *, sample_size: int = DEFAULT_SAMPLE_SIZE
+    suite: Path | Mapping[str, Any], df: pd.DataFrame, *, sample_size: int = DEFAULT_SAMPLE_SIZE
 ) -> SuiteResult:
-    """Validate ``df`` against the GX suite stored at ``suite_path``.
+    """Validate ``df`` against a GX suite.
 
     Parameters
     ----------
-    suite_path : pathlib.Path
-        A GX 1.x suite as JSON.
+    suite : pathlib.Path or mapping
+        A GX 1.x suite: the path of its JSON file, or the suite itself.
     df : pandas.DataFrame
         The whole batch to validate (not modified).
     sample_size : int, default 10
@@ -56,25 +57,25 @@ def run_expectation_suite(
         raise TypeError(ERR_NOT_A_FRAME.format(type_name=type(df).__name__))
     if not isinstance(sample_size, int) or isinstance(sample_size, bool) or sample_size < 1:
         raise ValueError(ERR_SAMPLE_SIZE.format(value=sample_size))
-    suite_dict = load_suite_dict(suite_path)
+    suite_dict = load_suite_dict(suite) if isinstance(suite, Path) else dict(suite)
 
     gx, progress_bars_config = _import_gx()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = progress_bars_config(globally=False)
-    suite = gx.ExpectationSuite(**suite_dict)
+    gx_suite = gx.ExpectationSuite(**suite_dict)
     batch = (
         context.data_sources.add_pandas(name="rai")
-        .add_dataframe_asset(name=suite.name)
+        .add_dataframe_asset(name=gx_suite.name)
         .add_batch_definition_whole_dataframe("whole_frame")
         .get_batch(batch_parameters={"dataframe": df})
     )
     validation = batch.validate(
-        suite,
+        gx_suite,
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": sample_size},
     )
     outcomes = [_outcome(result, sample_size) for result in validation.results]
     return SuiteResult(
-        suite_name=suite.name,
+        suite_name=gx_suite.name,
         success=bool(validation.success),
         row_count=len(df),
         results=outcomes,

@@ -114,6 +114,10 @@ class MlflowStore:
             for mv in versions
         ]
 
+    def registered_model_names(self) -> list[str]:
+        """Every registered model's name, sorted."""
+        return sorted(model.name for model in self.client().search_registered_models())
+
     def load_scorer(self, ref: ModelVersionRef) -> Scorer:
         """Load ``models:/<name>/<version>`` as a function from features to positive scores.
 

@@ -37,9 +37,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rai_pipeline.app.predictions_checks import EvaluateFileError, check_reference_groups
+from rai_pipeline.app.input_checks import InputFileError, check_reference_groups
+from rai_pipeline.app.input_reader import connect, file_stem, reader_for
 from rai_pipeline.app.predictions_file import DECISION, FRAME_RELATION, LABEL, SCORE, load_frame
-from rai_pipeline.app.predictions_reader import connect, file_stem, reader_for
 from rai_pipeline.code_version import code_version
 from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import (
@@ -58,6 +58,11 @@ from rai_pipeline.core.storage import file_sha256, move_into_place
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
 DEFAULT_MODEL_NAME = "file"
 PREVIOUS_SUFFIX = ".previous-"
+MSG_DERIVED_FEATURES = (
+    "{config}: derived_features are computed by the pipeline (rai land, rai evaluate); rai "
+    "evaluate-file reads each sensitive feature as a column of the file: add the band to the "
+    "file, or remove derived_features"
+)
 MSG_COLUMNS_REQUIRED = (
     "{config}: invalid configuration\n"
     "  - columns: required by rai evaluate-file: name the label column and one of score or "
@@ -147,7 +152,7 @@ def evaluate_file(
     ------
     ConfigError
         The config is unreadable or breaks a rule, or has no ``columns``.
-    EvaluateFileError
+    InputFileError
         The file, its columns or values, the output folder or an engine option is unusable;
         nothing has been written.
     """
@@ -193,7 +198,7 @@ def evaluate_file(
     stats = statistics.stats
     check_reference_groups(stats, config, path)
     if file_sha256(path) != file_digest:
-        raise EvaluateFileError(MSG_CHANGED.format(file=path))
+        raise InputFileError(MSG_CHANGED.format(file=path))
 
     step(f"metrics and disparities ({config.bootstrap.n_resamples:,} bootstrap resamples)")
     metrics = evaluation.slice_metrics(statistics, config)
@@ -237,6 +242,7 @@ def evaluate_file(
         {
             "kind": "predictions_file",
             "name": path.name,
+            "path": str(path.resolve()),
             "sha256": file_digest,
             "bytes": path.stat().st_size,
             "rows": rows,
@@ -244,6 +250,7 @@ def evaluate_file(
         {
             "kind": "config",
             "name": config_path.name,
+            "path": str(config_path.resolve()),
             "sha256": file_sha256(config_path),
             "config_digest": config_digest,
         },
@@ -265,7 +272,7 @@ def evaluate_file(
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         reason = error.strerror or str(error)
-        raise EvaluateFileError(MSG_UNWRITABLE.format(out=out, reason=reason)) from error
+        raise InputFileError(MSG_UNWRITABLE.format(out=out, reason=reason)) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -290,6 +297,8 @@ def evaluate_file(
 def _require_columns(config: EvaluationConfig, config_path: Path) -> ColumnsConfig:
     if config.columns is None:
         raise ConfigError(MSG_COLUMNS_REQUIRED.format(config=config_path))
+    if config.derived_features:
+        raise ConfigError(MSG_DERIVED_FEATURES.format(config=config_path))
     for name in config.sensitive_features:
         if name in (LABEL, SCORE, DECISION):
             raise ConfigError(MSG_RESERVED_FEATURE.format(config=config_path, name=name))
@@ -306,14 +315,14 @@ def _check_slices(config: EvaluationConfig, config_path: Path) -> None:
 
 def _check_out(out: Path, *, force: bool, inputs: Mapping[str, Path]) -> None:
     if out.exists() and not out.is_dir():
-        raise EvaluateFileError(MSG_OUT_NOT_DIR.format(out=out))
+        raise InputFileError(MSG_OUT_NOT_DIR.format(out=out))
     if out.is_dir() and any(out.iterdir()):
         if not force:
-            raise EvaluateFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
+            raise InputFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
         root = out.resolve()
         for what, item in inputs.items():
             if root in item.resolve().parents:
-                raise EvaluateFileError(MSG_OUT_HOLDS_INPUT.format(out=out, what=what, path=item))
+                raise InputFileError(MSG_OUT_HOLDS_INPUT.format(out=out, what=what, path=item))
 
 
 # Outputs -------------------------------------------------------------------------------------
@@ -360,7 +369,7 @@ def _publish(staging: Path, out: Path, *, force: bool) -> Path | None:
     previous = None
     if out.is_dir() and any(out.iterdir()):
         if not force:
-            raise EvaluateFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
+            raise InputFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
         previous = _previous_name(out)
     move_into_place(staging, out, aside=previous)
     return previous

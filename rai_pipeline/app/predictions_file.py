@@ -1,8 +1,8 @@
 """Read and check a predictions file in DuckDB and expose it as an evaluation frame.
 
 :func:`load_frame` is the entry point for ``rai evaluate-file``: the file is read by
-:mod:`~rai_pipeline.app.predictions_reader`, checked in one scan by
-:mod:`~rai_pipeline.app.predictions_checks` (every problem reported at once), and then exposed
+:mod:`~rai_pipeline.app.input_reader`, checked in one scan by
+:mod:`~rai_pipeline.app.input_checks` (every problem reported at once), and then exposed
 as the frame.
 
 The frame (:data:`FRAME_RELATION`) is the engine's contract: a 0/1 label, a DOUBLE score, a 0/1
@@ -16,13 +16,8 @@ from typing import Any
 
 import duckdb
 
-from rai_pipeline.app.predictions_checks import (
-    as_binary,
-    as_number,
-    check_values,
-    positive_condition,
-)
-from rai_pipeline.app.predictions_reader import INPUT_RELATION, load_input, reader_for
+from rai_pipeline.app.input_checks import as_binary, as_number, check_values, label_value
+from rai_pipeline.app.input_reader import INPUT_RELATION, load_input, reader_for
 from rai_pipeline.core.config.schema import ColumnsConfig, EvaluationConfig
 from rai_pipeline.core.engine.sql import quote_identifier
 
@@ -36,8 +31,10 @@ def load_frame(
     *,
     columns: ColumnsConfig,
     config: EvaluationConfig,
+    keep_id: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Read ``path``, check it, and create the evaluation frame :data:`FRAME_RELATION`.
+    """Read ``path``, check it, and create the evaluation frame :data:`FRAME_RELATION` (with
+    the id column too when ``keep_id``, for ``rai trace --rows``).
 
     Returns
     -------
@@ -49,26 +46,26 @@ def load_frame(
 
     Raises
     ------
-    EvaluateFileError
+    InputFileError
         Unreadable file, missing columns, or values that break a rule (all listed).
     """
     reader = reader_for(path)
     load_input(conn, reader, path, str(path), columns, config)
     rows, checks = check_values(conn, INPUT_RELATION, str(path), columns, config)
-    _frame(conn, columns, config)
+    _frame(conn, columns, config, keep_id=keep_id)
     return rows, checks
 
 
 def _frame(
-    conn: duckdb.DuckDBPyConnection, columns: ColumnsConfig, config: EvaluationConfig
+    conn: duckdb.DuckDBPyConnection,
+    columns: ColumnsConfig,
+    config: EvaluationConfig,
+    *,
+    keep_id: bool,
 ) -> None:
     """The evaluation frame over ``_rai_input``: 0/1 label, DOUBLE score, 0/1 decision and the
     sensitive features, in the engine's contract."""
-    if config.positive_label is None:
-        label = f"CAST({as_binary(columns.label)} AS INTEGER)"
-    else:
-        condition = positive_condition(columns.label, config.positive_label)
-        label = f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+    label = label_value(columns.label, config.positive_label)
     if columns.score is not None:
         score = f"CAST({as_number(columns.score)} AS DOUBLE)"
         decision = f"CAST({score} >= CAST({float(config.threshold)!r} AS DOUBLE) AS INTEGER)"
@@ -76,7 +73,8 @@ def _frame(
         assert columns.prediction is not None  # ColumnsConfig: exactly one of score, prediction
         decision = f"CAST({as_binary(columns.prediction)} AS INTEGER)"
         score = f"CAST({decision} AS DOUBLE)"
-    features = ", ".join(quote_identifier(name) for name in config.sensitive_features)
+    kept = [columns.id] if keep_id and columns.id is not None else []
+    features = ", ".join(quote_identifier(name) for name in [*kept, *config.sensitive_features])
     conn.execute(
         f"CREATE VIEW {FRAME_RELATION} AS SELECT {label} AS {LABEL}, {score} AS {SCORE}, "
         f"{decision} AS {DECISION}, {features} FROM {INPUT_RELATION}"

@@ -1,10 +1,12 @@
-"""`rai reproduce`: re-run an evaluation from its recorded model and dataset versions.
+"""`rai reproduce`: re-run an evaluation from its recorded inputs and compare the tables.
 
-The evaluation is re-run in a scratch RAI_HOME through the same Dagster definitions: the
-landed extracts of the recorded dataset version are copied in (their digests checked), the
-model is loaded from the same registry, and the graph is materialized up to
-``fairness_metrics`` (no evidence is published, no tag is written). The recomputed tables are
-then compared with the pack's, value by value.
+Where the inputs are comes from the pack (:mod:`~rai_pipeline.app.pack_sources`), never from
+the current folder. A pipeline pack is re-run in a scratch RAI_HOME through the same Dagster
+definitions: the landed extracts of the recorded dataset version are copied in (their digests
+checked), the model is loaded from the recorded registry, and the graph is materialized up to
+``fairness_metrics`` (no evidence is published, no tag is written). An ``rai evaluate-file``
+pack is re-run from its recorded predictions file and config (their digests checked) into a
+scratch folder. The recomputed tables are then compared with the pack's, value by value.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rai_pipeline.app.pack_sources import file_sources, is_file_pack, pipeline_sources
 from rai_pipeline.core.evidence.verify import read_manifest
 from rai_pipeline.core.landing.extracts import CURRENT_LINK, EXTRACTS, VERSION_FILE, VERSIONS_DIR
 from rai_pipeline.core.storage import file_sha256
@@ -102,23 +105,13 @@ def compare_tables(table: str, recorded: pd.DataFrame, recomputed: pd.DataFrame)
     return out
 
 
-def reproduce(pack: Path, *, home: RaiHome, echo: Callable[[str], None] = print) -> ReproduceReport:
+def reproduce(pack: Path, *, echo: Callable[[str], None] = print) -> ReproduceReport:
+    pack = Path(pack)
     manifest = read_manifest(pack)
-    lineage = manifest["lineage"]
-    config_path = _config_path(manifest)
-    with tempfile.TemporaryDirectory(prefix="rai-reproduce-") as tmp:
-        scratch = RaiHome(Path(tmp))
-        _stage_dataset(home, scratch, manifest)
-        echo(f"Re-running {lineage['model_uri']} on dataset {lineage['dataset_version'][:16]}…")
-        variables = ("RAI_HOME", "DAGSTER_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-        registry = {
-            "RAI_CONFIG": str(config_path),
-            "RAI_MLFLOW_TRACKING_URI": home.tracking_uri,
-            "RAI_MLFLOW_ARTIFACT_ROOT": str(home.artifact_root),
-        }
-        with _environment(registry, restore=variables):
-            configure_environment(scratch)
-            recomputed = _run(scratch, lineage)
+    if is_file_pack(manifest):
+        recomputed = _rerun_file(pack, manifest, echo)
+    else:
+        recomputed = _rerun_pipeline(pack, manifest, echo)
     differences: list[str] = []
     compared: dict[str, int] = {}
     for table in TABLES:
@@ -126,6 +119,45 @@ def reproduce(pack: Path, *, home: RaiHome, echo: Callable[[str], None] = print)
         compared[table] = len(recorded)
         differences += compare_tables(table, recorded, recomputed[table])
     return ReproduceReport(not differences, compared, differences)
+
+
+def _rerun_pipeline(
+    pack: Path, manifest: dict, echo: Callable[[str], None]
+) -> dict[str, pd.DataFrame]:
+    sources = pipeline_sources(pack, manifest)
+    lineage = manifest["lineage"]
+    config_path = _config_path(manifest)
+    with tempfile.TemporaryDirectory(prefix="rai-reproduce-") as tmp:
+        scratch = RaiHome(Path(tmp))
+        _stage_dataset(sources.home, scratch, manifest)
+        echo(f"Re-running {lineage['model_uri']} on dataset {lineage['dataset_version'][:16]}…")
+        variables = ("RAI_HOME", "DAGSTER_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+        registry = {
+            "RAI_CONFIG": str(config_path),
+            "RAI_MLFLOW_TRACKING_URI": sources.tracking_uri,
+            "RAI_MLFLOW_ARTIFACT_ROOT": str(sources.home.artifact_root),
+        }
+        with _environment(registry, restore=variables):
+            configure_environment(scratch)
+            return _run(scratch, lineage)
+
+
+def _rerun_file(pack: Path, manifest: dict, echo: Callable[[str], None]) -> dict[str, pd.DataFrame]:
+    from rai_pipeline.app.evaluate_file import evaluate_file
+
+    sources = file_sources(pack, manifest)
+    lineage = manifest["lineage"]
+    echo(f"Re-running rai evaluate-file on {sources.input_file} with {sources.config}")
+    with tempfile.TemporaryDirectory(prefix="rai-reproduce-") as tmp:
+        out = Path(tmp) / "pack"
+        evaluate_file(
+            sources.input_file,
+            config_path=sources.config,
+            out=out,
+            model_name=str(lineage["model_name"]),
+            model_version=str(lineage["model_version"]),
+        )
+        return {table: pd.read_parquet(out / f"{table}.parquet") for table in TABLES}
 
 
 def _run(scratch: RaiHome, lineage: dict) -> dict[str, pd.DataFrame]:

@@ -1,48 +1,43 @@
 """`rai trace`: from one published number to the runs, versions, SQL and rows behind it.
 
 The chain is read from the pack itself (``manifest.json``, ``lineage/``), from the MLflow
-store and registry, and, for ``--rows``, from the warehouse and the landed extracts under
-RAI_HOME. Restricted columns (dbt ``meta: {restricted: true}``) are masked unless asked for.
+store and registry the pack records, and, for ``--rows``, from the warehouse and the landed
+extracts of the RAI_HOME it records (an ``rai evaluate-file`` pack: from the predictions file
+it records, once its sha256 matches; see :mod:`~rai_pipeline.app.trace_rows`, which also says
+which columns are shown). Read-only: nothing is created anywhere.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
-from rai_pipeline.core.engine.slices import GROUP_SEPARATOR, group_label_sql
-from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
+from rai_pipeline.app.input_checks import first_line
+from rai_pipeline.app.pack_sources import (
+    CONFIG_KIND,
+    FILE_INPUT_KIND,
+    PipelineSources,
+    is_file_pack,
+    pipeline_sources,
+)
+from rai_pipeline.app.trace_rows import MASK, WIDE_FRAME, TraceError, file_rows, pipeline_rows
 from rai_pipeline.core.evidence.verify import read_manifest
 from rai_pipeline.core.governance.registry import ModelVersionRef
-from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP, EXCLUDED_GROUPS
+from rai_pipeline.core.metrics.verdicts import EXCLUDED_GROUPS
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
 
-CELLS = {
-    "true_positive": "label = 1 and decision = 1",
-    "false_positive": "label = 0 and decision = 1",
-    "true_negative": "label = 0 and decision = 0",
-    "false_negative": "label = 1 and decision = 0",
-    "positive": "label = 1",
-    "negative": "label = 0",
-    "selected": "decision = 1",
-}
-MASK = "***"
+SQLITE_PREFIX = "sqlite:///"
+MSG_NO_STORE = "no MLflow store at {uri}"
+MSG_FILE_PACK_RUN = "an rai evaluate-file pack has no MLflow run"
 MSG_NO_ROW = (
     "{pack}: no {table} row for dimension={dimension!r} group={group!r} metric={metric!r}; "
     "dimensions here: {dimensions}"
 )
-MSG_CELL = "--cell must be one of {cells}, got {cell!r}"
-
-
-class TraceError(ValueError):
-    """The number asked for is not in the pack, or a link of the chain cannot be read."""
 
 
 @dataclass
@@ -56,6 +51,7 @@ class Trace:
     source_extracts: list[dict[str, Any]]
     rows: pd.DataFrame | None = None
     masked_columns: list[str] = field(default_factory=list)
+    hidden_columns: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "rows"}
@@ -88,7 +84,7 @@ def _find_number(pack: Path, dimension: str, group: str, metric: str) -> dict[st
     )
 
 
-def _dbt_chain(pack: Path, start: str = "eval_frame") -> list[dict[str, Any]]:
+def _dbt_chain(pack: Path, start: str = WIDE_FRAME) -> list[dict[str, Any]]:
     path = pack / "lineage" / "dbt_nodes.json"
     if not path.exists():
         return []
@@ -106,10 +102,12 @@ def _dbt_chain(pack: Path, start: str = "eval_frame") -> list[dict[str, Any]]:
     return chain
 
 
-def _mlflow(lineage: dict[str, Any], home: RaiHome) -> tuple[dict[str, Any], dict[str, Any]]:
+def _mlflow(lineage: dict[str, Any], sources: PipelineSources) -> tuple[dict, dict]:
+    """What the registry and the tracking store hold about the pack's run and model version;
+    ``unavailable`` (with the reason) when the store cannot be read. A local store that does
+    not exist is not created."""
     from rai_pipeline.adapters.mlflow_store import MlflowStore
 
-    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
     run_info: dict[str, Any] = {"run_id": lineage.get("mlflow_run_id")}
     version_info: dict[str, Any] = {
         "name": lineage.get("model_name"),
@@ -118,118 +116,55 @@ def _mlflow(lineage: dict[str, Any], home: RaiHome) -> tuple[dict[str, Any], dic
         "artifact_sha256": lineage.get("model_artifact_sha256"),
         "training_run_id": lineage.get("model_run_id"),
     }
+    uri = sources.tracking_uri
+    if uri.startswith(SQLITE_PREFIX) and not Path(uri.removeprefix(SQLITE_PREFIX)).is_file():
+        run_info["unavailable"] = MSG_NO_STORE.format(uri=uri)
+        return run_info, version_info
+    store = MlflowStore(tracking_uri=uri, artifact_root=str(sources.home.artifact_root))
     try:
         ref = ModelVersionRef(str(lineage["model_name"]), str(lineage["model_version"]))
         run, version = store.describe(ref, str(lineage["mlflow_run_id"]))
         run_info.update(run)
         version_info.update(version)
     except Exception as error:  # the pack stays traceable when the store is elsewhere
-        run_info["unavailable"] = f"{type(error).__name__}: {error}"
+        run_info["unavailable"] = f"{type(error).__name__}: {first_line(error)}"
     return run_info, version_info
+
+
+def _checked(name: str, path: Path, rows: Any, sha256: str) -> dict[str, Any]:
+    present = path.is_file()
+    return {
+        "name": name,
+        "path": str(path),
+        "rows": rows,
+        "sha256": sha256,
+        "present": present,
+        "sha256_matches": present and file_sha256(path) == sha256,
+    }
 
 
 def _extracts(manifest: dict[str, Any], home: RaiHome, dataset_version: str) -> list[dict]:
     folder = home.landing / "versions" / dataset_version
-    out = []
-    for item in manifest.get("inputs", []):
-        if item.get("kind") != "landed_extract":
-            continue
-        path = folder / f"{item['name']}.parquet"
-        present = path.exists()
-        out.append(
-            {
-                "name": item["name"],
-                "path": str(path),
-                "rows": item.get("rows"),
-                "sha256": item["sha256"],
-                "present": present,
-                "sha256_matches": present and file_sha256(path) == item["sha256"],
-            }
+    return [
+        _checked(item["name"], folder / f"{item['name']}.parquet", item.get("rows"), item["sha256"])
+        for item in manifest.get("inputs", [])
+        if item.get("kind") == "landed_extract"
+    ]
+
+
+def _file_inputs(manifest: dict[str, Any]) -> list[dict]:
+    return [
+        _checked(
+            item["name"], Path(item.get("path") or item["name"]), item.get("rows"), item["sha256"]
         )
-    return out
-
-
-def _restricted_columns(pack: Path) -> set[str]:
-    path = pack / "lineage" / "restricted_columns.json"
-    return set(json.loads(path.read_text())) if path.exists() else {"example_id"}
-
-
-def _columns(conn: duckdb.DuckDBPyConnection, parquet_literal: str) -> list[str]:
-    described = conn.execute(f"describe select * from read_parquet({parquet_literal})").fetchall()
-    return [row[0] for row in described if row[0] != "example_id"]
-
-
-def source_rows(
-    pack: Path,
-    *,
-    home: RaiHome,
-    lineage: dict[str, Any],
-    dimension: str,
-    group: str,
-    cell: str | None,
-    include_restricted: bool,
-    limit: int,
-    excluded_groups: Sequence[str] = (),
-    only_groups: Sequence[str] = (),
-) -> tuple[pd.DataFrame, list[str]]:
-    """The evaluation-frame rows of the group (and cell) joined to their source extracts.
-
-    ``group`` :data:`AGGREGATE_GROUP` (an aggregate row) selects the rows of every group of the
-    dimension except ``excluded_groups`` (those a disparity left out as too small), or only
-    those of ``only_groups`` when given (the groups an ``excluded_groups`` row counts); a
-    ``group`` column then says which group each row belongs to."""
-    if cell is not None and cell not in CELLS:
-        raise TraceError(MSG_CELL.format(cells=", ".join(CELLS), cell=cell))
-    features = [] if dimension == "overall" else dimension.split(GROUP_SEPARATOR)
-    folder = home.landing / "versions" / str(lineage["dataset_version"])
-    conditions = ["f.model_name = ?", "f.model_version = ?"]
-    params: list[Any] = [lineage["model_name"], lineage["model_version"]]
-    label = group_label_sql([f"f.{quote_identifier(feature)}" for feature in features])
-    if group == AGGREGATE_GROUP:
-        for groups, test in ((excluded_groups, "NOT IN"), (only_groups, "IN")):
-            if groups:
-                conditions.append(f"{label} {test} ({', '.join('?' for _ in groups)})")
-                params.extend(groups)
-    else:
-        values = [] if dimension == "overall" else group.split(GROUP_SEPARATOR)
-        for feature, value in zip(features, values, strict=True):
-            conditions.append(f"f.{quote_identifier(feature)} = ?")
-            params.append(value)
-    if cell is not None:
-        conditions.append(
-            "(" + CELLS[cell].replace("label", "f.label").replace("decision", "f.decision") + ")"
-        )
-    examples = quote_literal(str(folder / "examples.parquet"))
-    attributes = quote_literal(str(folder / "subject_attributes.parquet"))
-    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        attribute_columns = _columns(conn, attributes)
-        example_columns = [c for c in _columns(conn, examples) if c not in attribute_columns]
-        selected = ", ".join(
-            ([f'{label} AS "group"'] if group == AGGREGATE_GROUP else [])
-            + ["f.example_id", "f.label", "f.score", "f.decision", "f.threshold"]
-            + [f"a.{quote_identifier(c)}" for c in attribute_columns]
-            + [f"e.{quote_identifier(c)}" for c in example_columns]
-        )
-        sql = (
-            f"select {selected} from marts.eval_frame f "
-            f"join read_parquet({attributes}) a using (example_id) "
-            f"join read_parquet({examples}) e using (example_id) "
-            f"where {' and '.join(conditions)} "
-            f"order by {'1, ' if group == AGGREGATE_GROUP else ''}f.example_id limit {int(limit)}"
-        )
-        rows = conn.execute(sql, params).df()
-    masked = []
-    if not include_restricted:
-        for column in sorted(_restricted_columns(pack) & set(rows.columns)):
-            rows[column] = MASK
-            masked.append(column)
-    return rows, masked
+        for item in manifest.get("inputs", [])
+        if item.get("kind") in (FILE_INPUT_KIND, CONFIG_KIND)
+    ]
 
 
 def trace_number(
     pack: Path,
     *,
-    home: RaiHome,
     dimension: str,
     group: str,
     metric: str,
@@ -238,10 +173,27 @@ def trace_number(
     include_restricted: bool = False,
     limit: int = 50,
 ) -> Trace:
+    """The chain behind one number of ``pack``, its stores found from what the pack records
+    (:mod:`~rai_pipeline.app.pack_sources`), never from the current folder."""
+    pack = Path(pack)
     manifest = read_manifest(pack)
     lineage = manifest["lineage"]
     number = _find_number(pack, dimension, group, metric)
-    run_info, version_info = _mlflow(lineage, home)
+    file_pack = is_file_pack(manifest)
+    if file_pack:
+        run_info: dict[str, Any] = {"run_id": None, "unavailable": MSG_FILE_PACK_RUN}
+        version_info: dict[str, Any] = {
+            "name": lineage.get("model_name"),
+            "version": lineage.get("model_version"),
+            "uri": lineage.get("model_uri"),
+            "artifact_sha256": None,
+            "training_run_id": None,
+        }
+        extracts = _file_inputs(manifest)
+    else:
+        sources = pipeline_sources(pack, manifest)
+        run_info, version_info = _mlflow(lineage, sources)
+        extracts = _extracts(manifest, sources.home, str(lineage.get("dataset_version")))
     slice_sql = pack / "lineage" / "slice_stats.sql"
     trace = Trace(
         number=number,
@@ -257,23 +209,25 @@ def trace_number(
         },
         dbt_models=_dbt_chain(pack),
         slice_sql=slice_sql.read_text(encoding="utf-8") if slice_sql.exists() else None,
-        source_extracts=_extracts(manifest, home, str(lineage.get("dataset_version"))),
+        source_extracts=extracts,
     )
     excluded = [g for g in str(number.get("groups_excluded") or "").split(";") if g]
     unassessed = metric == EXCLUDED_GROUPS  # its rows are those of the excluded groups
     if rows and (excluded or not unassessed):
-        trace.rows, trace.masked_columns = source_rows(
-            pack,
-            home=home,
-            lineage=lineage,
-            dimension=dimension,
-            group=group,
-            cell=cell,
-            include_restricted=include_restricted,
-            limit=limit,
-            excluded_groups=() if unassessed else excluded,
-            only_groups=excluded if unassessed else (),
-        )
+        options: dict[str, Any] = {
+            "dimension": dimension,
+            "group": group,
+            "cell": cell,
+            "include_restricted": include_restricted,
+            "limit": limit,
+            "excluded_groups": () if unassessed else excluded,
+            "only_groups": excluded if unassessed else (),
+        }
+        if file_pack:
+            found = file_rows(pack, manifest=manifest, **options)
+        else:
+            found = pipeline_rows(pack, home=sources.home, lineage=lineage, **options)
+        trace.rows, trace.masked_columns, trace.hidden_columns = found
     return trace
 
 
@@ -317,13 +271,17 @@ def format_trace(trace: Trace) -> str:
             f"sha256 {extract['sha256']}  ({status})"
         )
     if trace.rows is not None:
+        private = [
+            f"masked: {', '.join(trace.masked_columns)}" if trace.masked_columns else "",
+            f"not shown: {', '.join(trace.hidden_columns)}" if trace.hidden_columns else "",
+        ]
+        note = "; ".join(p for p in private if p)
         lines.append(
             f"-> {len(trace.rows)} source rows"
-            + (
-                f" (masked: {', '.join(trace.masked_columns)}; --include-restricted to show)"
-                if trace.masked_columns
-                else ""
-            )
+            + (f" ({note}; --include-restricted to show)" if note else "")
         )
         lines.append(trace.rows.to_string(index=False))
     return "\n".join(lines)
+
+
+__all__ = ["MASK", "Trace", "TraceError", "format_trace", "trace_number"]

@@ -91,7 +91,8 @@ class EvaluationConfigResource(dg.ConfigurableResource):
     dispositions_path: str | None = None
 
     def resolved_path(self) -> Path:
-        return Path(self.path or os.environ.get("RAI_CONFIG") or DEMO_CONFIG)
+        """The config file, absolute (packs record it, and audits read it from anywhere)."""
+        return Path(self.path or os.environ.get("RAI_CONFIG") or DEMO_CONFIG).resolve()
 
     def resolved_dispositions_path(self) -> Path | None:
         explicit = self.dispositions_path or os.environ.get("RAI_DISPOSITIONS")

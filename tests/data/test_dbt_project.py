@@ -2,15 +2,17 @@
 
 One module-scoped warehouse: the Adult test split is landed under a temporary RAI_HOME, a
 predictions table is filled for two versions of one model (version 2 scored on all but 10
-examples), and dbt runs three times the way the pipeline runs it: everything for version 1;
-only the per-model-version models for version 2 (the coverage test must fail); version 1
-again with another threshold (its rows are replaced, version 2's stay).
+examples), and dbt runs three times the way the pipeline runs it, with the demo config's
+sensitive attributes as vars: everything for version 1; only the per-model-version models for
+version 2 (the coverage test must fail); version 1 again with another threshold (its rows are
+replaced, version 2's stay).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -20,9 +22,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from rai_pipeline.core.config.schema import load_config
 from rai_pipeline.core.landing.extracts import PREDICTIONS_DDL, land_evaluation_extracts
+from rai_pipeline.core.schemas.attributes import dbt_vars as config_vars
 from rai_pipeline.demo.adult import FEATURES, LABEL, load_adult_with_ids
-from rai_pipeline.settings import DBT_EXECUTABLE
+from rai_pipeline.settings import DBT_EXECUTABLE, DEMO_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
@@ -37,11 +41,15 @@ EVAL_FRAME_CONTRACT = [
     ("score", "DOUBLE"),
     ("threshold", "DOUBLE"),
     ("decision", "INTEGER"),
-    ("sex", "VARCHAR"),
-    ("race", "VARCHAR"),
-    ("age_band", "VARCHAR"),
     ("dataset_version", "VARCHAR"),
 ]
+ATTRIBUTES_CONTRACT = [
+    ("dataset_version", "VARCHAR"),
+    ("example_id", "BIGINT"),
+    ("attribute", "VARCHAR"),
+    ("value", "VARCHAR"),
+]
+DEMO_VARS = config_vars(load_config(DEMO_CONFIG))
 
 
 def run_dbt(rai_home: Path, target: Path, *args: str, expect_success: bool = True) -> dict:
@@ -76,7 +84,9 @@ def run_dbt(rai_home: Path, target: Path, *args: str, expect_success: bool = Tru
 
 
 def dbt_vars(version: str, threshold: float) -> str:
-    return json.dumps({"model_name": MODEL, "model_version": version, "threshold": threshold})
+    return json.dumps(
+        {**DEMO_VARS, "model_name": MODEL, "model_version": version, "threshold": threshold}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -139,11 +149,12 @@ def test_every_model_test_and_unit_test_passes_in_each_complete_run(warehouse):
         bad = {k: v for k, v in statuses.items() if v not in {"success", "pass"}}
         assert not bad, (name, bad)
     first = {r["unique_id"] for r in warehouse["runs"]["all_v1"]["results"]}
-    assert sum(k.startswith("unit_test.") for k in first) == 3
+    assert sum(k.startswith("unit_test.") for k in first) == 5
     per_version = {r["unique_id"] for r in warehouse["runs"]["v1_again"]["results"]}
     assert {k for k in per_version if k.startswith("model.")} == {
         "model.rai.stg_predictions",
         "model.rai.eval_frame",
+        "model.rai.eval_frame_wide",
     }
 
 
@@ -164,9 +175,14 @@ def test_eval_frame_has_one_row_per_model_version_and_example(warehouse):
 def test_a_partially_scored_model_version_fails_the_coverage_test_only(warehouse):
     results = {r["unique_id"]: r for r in warehouse["runs"]["partial_v2"]["results"]}
     failed = {
-        k: r["failures"] for k, r in results.items() if r["status"] not in {"success", "pass"}
+        k: r["failures"]
+        for k, r in results.items()
+        if r["status"] not in {"success", "pass", "skipped"}
     }
     assert failed == {"test.rai.assert_eval_frame_covers_every_labeled_example": 10}
+    # what reads the frame downstream is not built on a frame that failed a test
+    skipped = {k for k, r in results.items() if r["status"] == "skipped"}
+    assert "model.rai.eval_frame_wide" in skipped
 
 
 def test_eval_frame_decision_is_score_at_or_above_threshold(warehouse):
@@ -178,21 +194,37 @@ def test_eval_frame_decision_is_score_at_or_above_threshold(warehouse):
     assert bad["n"].item() == 0
 
 
-def test_eval_frame_joins_labels_attributes_and_dataset_version(warehouse):
+def test_eval_frame_wide_joins_labels_attributes_and_dataset_version(warehouse):
     frame = query(
         warehouse,
         "select example_id, label, sex, race, age_band, dataset_version, score "
-        "from marts.eval_frame where model_version = '1' order by example_id",
+        "from marts.eval_frame_wide where model_version = '1' order by example_id",
     )
     source = warehouse["frame"].sort_values("example_id").reset_index(drop=True)
     assert frame["label"].tolist() == source[LABEL].tolist()
-    assert frame["sex"].tolist() == source["sex"].tolist()
-    assert frame["race"].tolist() == source["race"].tolist()
-    assert set(frame["age_band"]) <= AGE_BANDS
+    assert frame["sex"].tolist() == source["sex"].fillna("unknown").tolist()
+    assert frame["race"].tolist() == source["race"].fillna("unknown").tolist()
     assert set(frame["dataset_version"]) == {warehouse["landed"].dataset_version}
-    ages = source["age"]
-    assert (frame.loc[ages.between(25, 44), "age_band"] == "25-44").all()
-    assert (frame.loc[ages >= 65, "age_band"] == "65+").all()
+    # the bands of the demo config, computed independently: [17, 25) is 17-24, ..., >= 65 65+
+    expected = pd.cut(
+        source["age"],
+        bins=[-np.inf, 17, 25, 45, 65, np.inf],
+        right=False,
+        labels=["0-16", "17-24", "25-44", "45-64", "65+"],
+    )
+    assert frame["age_band"].tolist() == expected.astype(str).tolist()
+
+
+def test_every_example_has_one_group_per_attribute(warehouse):
+    counts = query(
+        warehouse,
+        "select attribute, count(*) as n, count(distinct example_id) as ids "
+        "from intermediate.int_subject_attributes group by attribute order by attribute",
+    )
+    n = len(warehouse["frame"])
+    assert counts.to_dict("records") == [
+        {"attribute": name, "n": n, "ids": n} for name in ("age_band", "race", "sex")
+    ]
 
 
 def test_eval_frame_columns_match_the_enforced_contract(warehouse):
@@ -204,6 +236,13 @@ def test_eval_frame_columns_match_the_enforced_contract(warehouse):
     assert node["config"]["contract"]["enforced"] is True
     assert node["config"]["incremental_strategy"] == "delete+insert"
     assert node["config"]["unique_key"] == ["model_name", "model_version"]
+    described = query(warehouse, "describe intermediate.int_subject_attributes")
+    assert list(zip(described["column_name"], described["column_type"], strict=True)) == (
+        ATTRIBUTES_CONTRACT
+    )
+    node = warehouse["manifest"]["nodes"]["model.rai.int_subject_attributes"]
+    assert node["config"]["contract"]["enforced"] is True
+    assert node["config"]["unique_key"] == ["dataset_version"]
 
 
 def test_layers_land_in_their_schemas_with_the_configured_materialization(warehouse):
@@ -214,8 +253,10 @@ def test_layers_land_in_their_schemas_with_the_configured_materialization(wareho
     )
     assert dict(zip(tables["name"], tables["table_type"], strict=True)) == {
         "intermediate.int_examples_labeled": "BASE TABLE",
+        "intermediate.int_subject_attributes": "BASE TABLE",
         "landing.predictions": "BASE TABLE",
         "marts.eval_frame": "BASE TABLE",
+        "marts.eval_frame_wide": "VIEW",
         "staging.stg_dataset_versions": "VIEW",
         "staging.stg_examples": "VIEW",
         "staging.stg_labels": "VIEW",
@@ -266,19 +307,35 @@ def test_every_model_states_its_grain_and_flags_sensitive_columns(warehouse):
         "stg_dataset_versions",
         "stg_predictions",
         "int_examples_labeled",
+        "int_subject_attributes",
         "eval_frame",
+        "eval_frame_wide",
     }
     for name, node in models.items():
         assert "one row" in node["description"].lower(), name
-        for column in ("sex", "race", "age", "age_band"):
-            if column in node["columns"]:
-                assert node["columns"][column]["meta"].get("sensitive") is True, (name, column)
         if "example_id" in node["columns"]:
             assert node["columns"]["example_id"]["meta"].get("restricted") is True, name
+    groups = models["int_subject_attributes"]["columns"]["value"]
+    assert groups["meta"].get("sensitive") is True
+    for name in ("stg_subject_attributes", "int_subject_attributes", "eval_frame_wide"):
+        assert models[name]["meta"].get("contains_sensitive_data") is True, name
     tagged = {name for name, node in models.items() if "per_model_version" in node["tags"]}
-    assert tagged == {"stg_predictions", "eval_frame"}
+    assert tagged == {"stg_predictions", "eval_frame", "eval_frame_wide"}
+
+
+def test_no_model_names_a_column_of_the_demo_data_set():
+    for path in (PROJECT / "models").rglob("*"):
+        if path.suffix in {".sql", ".yml"}:
+            text = path.read_text().lower()
+            for column in ("sex", "race", "age", "age_band", "income"):
+                assert not re.search(rf"\b{column}\b", text), (path, column)
 
 
 def test_default_vars_select_no_model_and_a_valid_threshold():
     project = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
-    assert project["vars"] == {"model_name": "unset", "model_version": "unset", "threshold": 0.5}
+    assert project["vars"] == {
+        "model_name": "unset",
+        "model_version": "unset",
+        "threshold": 0.5,
+        "sensitive_attributes": [],
+    }

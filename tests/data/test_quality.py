@@ -1,4 +1,5 @@
-"""Data quality of the evaluation frame: the pandera schema and the GX suite."""
+"""Data quality of the evaluation frame: the pandera schema and the GX suite, each with the
+rules of the configured sensitive attributes added from one declaration."""
 
 from __future__ import annotations
 
@@ -12,9 +13,25 @@ import pytest
 from rai_pipeline.adapters.great_expectations import run_expectation_suite
 from rai_pipeline.core.evidence.render import render_suite_summary
 from rai_pipeline.core.schemas import frame as quality
-from rai_pipeline.core.schemas.frame import FAILURE_COLUMNS, validate_eval_frame
+from rai_pipeline.core.schemas.attributes import SensitiveAttribute
+from rai_pipeline.core.schemas.expectations import load_suite_dict, with_attributes
+from rai_pipeline.core.schemas.frame import FAILURE_COLUMNS
+from rai_pipeline.core.schemas.frame import validate_eval_frame as validate_with
 
-SUITE = Path(__file__).resolve().parents[2] / "expectations" / "eval_frame.json"
+SUITE_FILE = Path(__file__).resolve().parents[2] / "expectations" / "eval_frame.json"
+ATTRIBUTES = [
+    SensitiveAttribute("sex", "sex"),
+    SensitiveAttribute("race", "race"),
+    SensitiveAttribute(
+        "age_band", "age", bins=(17, 25, 45, 65), labels=("0-16", "17-24", "25-44", "45-64", "65+")
+    ),
+]
+AGE_BANDS = ATTRIBUTES[2].accepted_values()
+SUITE = with_attributes(load_suite_dict(SUITE_FILE), ATTRIBUTES)
+
+
+def validate_eval_frame(frame, **options):
+    return validate_with(frame, attributes=ATTRIBUTES, **options)
 
 
 def eval_frame(n: int = 40, *, seed: int = 0) -> pd.DataFrame:
@@ -32,7 +49,7 @@ def eval_frame(n: int = 40, *, seed: int = 0) -> pd.DataFrame:
             "decision": (score >= 0.5).astype(np.int32),
             "sex": rng.choice(["Female", "Male", "unknown"], n),
             "race": rng.choice(["White", "Black", "unknown"], n),
-            "age_band": rng.choice(quality.AGE_BANDS, n),
+            "age_band": rng.choice(AGE_BANDS, n),
             "dataset_version": "d" * 64,
         }
     )
@@ -69,7 +86,7 @@ def test_a_valid_frame_passes_with_an_empty_failure_table():
         ("threshold", 1.2, "threshold", "less_than_or_equal_to(1.0)"),
         ("decision", 5, "decision", "isin([0, 1])"),
         ("sex", None, "sex", "not_nullable"),
-        ("age_band", "90+", "age_band", f"isin({quality.AGE_BANDS!r})"),
+        ("age_band", "90+", "age_band", f"isin({AGE_BANDS!r})"),
         ("dataset_version", None, "dataset_version", "not_nullable"),
     ],
 )
@@ -140,10 +157,28 @@ def test_bad_arguments_raise_with_the_documented_message(kwargs, error, message)
 # --- Great Expectations ------------------------------------------------------------------------
 
 
-def test_suite_file_covers_the_documented_rules():
-    suite = json.loads(SUITE.read_text())
+def test_the_suite_file_names_no_column_of_any_data_set():
+    suite = json.loads(SUITE_FILE.read_text())
+    columns = {e["kwargs"].get("column") for e in suite["expectations"]} - {None}
+    assert columns == {"example_id", "label", "score", "decision"}
+
+
+def test_without_attributes_the_schema_checks_only_the_fixed_columns():
+    frame = eval_frame().drop(columns=["sex", "race", "age_band"])
+    assert validate_with(frame).passed
+    assert not validate_with(frame, attributes=ATTRIBUTES[:1]).passed
+
+
+def test_the_suite_covers_the_documented_rules_and_the_attributes():
+    suite = SUITE
     assert suite["name"] == "eval_frame"
     rules = {(e["type"], e["kwargs"].get("column")) for e in suite["expectations"]}
+    in_set = {
+        e["kwargs"]["column"]: e["kwargs"]["value_set"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_be_in_set"
+    }
+    assert in_set["age_band"] == AGE_BANDS and "sex" not in in_set
     assert rules >= {
         ("expect_table_row_count_to_be_between", None),
         ("expect_column_values_to_not_be_null", "example_id"),
@@ -156,6 +191,7 @@ def test_suite_file_covers_the_documented_rules():
         ("expect_column_values_to_not_be_null", "sex"),
         ("expect_column_values_to_not_be_null", "race"),
         ("expect_column_values_to_not_be_null", "age_band"),
+        ("expect_column_values_to_be_in_set", "age_band"),
     }
 
 
@@ -189,6 +225,7 @@ def test_suite_reports_each_failing_expectation_with_a_sample():
     assert "batch_id" not in failed[("expect_column_values_to_be_in_set", "label")].kwargs
     summary = render_suite_summary(result)
     assert summary.startswith("**Suite `eval_frame` FAILED**: 9 of 13")
+    assert len(SUITE["expectations"]) == 13
     assert summary.count("**fail**") == 4
 
 
@@ -202,7 +239,7 @@ def test_an_empty_frame_fails_the_row_count_expectation():
 
 def test_a_malformed_suite_is_rejected_before_gx_runs(tmp_path):
     path = tmp_path / "suite.json"
-    path.write_text(json.dumps({"name": "x", "expectations": [{"kwargs": {}}]}))
+    path.write_text(json.dumps({"name": "x", "expectations": [{"kwargs": {}}]}))  # no type
     with pytest.raises(ValueError, match="must be an object with 'name'"):
         run_expectation_suite(path, eval_frame())
     path.write_text("{not json")

@@ -35,17 +35,17 @@ def frame_with_bad_labels(bad_rows: list[int]) -> pd.DataFrame:
 
 
 def materialize_with_frame(frame: pd.DataFrame, tmp_path, dbt_manifest):
-    from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_KEY, slice_metrics
+    from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_WIDE_KEY, slice_metrics
     from rai_pipeline.defs.evaluation.checks import frame_checks
     from rai_pipeline.defs.partitions import model_versions
     from rai_pipeline.defs.resources import EvaluationConfigResource, WarehouseResource
 
-    @dg.asset(key=EVAL_FRAME_KEY, partitions_def=model_versions)
+    @dg.asset(key=EVAL_FRAME_WIDE_KEY, partitions_def=model_versions)
     def planted_eval_frame(warehouse: WarehouseResource) -> None:
         with warehouse.connect() as conn:
             conn.register("planted", frame)
             conn.execute("create schema if not exists marts")
-            conn.execute("create or replace table marts.eval_frame as select * from planted")
+            conn.execute("create or replace table marts.eval_frame_wide as select * from planted")
 
     config = tmp_path / "rai.yaml"
     config.write_text("sensitive_features: [sex, race]\n")

@@ -21,7 +21,6 @@ def test_trace_reaches_the_false_positives_behind_a_group_rate(demo):
     expected_fp = round(by["false_positive_rate"] * negatives)
     trace = trace_number(
         pack,
-        home=home,
         dimension="sex&race",
         group="Female&Black",
         metric="false_positive_rate",
@@ -32,7 +31,7 @@ def test_trace_reaches_the_false_positives_behind_a_group_rate(demo):
     assert trace.number["value"] == pytest.approx(by["false_positive_rate"])
     assert trace.mlflow_run["status"] == "FINISHED"
     assert trace.model_version["uri"].endswith("/2")
-    assert trace.dbt_models[0]["name"] == "eval_frame"
+    assert [m["name"] for m in trace.dbt_models[:2]] == ["eval_frame_wide", "eval_frame"]
     assert {e["name"] for e in trace.source_extracts} == {
         "examples",
         "labels",
@@ -44,22 +43,25 @@ def test_trace_reaches_the_false_positives_behind_a_group_rate(demo):
     assert (rows["label"] == 0).all() and (rows["decision"] == 1).all()
     assert set(rows["sex"]) == {"Female"} and set(rows["race"]) == {"Black"}
     assert (rows["example_id"] == MASK).all() and trace.masked_columns == ["example_id"]
-    # the slice SQL recorded in the pack, re-run on the warehouse, gives the same counts
-    step, parameters, *sql = trace.slice_sql.split("\n\n")[0].splitlines()
-    assert step.startswith("-- cells, Brier sums and score histograms")
-    params = json.loads(parameters.removeprefix("-- parameters: "))
+    # the slice SQL recorded in the pack, re-run on the warehouse, gives the same counts:
+    # first the frame it reads, then the one-scan query
+    frame_step, cells_step = trace.slice_sql.split("\n\n")[:2]
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-        cells = conn.execute("\n".join(sql).rstrip(";"), params).df()
+        for block, expected in ((frame_step, "-- the evaluation frame"), (cells_step, "-- cells")):
+            step, parameters, *sql = block.splitlines()
+            assert step.startswith(expected)
+            params = json.loads(parameters.removeprefix("-- parameters: "))
+            result = conn.execute("\n".join(sql).rstrip(";"), params)
+        cells = result.df()
     group = cells[cells["grp"] == "Female&Black"]
     assert group["n"].sum() == by["count"]
     assert group[(group["label"] == 0) & (group["decision"] == 1)]["n"].sum() == expected_fp
 
 
 def test_trace_shows_restricted_columns_only_when_asked(demo):
-    home, outcomes, _ = demo
+    _, outcomes, _ = demo
     trace = trace_number(
         outcomes[0].pack,
-        home=home,
         dimension="sex",
         group="Female",
         metric="selection_rate",
@@ -72,9 +74,9 @@ def test_trace_shows_restricted_columns_only_when_asked(demo):
 
 
 def test_trace_of_an_unknown_number_names_what_exists(demo):
-    home, outcomes, _ = demo
+    _, outcomes, _ = demo
     with pytest.raises(TraceError, match=r"dimensions here: .*sex"):
-        trace_number(outcomes[0].pack, home=home, dimension="nope", group="x", metric="count")
+        trace_number(outcomes[0].pack, dimension="nope", group="x", metric="count")
 
 
 def test_verify_flags_a_one_byte_change_in_a_copy_of_each_demo_pack(demo, tmp_path):
@@ -93,7 +95,7 @@ def test_verify_flags_a_one_byte_change_in_a_copy_of_each_demo_pack(demo, tmp_pa
 def test_trace_of_an_aggregate_disparity_lists_the_rows_of_every_group_compared(demo):
     """demographic_parity_ratio over sex&race: min / max selection rate of the groups it
     compares; --rows lists those groups' selected rows, and none of the excluded groups'."""
-    home, outcomes, _ = demo
+    _, outcomes, _ = demo
     pack = outcomes[-1].pack
     fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
     row = fairness[
@@ -109,7 +111,6 @@ def test_trace_of_an_aggregate_disparity_lists_the_rows_of_every_group_compared(
     compared = by_group.drop(index=excluded)
     trace = trace_number(
         pack,
-        home=home,
         dimension="sex&race",
         group="*",
         metric="demographic_parity_ratio",
@@ -130,7 +131,7 @@ def test_trace_of_an_aggregate_disparity_lists_the_rows_of_every_group_compared(
 def test_trace_of_excluded_groups_lists_the_rows_of_the_groups_left_out(demo):
     """race&age_band has groups below the minimum sizes: its excluded_groups finding counts
     them, and --rows lists exactly their rows."""
-    home, outcomes, _ = demo
+    _, outcomes, _ = demo
     pack = outcomes[-1].pack
     fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
     row = fairness[
@@ -145,7 +146,6 @@ def test_trace_of_excluded_groups_lists_the_rows_of_the_groups_left_out(demo):
     assert (counts.loc[excluded, "status"] == "insufficient_sample").all()
     trace = trace_number(
         pack,
-        home=home,
         dimension="race&age_band",
         group="*",
         metric="excluded_groups",

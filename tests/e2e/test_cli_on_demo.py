@@ -63,9 +63,19 @@ def test_verify_passes_intact_packs_and_flags_one_changed_byte(demo, tmp_path):
         assert "modified   fairness_metrics.csv" in result.output
 
 
-def test_trace_json_reaches_source_rows(demo, monkeypatch):
-    home, outcomes, _ = demo
-    monkeypatch.setenv("RAI_HOME", str(home.root))
+def elsewhere(monkeypatch, tmp_path):
+    """An unrelated working folder, with RAI_HOME pointing at nothing: the audit commands
+    find the pack's stores from the pack."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("RAI_HOME", str(tmp_path / "no-such-home"))
+    return folder
+
+
+def test_trace_json_reaches_source_rows_from_an_unrelated_folder(demo, monkeypatch, tmp_path):
+    _, outcomes, _ = demo
+    folder = elsewhere(monkeypatch, tmp_path)
     result = runner.invoke(
         app,
         [
@@ -86,12 +96,15 @@ def test_trace_json_reaches_source_rows(demo, monkeypatch):
     chain = json.loads(result.output)
     assert chain["rows"] and all(r["label"] == 1 and r["decision"] == 0 for r in chain["rows"])
     assert all(r["example_id"] == "***" for r in chain["rows"])
-    assert chain["dbt_models"][0]["unique_id"] == "model.rai.eval_frame"
+    assert chain["dbt_models"][0]["unique_id"] == "model.rai.eval_frame_wide"
+    assert chain["mlflow_run"]["status"] == "FINISHED"
+    assert list(folder.iterdir()) == [] and not (tmp_path / "no-such-home").exists()
 
 
-def test_reproduce_reports_identical_metrics(demo, monkeypatch):
-    home, outcomes, _ = demo
-    monkeypatch.setenv("RAI_HOME", str(home.root))
+def test_reproduce_reports_identical_metrics_from_an_unrelated_folder(demo, monkeypatch, tmp_path):
+    _, outcomes, _ = demo
+    folder = elsewhere(monkeypatch, tmp_path)
     result = runner.invoke(app, ["reproduce", str(outcomes[-1].pack)])
     assert result.exit_code == 0, result.output
     assert "identical" in result.output
+    assert list(folder.iterdir()) == [] and not (tmp_path / "no-such-home").exists()

@@ -86,7 +86,7 @@ def test_manifest_digests_match_the_files(demo):
 def _frame(home: RaiHome, version: str) -> pd.DataFrame:
     with duckdb.connect(str(home.warehouse), read_only=True) as conn:
         return conn.execute(
-            "select * from marts.eval_frame where model_version = ? order by example_id",
+            "select * from marts.eval_frame_wide where model_version = ? order by example_id",
             [version],
         ).df()
 

@@ -220,7 +220,7 @@ def _dbt_sources_of(model_name: str) -> set[Key]:
 
 
 def test_graphql_lineage_reaches_the_landed_sources_from_the_evidence_pack(dagster_ui):
-    from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_KEY
+    from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_WIDE_KEY as EVAL_FRAME_KEY
 
     served = _graph_from_ui(dagster_ui)
     defined = _graph_from_definitions()
@@ -275,7 +275,7 @@ def test_evidence_pack_materializations_carry_metadata_in_the_ui(dagster_ui, dem
 
 
 def test_lineage_page_renders_the_upstream_graph_in_a_browser(dagster_ui):
-    from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_KEY
+    from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_WIDE_KEY as EVAL_FRAME_KEY
 
     upstream = _upstream(_graph_from_ui(dagster_ui), EVIDENCE_PACK)
     expected_names = [

@@ -2,6 +2,7 @@
 cite imports, and every source path the documents cite is a file or folder of the repository."""
 
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -43,16 +44,18 @@ def _cited(
 
 
 def _resolve(dotted: str) -> object:
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            target: object = importlib.import_module(".".join(parts[:cut]))
-        except ModuleNotFoundError:
-            continue
-        for name in parts[cut:]:
-            target = getattr(target, name)
-        return target
-    raise ModuleNotFoundError(dotted)
+    """The module a name cites (found, not imported: an entry point such as
+    ``rai_pipeline.code_location`` prepares state when imported), or the attribute."""
+    try:
+        if importlib.util.find_spec(dotted) is not None:
+            return dotted
+    except ModuleNotFoundError:  # its parent is a module, not a package
+        pass
+    module, _, attribute = dotted.rpartition(".")
+    target: object = _resolve(module)
+    if isinstance(target, str):
+        target = importlib.import_module(target)
+    return getattr(target, attribute)
 
 
 def test_the_documents_cite_names_and_paths():

@@ -418,15 +418,15 @@ DATA_ERRORS = {
     ),
     "text_scores": (
         _text_scores,
-        ["preds.csv: column 'score' (columns.score) has 2 values that are not numbers (e.g. "],
+        ["preds.csv: column 'score' (columns.score) has 2 non-numeric values"],
     ),
     "score_outside_0_1": (
         _high_score,
-        ["preds.csv: column 'score' (columns.score) has 1 value outside [0, 1] (e.g. 1.5)"],
+        ["preds.csv: column 'score' (columns.score) has 1 value outside [0, 1]; scores must"],
     ),
     "repeated_id": (
         _repeated_id,
-        ["preds.csv: column 'example_id' (columns.id) has 1 repeated value (e.g. '7')"],
+        ["preds.csv: column 'example_id' (columns.id) has 1 repeated value; ids must be unique"],
     ),
     "every_problem_at_once": (
         _two_problems,

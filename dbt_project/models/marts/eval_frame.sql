@@ -39,10 +39,7 @@ scored_examples as (
         predictions.example_id,
         examples_labeled.label,
         predictions.score,
-        {{ threshold_literal() }} as threshold,
-        examples_labeled.sex,
-        examples_labeled.race,
-        examples_labeled.age_band
+        {{ threshold_literal() }} as threshold
     from predictions
     inner join examples_labeled on examples_labeled.example_id = predictions.example_id
 
@@ -67,9 +64,6 @@ final as (
         decided.score,
         decided.threshold,
         decided.decision,
-        decided.sex,
-        decided.race,
-        decided.age_band,
         dataset_versions.dataset_version
     from decided
     cross join dataset_versions

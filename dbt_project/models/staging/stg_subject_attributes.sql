@@ -1,3 +1,5 @@
+{#- The columns the configured sensitive attributes read (macros/sensitive_attributes.sql):
+    text trimmed, blank text as NULL; the sources of bands as numbers. -#}
 with
 
 source as (
@@ -9,11 +11,16 @@ source as (
 renamed as (
 
     select
-        cast(example_id as bigint) as example_id,
+        cast(example_id as bigint) as example_id
+        {%- for column in attribute_sources() %},
+        {%- if column.numeric %}
+        cast({{ adapter.quote(column.name) }} as double) as {{ adapter.quote(column.name) }}
+        {%- else %}
         -- blank strings carry no information: treat them as missing
-        nullif(trim(cast(sex as {{ dbt.type_string() }})), '') as sex,
-        nullif(trim(cast(race as {{ dbt.type_string() }})), '') as race,
-        cast(age as integer) as age
+        nullif(trim(cast({{ adapter.quote(column.name) }} as {{ dbt.type_string() }})), '')
+            as {{ adapter.quote(column.name) }}
+        {%- endif %}
+        {%- endfor %}
     from source
 
 )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rai_pipeline.core.config.dataset import DatasetConfig, DerivedFeature
 from rai_pipeline.core.config.files import MSG_NOT_A_MAPPING, read_yaml_mapping, validation_message
 from rai_pipeline.core.engine.sql import IDENTIFIER_RULE, is_identifier
 from rai_pipeline.core.stats.claims import is_reciprocal
@@ -50,6 +51,22 @@ MSG_POSITIVE_LABEL_BOOL = (
     "must be a string or an integer; a YAML boolean (true/false/yes/no) is "
     'ambiguous: quote it ("yes") or leave positive_label out for 0/1 or true/false labels'
 )
+MSG_DERIVED_UNUSED = (
+    "derived feature {name!r} is not one of sensitive_features {features}: list it there or "
+    "remove it"
+)
+MSG_DERIVED_NAME = "{name!r} must match " + IDENTIFIER_RULE
+MSG_DERIVED_FROM_ITSELF = (
+    "derived feature {name!r} is cut from the column of the same name: give the band its own "
+    "name (e.g. {name}_band)"
+)
+MSG_SENSITIVE_ROLE = (
+    "sensitive feature {name!r} is also dataset.{role}: a column can play only one role"
+)
+MSG_DERIVED_FROM_RESTRICTED = (
+    "derived feature {name!r} is cut from {source!r}, which is dataset.restricted: a "
+    "restricted column never reaches an output, and its bands would"
+)
 MSG_THRESHOLD_WITH_PREDICTION = (
     "threshold applies only with columns.score; with columns.prediction the decisions are "
     "given: remove threshold"
@@ -57,13 +74,15 @@ MSG_THRESHOLD_WITH_PREDICTION = (
 # Keys added after the first release: left out of the digest while they hold their default,
 # so the digest (and the evaluation ids derived from it) of a config that does not use them is
 # unchanged.
-_LATER_KEYS = {
+_LATER_KEYS: dict[str, Any] = {
     "columns": None,
     "positive_label": None,
     "auc": "exact",
     "multiple_testing": "auto",
     "multiple_testing_family": "dimension",
     "evaluation_date": None,
+    "dataset": None,
+    "derived_features": {},
 }
 
 
@@ -192,6 +211,15 @@ class EvaluationConfig(_Strict):
         description="The day the evaluation is as of: dispositions are judged on it and the "
         "documents state it. Default: the day it runs (UTC). Recorded in the manifest.",
     )
+    dataset: DatasetConfig | None = Field(
+        default=None,
+        description="The evaluation data set of the pipeline: where it is and which column "
+        "plays which role (rai land).",
+    )
+    derived_features: dict[str, DerivedFeature] = Field(
+        default_factory=dict,
+        description="Sensitive features banded from numeric columns in the warehouse.",
+    )
     multiple_testing_family: Literal["dimension", "metric"] = Field(
         default="dimension",
         description="Rows adjusted together: all per-group rows of a dimension, or of a "
@@ -242,6 +270,15 @@ class EvaluationConfig(_Strict):
         for key in self.reference_groups:
             if key not in features:
                 raise ValueError(MSG_REFERENCE_GROUP_KEY.format(key=key, features=features))
+        for name, derived in self.derived_features.items():
+            if not is_identifier(name):
+                raise ValueError(MSG_DERIVED_NAME.format(name=name))
+            if name not in features:
+                raise ValueError(MSG_DERIVED_UNUSED.format(name=name, features=features))
+            if derived.source == name:
+                raise ValueError(MSG_DERIVED_FROM_ITSELF.format(name=name))
+        if self.dataset is not None:
+            self._check_dataset_roles(self.dataset)
         if self.columns is not None:
             for role, name in self.columns.roles().items():
                 if name in features:
@@ -249,6 +286,33 @@ class EvaluationConfig(_Strict):
             if self.columns.prediction is not None and "threshold" in self.model_fields_set:
                 raise ValueError(MSG_THRESHOLD_WITH_PREDICTION)
         return self
+
+    def _check_dataset_roles(self, dataset: DatasetConfig) -> None:
+        roles: dict[str, list[str | None]] = {
+            "id": [dataset.id],
+            "label": [dataset.label],
+            "restricted": list(dataset.restricted),
+        }
+        for name in self.sensitive_features:
+            for role, names in roles.items():
+                if name in names:
+                    raise ValueError(MSG_SENSITIVE_ROLE.format(name=name, role=role))
+        for name, derived in self.derived_features.items():
+            if derived.source in dataset.restricted:
+                raise ValueError(
+                    MSG_DERIVED_FROM_RESTRICTED.format(name=name, source=derived.source)
+                )
+
+    def raw_sensitive_features(self) -> list[str]:
+        """The sensitive features that are columns of the data set (not derived)."""
+        return [name for name in self.sensitive_features if name not in self.derived_features]
+
+    def attribute_sources(self) -> list[str]:
+        """The columns the sensitive features are read from, once each, in order: the raw
+        sensitive features, then the sources of the derived ones."""
+        sources = [*self.raw_sensitive_features()]
+        sources += [d.source for d in self.derived_features.values()]
+        return list(dict.fromkeys(sources))
 
     def resolved_intersections(self) -> list[tuple[str, ...]]:
         """The configured intersections, or every pair of sensitive features when unset."""

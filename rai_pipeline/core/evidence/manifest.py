@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from rai_pipeline.core.storage import file_sha256
 
@@ -47,3 +48,21 @@ def write_manifest(pack_dir: Path, manifest: Mapping[str, Any]) -> str:
     path = pack_dir / MANIFEST_NAME
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return file_sha256(path)
+
+
+def public_uri(uri: str) -> str:
+    """``uri`` without user name or password, as it may be recorded and shown.
+
+    Examples
+    --------
+    >>> public_uri("https://alice:secret@mlflow.example.org/")
+    'https://mlflow.example.org/'
+    >>> public_uri("sqlite:////tmp/mlflow.db")
+    'sqlite:////tmp/mlflow.db'
+    """
+    parts = urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

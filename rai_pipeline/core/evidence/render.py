@@ -35,12 +35,13 @@ REPORT_METRICS = (
 
 @dataclass(frozen=True)
 class DatasheetInfo:
-    """What the datasheet describes: sources, attributes, missingness, column flags."""
+    """What the datasheet describes: sources, attributes (name and how each is read),
+    missingness, and the data set's columns by role."""
 
     sources: Sequence[Mapping[str, Any]]
-    sensitive_attributes: Sequence[str]
+    sensitive_attributes: Sequence[Mapping[str, str]]  # name, description
     missingness: pd.DataFrame  # column, dimension, group, rows, missing
-    column_flags: pd.DataFrame  # model, column, sensitive, restricted, description
+    columns: pd.DataFrame  # column, role, stored, shown, description
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,9 @@ class EvaluationTracker(Protocol):
 
 
 class EvaluationStore(ModelRegistry, EvaluationTracker, Protocol):
-    """A model registry and an evaluation tracker in one service."""
+    """A model registry and an evaluation tracker in one service, at ``tracking_uri``."""
+
+    tracking_uri: str
 
 
 def parse_partition_key(key: str) -> ModelVersionRef:

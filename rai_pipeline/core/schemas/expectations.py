@@ -1,8 +1,11 @@
-"""Great Expectations suites of the evaluation frame: the suite file's shape, and the outcome of
-a validation as plain dataclasses (:class:`SuiteResult`, :class:`ExpectationOutcome`).
+"""Great Expectations suites of the evaluation frame: the suite file's shape, the expectations
+the configured sensitive attributes add to it, and the outcome of a validation as plain
+dataclasses (:class:`SuiteResult`, :class:`ExpectationOutcome`).
 
 The suite format is GX 1.x's own (``{"name": ..., "expectations": [{"type": ..., "kwargs":
-{...}}]}``; see ``expectations/eval_frame.json``). The runner that needs Great Expectations
+{...}}]}``). ``expectations/eval_frame.json`` holds the rules of the frame's fixed columns;
+:func:`with_attributes` adds those of each sensitive attribute, from the same declaration the
+dbt models and the pandera schema read. The runner that needs Great Expectations
 itself is an adapter (:mod:`rai_pipeline.adapters.great_expectations`); the evidence documents
 render a result with :func:`rai_pipeline.core.evidence.render.render_suite_summary`.
 """
@@ -10,9 +13,12 @@ render a result with :func:`rai_pipeline.core.evidence.render.render_suite_summa
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from rai_pipeline.core.schemas.attributes import SensitiveAttribute
 
 ERR_SUITE_FILE = "expectation suite {path} is not readable JSON: {error}"
 ERR_SUITE_SHAPE = (
@@ -94,3 +100,34 @@ def load_suite_dict(suite_path: Path) -> dict[str, Any]:
     ):
         raise ValueError(ERR_SUITE_SHAPE.format(path=suite_path))
     return suite
+
+
+def with_attributes(
+    suite: dict[str, Any], attributes: Sequence[SensitiveAttribute]
+) -> dict[str, Any]:
+    """``suite`` plus, per sensitive attribute, ``expect_column_values_to_not_be_null`` and,
+    for a band, ``expect_column_values_to_be_in_set`` of its labels and ``unknown``.
+
+    Examples
+    --------
+    >>> band = SensitiveAttribute("age_band", "age", bins=(25.0,), labels=("<25", "25+"))
+    >>> added = with_attributes({"name": "s", "expectations": []}, [band])["expectations"]
+    >>> [e["type"] for e in added]
+    ['expect_column_values_to_not_be_null', 'expect_column_values_to_be_in_set']
+    >>> added[1]["kwargs"]["value_set"]
+    ['<25', '25+', 'unknown']
+    """
+    added: list[dict[str, Any]] = []
+    for attribute in attributes:
+        added.append(
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": attribute.name}}
+        )
+        values = attribute.accepted_values()
+        if values is not None:
+            added.append(
+                {
+                    "type": "expect_column_values_to_be_in_set",
+                    "kwargs": {"column": attribute.name, "value_set": values},
+                }
+            )
+    return {**suite, "expectations": [*suite["expectations"], *added]}

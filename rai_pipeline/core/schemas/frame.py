@@ -3,6 +3,9 @@
 :class:`EvalFrameSchema` mirrors the dbt model ``marts.eval_frame`` (one row per model version
 and example): types, ranges and enums per column, unique (model_name, model_version,
 example_id), and a frame-level rule that ``decision`` equals ``score >= threshold``.
+:func:`frame_schema` adds the configured sensitive attributes (the columns of
+``marts.eval_frame_wide``): text, never NULL, and a band only ever one of its labels or
+``unknown``.
 
 :func:`validate_eval_frame` runs the schema lazily (every failure, not just the first) and
 returns a :class:`QualityReport` whose ``failures`` frame is machine-readable (column, check,
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +34,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
 
-AGE_BANDS = ["0-16", "17-24", "25-44", "45-64", "65+", "unknown"]
+from rai_pipeline.core.schemas.attributes import SensitiveAttribute
+
 KEY_COLUMNS = ["model_name", "model_version", "example_id"]
 FAILURE_COLUMNS = ["column", "check", "failure_case", "index"]
 DEFAULT_SAMPLE_SIZE = 5
@@ -64,9 +69,6 @@ class EvalFrameSchema(pa.DataFrameModel):
     score: Series[float] = pa.Field(ge=0.0, le=1.0, nullable=False)
     threshold: Series[float] = pa.Field(ge=0.0, le=1.0, nullable=False)
     decision: Series[int] = pa.Field(isin=[0, 1], nullable=False)
-    sex: Series[str] = pa.Field(nullable=False)
-    race: Series[str] = pa.Field(nullable=False)
-    age_band: Series[str] = pa.Field(isin=AGE_BANDS, nullable=False)
     dataset_version: Series[str] = pa.Field(nullable=False)
 
     class Config:
@@ -79,6 +81,25 @@ class EvalFrameSchema(pa.DataFrameModel):
     def decision_equals_score_at_or_above_threshold(cls, df: pd.DataFrame) -> pd.Series:
         """``decision == int(score >= threshold)`` on every row."""
         return df["decision"] == (df["score"] >= df["threshold"]).astype("int64")
+
+
+def frame_schema(attributes: Sequence[SensitiveAttribute] = ()) -> pa.DataFrameSchema:
+    """:class:`EvalFrameSchema` with one column per sensitive attribute: text, never NULL
+    (a missing value is the group ``unknown``), a band one of its labels or ``unknown``."""
+    columns = {
+        attribute.name: pa.Column(
+            str,
+            nullable=False,
+            coerce=True,
+            checks=(
+                [pa.Check.isin(values)]
+                if (values := attribute.accepted_values()) is not None
+                else []
+            ),
+        )
+        for attribute in attributes
+    }
+    return EvalFrameSchema.to_schema().add_columns(columns)
 
 
 @dataclass(frozen=True)
@@ -106,14 +127,19 @@ class QualityReport:
 
 
 def validate_eval_frame(
-    df: pd.DataFrame, *, sample_size: int = DEFAULT_SAMPLE_SIZE
+    df: pd.DataFrame,
+    *,
+    attributes: Sequence[SensitiveAttribute] = (),
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
 ) -> QualityReport:
-    """Validate an evaluation frame against :class:`EvalFrameSchema`, collecting every failure.
+    """Validate an evaluation frame against :func:`frame_schema`, collecting every failure.
 
     Parameters
     ----------
     df : pandas.DataFrame
-        Rows of ``marts.eval_frame`` (usually one model version). Not modified.
+        Rows of ``marts.eval_frame_wide`` (usually one model version). Not modified.
+    attributes : sequence of SensitiveAttribute
+        The configured sensitive attributes, each a column of ``df``.
     sample_size : int, default 5
         How many offending values per rule the message shows, and how many rows
         ``sample_rows`` holds.
@@ -133,7 +159,7 @@ def validate_eval_frame(
             warnings.filterwarnings(
                 "ignore", message=_PANDAS_CONCAT_WARNING, category=FutureWarning
             )
-            EvalFrameSchema.validate(df, lazy=True)
+            frame_schema(attributes).validate(df, lazy=True)
     except pa.errors.SchemaErrors as errors:
         failures = _normalise_failure_cases(
             errors.failure_cases, integer_index=pd.api.types.is_integer_dtype(df.index.dtype)

@@ -3,7 +3,9 @@
 Two selections of one project: the shared warehouse models (staging and intermediate over the
 landed extracts) run unpartitioned; the models tagged ``per_model_version`` (predictions
 staging and the evaluation frame) run once per model-version partition, with the partition
-passed to dbt as ``--vars``.
+passed to dbt as ``--vars``. Both get the evaluation config's threshold and sensitive
+attributes as ``--vars`` too (:func:`~rai_pipeline.core.schemas.attributes.dbt_vars`): the
+dbt project itself names no column of any data set.
 """
 
 import json
@@ -15,6 +17,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from rai_pipeline.core.governance.registry import parse_partition_key
+from rai_pipeline.core.schemas.attributes import dbt_vars
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import WAREHOUSE_POOL, EvaluationConfigResource, RaiHomeResource
@@ -37,10 +40,14 @@ def invocation_target(context: dg.AssetExecutionContext, rai_home: RaiHomeResour
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, rai_home: RaiHomeResource
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    evaluation_config: EvaluationConfigResource,
+    rai_home: RaiHomeResource,
 ) -> Iterator[Any]:
+    args = ["build", "--vars", json.dumps(dbt_vars(evaluation_config.load()))]
     target = invocation_target(context, rai_home)
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
 @dbt_assets(
@@ -58,11 +65,11 @@ def evaluation_frame_models(
     rai_home: RaiHomeResource,
 ) -> Iterator[Any]:
     ref = parse_partition_key(context.partition_key)
-    dbt_vars = {
+    run_vars = {
         "model_name": ref.name,
         "model_version": ref.version,
-        "threshold": evaluation_config.load().threshold,
+        **dbt_vars(evaluation_config.load()),
     }
-    args = ["build", "--vars", json.dumps(dbt_vars)]
+    args = ["build", "--vars", json.dumps(run_vars)]
     target = invocation_target(context, rai_home)
     yield from dbt.cli(args, context=context, target_path=target).stream()

@@ -27,6 +27,8 @@ from rai_pipeline.defs.resources import (
 
 GROUP = "evaluation"
 EVAL_FRAME_KEY = get_asset_key_for_model([evaluation_frame_models], "eval_frame")
+# The frame with its sensitive attributes as columns: what the checks and the metrics read.
+EVAL_FRAME_WIDE_KEY = get_asset_key_for_model([evaluation_frame_models], "eval_frame_wide")
 STG_EXAMPLES_KEY = get_asset_key_for_model([warehouse_models], "stg_examples")
 INT_EXAMPLES_KEY = get_asset_key_for_model([warehouse_models], "int_examples_labeled")
 
@@ -86,7 +88,7 @@ def predictions(
     partitions_def=model_versions,
     pool=WAREHOUSE_POOL,
     group_name=GROUP,
-    deps=[EVAL_FRAME_KEY],
+    deps=[EVAL_FRAME_WIDE_KEY],
     kinds={"duckdb"},
     code_version=METRICS_CODE_VERSION,
     description="Metrics per slice (sensitive attribute or intersection, group) with intervals.",

@@ -1,11 +1,13 @@
 """Blocking data-quality checks on one model version's evaluation frame.
 
-Both checks read the partition's rows of ``eval_frame`` and stop evidence generation when they
-fail, reporting the rule that failed and a sample of offending rows. dbt's own tests on the
-same models arrive as asset checks from dagster-dbt.
+Both checks read the partition's rows of ``eval_frame_wide`` (the frame with the configured
+sensitive attributes as columns) and stop evidence generation when they fail, reporting the
+rule that failed and a sample of offending rows. Their rules on the attributes come from the
+evaluation config, as the dbt models' do. dbt's own tests on the same models arrive as asset
+checks from dagster-dbt.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -13,10 +15,16 @@ import pandas as pd
 
 from rai_pipeline.core.evidence.render import render_suite_summary
 from rai_pipeline.core.governance.registry import parse_partition_key
+from rai_pipeline.core.schemas.attributes import SensitiveAttribute, sensitive_attributes
+from rai_pipeline.core.schemas.expectations import load_suite_dict, with_attributes
 from rai_pipeline.defs.dbt.project import dbt_relation
-from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_KEY
+from rai_pipeline.defs.evaluation.assets import EVAL_FRAME_WIDE_KEY
 from rai_pipeline.defs.partitions import model_versions
-from rai_pipeline.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from rai_pipeline.defs.resources import (
+    WAREHOUSE_POOL,
+    EvaluationConfigResource,
+    WarehouseResource,
+)
 from rai_pipeline.settings import EXPECTATIONS_DIR
 
 SAMPLE_ROWS = 10
@@ -36,13 +44,21 @@ class FrameRule:
 
     name: str
     description: str
-    evaluate: Callable[[pd.DataFrame], RuleOutcome]
+    evaluate: Callable[[pd.DataFrame, Sequence[SensitiveAttribute]], RuleOutcome]
 
 
-def _expectation_suite(frame: pd.DataFrame) -> RuleOutcome:
+def frame_suite(attributes: Sequence[SensitiveAttribute]) -> dict:
+    """The frame's expectation suite: ``expectations/eval_frame.json`` and the rules of the
+    configured sensitive attributes."""
+    return with_attributes(load_suite_dict(EXPECTATIONS_DIR / "eval_frame.json"), attributes)
+
+
+def _expectation_suite(
+    frame: pd.DataFrame, attributes: Sequence[SensitiveAttribute]
+) -> RuleOutcome:
     from rai_pipeline.adapters.great_expectations import run_expectation_suite
 
-    result = run_expectation_suite(EXPECTATIONS_DIR / "eval_frame.json", frame)
+    result = run_expectation_suite(frame_suite(attributes), frame)
     failures = result.failures()
     sample = pd.DataFrame(
         [
@@ -59,10 +75,10 @@ def _expectation_suite(frame: pd.DataFrame) -> RuleOutcome:
     return RuleOutcome(result.success, observed, sample, render_suite_summary(result))
 
 
-def _schema(frame: pd.DataFrame) -> RuleOutcome:
+def _schema(frame: pd.DataFrame, attributes: Sequence[SensitiveAttribute]) -> RuleOutcome:
     from rai_pipeline.core.schemas.frame import validate_eval_frame
 
-    report = validate_eval_frame(frame)
+    report = validate_eval_frame(frame, attributes=attributes)
     observed = {"rows": len(frame), "failure_cases": len(report.failures)}
     return RuleOutcome(report.passed, observed, report.failures.head(SAMPLE_ROWS), report.message)
 
@@ -70,12 +86,14 @@ def _schema(frame: pd.DataFrame) -> RuleOutcome:
 FRAME_RULES = (
     FrameRule(
         "eval_frame_passes_expectation_suite",
-        "Does the frame pass the Great Expectations suite expectations/eval_frame.json?",
+        "Does the frame pass the Great Expectations suite (expectations/eval_frame.json and "
+        "the rules of the configured sensitive attributes)?",
         _expectation_suite,
     ),
     FrameRule(
         "eval_frame_matches_schema",
-        "Do the frame's columns match the pandera schema (types, ranges, decision rule)?",
+        "Do the frame's columns match the pandera schema (types, ranges, decision rule, "
+        "sensitive attributes)?",
         _schema,
     ),
 )
@@ -83,7 +101,7 @@ FRAME_RULES = (
 
 def build_frame_check(rule: FrameRule) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=EVAL_FRAME_KEY,
+        asset=EVAL_FRAME_WIDE_KEY,
         name=rule.name,
         description=rule.description,
         blocking=True,
@@ -91,16 +109,19 @@ def build_frame_check(rule: FrameRule) -> dg.AssetChecksDefinition:
         partitions_def=model_versions,
     )
     def _check(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: dg.AssetCheckExecutionContext,
+        warehouse: WarehouseResource,
+        evaluation_config: EvaluationConfigResource,
     ) -> dg.AssetCheckResult:
         ref = parse_partition_key(context.partition_key)
+        attributes = sensitive_attributes(evaluation_config.load())
         with warehouse.connect() as conn:
             frame = conn.execute(
-                f"select * from {dbt_relation('eval_frame')} "
+                f"select * from {dbt_relation('eval_frame_wide')} "
                 "where model_name = ? and model_version = ? order by example_id",
                 [ref.name, ref.version],
             ).df()
-        outcome = rule.evaluate(frame)
+        outcome = rule.evaluate(frame, attributes)
         metadata: dict = {"model_version": ref.version, **outcome.observed}
         if not outcome.passed:
             metadata["failed_rules"] = dg.MetadataValue.md(outcome.message)

@@ -9,6 +9,7 @@ sensitive group for the datasheet. Row-level work stays in the warehouse (SQL fr
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,10 @@ from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.defs.dbt.project import dbt_relation
 from rai_pipeline.defs.evaluation.scoring import version_key
 from rai_pipeline.defs.resources import WarehouseResource
+
+# The model versions' rows of eval_frame_wide, read once per evaluation: the view pivots the
+# sensitive attributes, and the engine runs several queries over the frame.
+FRAME_TABLE = "rai_frame"
 
 MSG_DATASET_VERSIONS = (
     "evaluation frame for {uri} holds {count} dataset versions ({versions}); expected one"
@@ -43,11 +48,28 @@ def evaluation_id(ref: ModelVersionRef, dataset_version: str, config_digest: str
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def materialize_frame(conn: Any, refs: list[ModelVersionRef]) -> str:
+    """Copy the rows of ``refs`` from ``eval_frame_wide`` into the connection's temporary table
+    :data:`FRAME_TABLE`; return the statement, as recorded in the pack's slice SQL."""
+    versions = " or ".join("(model_name = ? and model_version = ?)" for _ in refs)
+    sql = (
+        f"create or replace temp table {FRAME_TABLE} as "
+        f"select * from {dbt_relation('eval_frame_wide')} where {versions}"
+    )
+    params = [value for ref in refs for value in (ref.name, ref.version)]
+    conn.execute(sql, params)
+    shown = json.dumps(params)
+    return (
+        f"-- the evaluation frame with its sensitive attributes\n-- parameters: {shown}\n{sql};\n"
+    )
+
+
 def compute_slice_metrics(
     ref: ModelVersionRef, *, warehouse: WarehouseResource, config: EvaluationConfig
 ) -> SliceResult:
-    frame = dbt_relation("eval_frame")
+    frame = FRAME_TABLE
     with warehouse.connect() as conn:
+        preamble = materialize_frame(conn, [ref])
         versions = [
             row[0]
             for row in conn.execute(
@@ -85,7 +107,7 @@ def compute_slice_metrics(
         results.replace_rows(
             conn, "score_histograms", evaluation.with_ids(histograms, ids), key=key
         )
-        script = pd.DataFrame({"sql_script": [statistics.sql_script()]})
+        script = pd.DataFrame({"sql_script": [preamble + "\n" + statistics.sql_script()]})
         results.replace_rows(conn, "slice_sql", evaluation.with_ids(script, ids), key=key)
     return SliceResult(ref, eval_id, dataset_version, metrics)
 
@@ -126,9 +148,10 @@ def compare_with_previous(
     conn: Any, ref: ModelVersionRef, previous: str, config: EvaluationConfig
 ) -> pd.DataFrame:
     """Per-slice deltas against the previous version, with paired score intervals."""
+    materialize_frame(conn, [ModelVersionRef(ref.name, previous), ref])
     cells = paired_cells(
         conn,
-        relation=dbt_relation("eval_frame"),
+        relation=FRAME_TABLE,
         slices=evaluation.configured_slices(config),
         previous={"model_name": ref.name, "model_version": previous},
         current=version_key(ref),
@@ -139,9 +162,12 @@ def compare_with_previous(
 def missingness_by_group(conn: Any, sensitive_features: list[str]) -> pd.DataFrame:
     """Rows and missing values per example column, for each sensitive attribute's groups.
 
-    One GROUP BY per attribute over the examples joined to their groups; the result has
-    O(columns x groups) rows."""
-    examples, labeled = dbt_relation("stg_examples"), dbt_relation("int_examples_labeled")
+    One GROUP BY per attribute over the labeled examples of the current dataset version joined
+    to their groups (``int_subject_attributes``); the result has O(columns x groups) rows."""
+    examples = dbt_relation("stg_examples")
+    labeled = dbt_relation("int_examples_labeled")
+    attributes = dbt_relation("int_subject_attributes")
+    versions = dbt_relation("stg_dataset_versions")
     columns = [
         row[0]
         for row in conn.execute(f"describe select * from {examples}").fetchall()
@@ -152,10 +178,13 @@ def missingness_by_group(conn: Any, sensitive_features: list[str]) -> pd.DataFra
     )
     frames = []
     for feature in sensitive_features:
-        group = f"l.{quote_identifier(feature)}"
         wide = conn.execute(
-            f"select {group} as grp, count(*) as rows, {missing} from {examples} e "
-            f"join {labeled} l using (example_id) group by {group} order by {group}"
+            f"select a.value as grp, count(*) as rows, {missing} from {examples} e "
+            f"join {labeled} l using (example_id) "
+            f"join {attributes} a on a.example_id = e.example_id and a.attribute = ? "
+            f"and a.dataset_version = (select dataset_version from {versions}) "
+            "group by a.value order by a.value",
+            [feature],
         ).df()
         long = wide.melt(id_vars=["grp", "rows"], var_name="column", value_name="missing")
         long.insert(1, "dimension", feature)

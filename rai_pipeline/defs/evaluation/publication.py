@@ -19,15 +19,16 @@ import pandas as pd
 from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.engine import results
-from rai_pipeline.core.evidence.manifest import build_manifest, write_manifest
+from rai_pipeline.core.evidence.manifest import build_manifest, public_uri, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.publish import publish_pack
 from rai_pipeline.core.evidence.render import DatasheetInfo
 from rai_pipeline.core.governance.dispositions import load_dispositions
 from rai_pipeline.core.governance.gate import decide_gate
 from rai_pipeline.core.governance.registry import EVALUATED_TAG, EvaluationStore, ModelVersionRef
+from rai_pipeline.core.schemas.attributes import dataset_columns, sensitive_attributes
 from rai_pipeline.core.storage import file_sha256
-from rai_pipeline.defs.dbt.project import column_flags, dbt_relation
+from rai_pipeline.defs.dbt.project import dbt_relation
 from rai_pipeline.defs.evaluation.dbt_lineage import write_dbt_lineage
 from rai_pipeline.defs.evaluation.metrics import (
     compare_with_previous,
@@ -42,7 +43,6 @@ from rai_pipeline.settings import EXPECTATIONS_DIR, RaiHome
 MSG_NOT_SCORED = "no scoring record for {uri}: materialize the predictions asset first"
 
 GATE_TAG, VERDICT_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.verdict", "rai.evidence_digest"
-DATASHEET_MODELS = ["stg_examples", "stg_labels", "stg_subject_attributes"]
 SLICE_SQL_NAME = "slice_stats.sql"
 
 
@@ -87,6 +87,13 @@ def publish_evidence(
         scoring = results.read_rows(conn, "scoring_runs", key=version_key(ref))
         landed = conn.execute(f"select * from {dbt_relation('stg_dataset_versions')}").df()
         missingness = missingness_by_group(conn, config.sensitive_features)
+        features = [
+            str(row[0])
+            for row in conn.execute(
+                f"describe select * from {dbt_relation('stg_examples')}"
+            ).fetchall()
+            if row[0] != "example_id"
+        ]
         histograms = results.read_rows(conn, "score_histograms", key=version_key(ref))
         stats = results.read_rows(conn, "slice_stats", key=version_key(ref))
         slice_sql = results.read_rows(conn, "slice_sql", key=version_key(ref))
@@ -119,6 +126,8 @@ def publish_evidence(
         "dataset_version": dataset_version,
         "config_sha256": config.digest(),
         "dagster_run_id": dagster_run_id,
+        "rai_home": str(home.root),
+        "mlflow_tracking_uri": public_uri(store.tracking_uri),
         **code_lineage(),
         **evaluation.method_notes(config, stats),
     }
@@ -149,6 +158,7 @@ def publish_evidence(
     lineage["mlflow_run_id"] = run_id
     inputs = _inputs(landed, score_row, config_path, dispositions_path)
     staging = home.staging / f"{ref.name}-{ref.version}-{uuid.uuid4().hex[:8]}"
+    columns = dataset_columns(config, features)
     try:
         context = evaluation.report_context(
             config,
@@ -172,9 +182,12 @@ def publish_evidence(
                     for item in inputs
                     if item["kind"] == "landed_extract"
                 ],
-                sensitive_attributes=config.sensitive_features,
+                sensitive_attributes=[
+                    {"name": a.name, "description": a.describe()}
+                    for a in sensitive_attributes(config)
+                ],
                 missingness=missingness,
-                column_flags=pd.DataFrame(column_flags(DATASHEET_MODELS)),
+                columns=pd.DataFrame(columns),
             ),
         )
         assemble_pack(staging, context)
@@ -184,10 +197,8 @@ def publish_evidence(
             (staging / "lineage" / SLICE_SQL_NAME).write_text(
                 str(slice_sql["sql_script"].iloc[0]), encoding="utf-8"
             )
-        restricted = sorted(
-            {flag["column"] for flag in column_flags(DATASHEET_MODELS) if flag["restricted"]}
-        )
-        (staging / "lineage" / "restricted_columns.json").write_text(json.dumps(restricted) + "\n")
+        hidden = sorted({column["column"] for column in columns if not column["shown"]})
+        (staging / "lineage" / "restricted_columns.json").write_text(json.dumps(hidden) + "\n")
         manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
         digest = write_manifest(staging, manifest)
         store.finish_evaluation(run_id, artifacts_dir=staging, status="FINISHED")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from rai_pipeline.app.predictions_checks import MSG_UNREADABLE, EvaluateFileError, first_line
+from rai_pipeline.app.input_checks import MSG_UNREADABLE, InputFileError, first_line
 from rai_pipeline.core.config.schema import ColumnsConfig, EvaluationConfig
 from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
 
@@ -53,7 +53,7 @@ def connect(*, threads: int, memory_limit: str | None, spill: Path) -> duckdb.Du
             conn.execute(sql)
         except duckdb.Error as error:
             conn.close()
-            raise EvaluateFileError(
+            raise InputFileError(
                 MSG_ENGINE_SETTING.format(option=option, value=value, reason=first_line(error))
             ) from None
     return conn
@@ -71,7 +71,7 @@ def file_stem(path: Path) -> str:
 def reader_for(path: Path) -> str:
     """The DuckDB table function that reads ``path``, from its suffix; the file must exist."""
     if not path.is_file():
-        raise EvaluateFileError(MSG_NO_FILE.format(file=path))
+        raise InputFileError(MSG_NO_FILE.format(file=path))
     lower = path.name.lower()
     if lower.endswith(COMPRESSED_CSV):
         function = "read_csv_auto"
@@ -79,11 +79,41 @@ def reader_for(path: Path) -> str:
         function = READERS.get(path.suffix.lower(), "")
     if not function:
         suffixes = ", ".join([*READERS, *COMPRESSED_CSV])
-        raise EvaluateFileError(MSG_FILE_KIND.format(file=path, suffixes=suffixes))
+        raise InputFileError(MSG_FILE_KIND.format(file=path, suffixes=suffixes))
     for char in GLOB_CHARACTERS:
         if char in str(path):
-            raise EvaluateFileError(MSG_GLOB.format(file=path, char=char))
+            raise InputFileError(MSG_GLOB.format(file=path, char=char))
     return function
+
+
+def describe_columns(
+    conn: duckdb.DuckDBPyConnection, source: str, shown: str, kind: str
+) -> list[str]:
+    """The column names of ``source`` (a table function or relation); an unreadable source is
+    an :class:`InputFileError` naming ``shown``."""
+    try:
+        described = conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    except duckdb.Error as error:
+        raise InputFileError(
+            MSG_UNREADABLE.format(file=shown, kind=kind, reason=first_line(error))
+        ) from None
+    return [str(row[0]) for row in described]
+
+
+def missing_columns(shown: str, available: list[str], wanted: list[tuple[str, str]]) -> list[str]:
+    """One message per wanted ``(column, config key)`` that ``available`` lacks, with the
+    differently-cased match when there is one."""
+    problems = []
+    for column, key in wanted:
+        if column not in available:
+            message = MSG_COLUMN_MISSING.format(
+                file=shown, column=column, key=key, available=", ".join(available)
+            )
+            matches = [a for a in available if a.lower() == column.lower()]
+            if matches:
+                message += MSG_COLUMN_CASE.format(match=matches[0])
+            problems.append(message)
+    return problems
 
 
 def load_input(
@@ -98,35 +128,19 @@ def load_input(
     once instead of once per engine pass)."""
     source = f"{reader}({quote_literal(str(path))}{READER_OPTIONS[reader]})"
     kind = "Parquet" if reader == "read_parquet" else "CSV"
-    try:
-        described = conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    except duckdb.Error as error:
-        raise EvaluateFileError(
-            MSG_UNREADABLE.format(file=shown, kind=kind, reason=first_line(error))
-        ) from None
-    available = [str(row[0]) for row in described]
+    available = describe_columns(conn, source, shown, kind)
     wanted = {f"columns.{role}": name for role, name in columns.roles().items()}
     wanted.update({f"sensitive_features[{name}]": name for name in config.sensitive_features})
-    problems = []
-    for key, name in wanted.items():
-        if name not in available:
-            message = MSG_COLUMN_MISSING.format(
-                file=shown,
-                column=name,
-                key=key.split("[")[0],
-                available=", ".join(available),
-            )
-            matches = [a for a in available if a.lower() == name.lower()]
-            if matches:
-                message += MSG_COLUMN_CASE.format(match=matches[0])
-            problems.append(message)
+    problems = missing_columns(
+        shown, available, [(name, key.split("[")[0]) for key, name in wanted.items()]
+    )
     if problems:
-        raise EvaluateFileError(problems)
+        raise InputFileError(problems)
     selected = ", ".join(quote_identifier(name) for name in dict.fromkeys(wanted.values()))
     statement = "VIEW" if reader == "read_parquet" else "TEMP TABLE"
     try:
         conn.execute(f"CREATE {statement} {INPUT_RELATION} AS SELECT {selected} FROM {source}")
     except duckdb.Error as error:
-        raise EvaluateFileError(
+        raise InputFileError(
             MSG_UNREADABLE.format(file=shown, kind=kind, reason=first_line(error))
         ) from None

@@ -1,0 +1,273 @@
+"""``rai evaluate``: evaluate registered model versions through the Dagster job the UI and the
+registry sensor run, in-process, recorded in the Dagster instance under RAI_HOME.
+
+Each version is one run of the evaluation job on its partition (``<model>@<version>``), with
+the given config as the ``evaluation_config`` resource. Progress is printed per stage as the
+run's steps start and finish. The outcome of a version is one of: published (the pack's path
+and its headline numbers), stopped by a blocking check (the rule and a sample of offending
+rows), or failed (the root cause).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from rai_pipeline.core.governance.registry import EVALUATED_TAG, ModelVersionRef
+from rai_pipeline.settings import RaiHome
+
+Echo = Callable[[str], None]
+PUBLISHED, BLOCKED, FAILED = "published", "blocked", "failed"
+POLL_SECONDS = 0.5
+
+MSG_NO_MODEL = "{tracking_uri}: no registered model {name!r}; registered models: {names}"
+MSG_NO_VERSION = (
+    "{tracking_uri}: model {name!r} has no version {version!r}; its versions: {versions}"
+)
+MSG_NOT_LANDED = (
+    "{landing}: no landed data set; land the config's data set first: rai land --config {config}"
+)
+MSG_LANDED_COLUMNS = (
+    "the landed data set (version {version}) has no column {columns} that {config} reads "
+    "sensitive features from; land the data set with this config first: rai land --config "
+    "{config}"
+)
+MSG_NOTHING_TO_DO = "every registered version of {name!r} has been evaluated ({versions})"
+
+
+class EvaluateError(ValueError):
+    """The model or version asked for is not in the registry."""
+
+
+@dataclass(frozen=True)
+class VersionOutcome:
+    partition_key: str
+    status: str
+    pack: Path | None
+    summary: pd.DataFrame | None
+    error: str = ""
+    run_id: str = ""
+
+    @property
+    def success(self) -> bool:
+        return self.status == PUBLISHED
+
+
+def summarize_pack(pack: Path) -> pd.DataFrame:
+    """One row per headline number: overall metrics, worst disparity, gate."""
+    from rai_pipeline.core.governance.gate import aggregate_verdict
+
+    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    overall = metrics[metrics["dimension"] == "overall"].set_index("metric")["value"]
+    aggregate = fairness[(fairness["group"] == "*") & fairness["metric"].str.endswith("difference")]
+    rows = [
+        (name, f"{overall[name]:.3f}")
+        for name in ("accuracy_score", "roc_auc_score", "selection_rate")
+        if name in overall and pd.notna(overall[name])
+    ]
+    if not aggregate.empty:
+        worst = aggregate.sort_values("value", ascending=False).iloc[0]
+        rows.append(
+            (
+                "worst disparity",
+                f"{worst['metric']} on {worst['dimension']} = {worst['value']:.3f} "
+                f"[{worst['ci_lower']:.3f}, {worst['ci_upper']:.3f}] ({worst['verdict']})",
+            )
+        )
+    rows.append(("gate", aggregate_verdict(fairness)))
+    return pd.DataFrame(rows, columns=["", "value"])
+
+
+def versions_to_evaluate(store: Any, name: str, version: str | None) -> list[ModelVersionRef]:
+    """``name``'s ``version``, or every version not yet evaluated; raise when there is none."""
+    versions = sorted(store.list_versions(name), key=lambda info: int(info.ref.version))
+    if not versions:
+        names = ", ".join(store.registered_model_names()) or "none"
+        raise EvaluateError(
+            MSG_NO_MODEL.format(tracking_uri=store.tracking_uri, name=name, names=names)
+        )
+    numbers = ", ".join(info.ref.version for info in versions)
+    if version is not None:
+        chosen = [info.ref for info in versions if info.ref.version == str(version)]
+        if not chosen:
+            raise EvaluateError(
+                MSG_NO_VERSION.format(
+                    tracking_uri=store.tracking_uri, name=name, version=version, versions=numbers
+                )
+            )
+        return chosen
+    pending = [info.ref for info in versions if EVALUATED_TAG not in info.tags]
+    if not pending:
+        raise EvaluateError(MSG_NOTHING_TO_DO.format(name=name, versions=numbers))
+    return pending
+
+
+def _root_cause(error: Any) -> str:
+    """The innermost error message: what the user must fix, not the wrapping layers."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(error.message).strip()
+
+
+def _watch_steps(instance: Any, run_id: str, out: TextIO, stop: threading.Event) -> None:
+    """Print each step of the run as it starts and ends, until ``stop`` is set."""
+    import dagster as dg
+
+    kinds = {
+        dg.DagsterEventType.STEP_START: "started",
+        dg.DagsterEventType.STEP_SUCCESS: "done",
+        dg.DagsterEventType.STEP_FAILURE: "FAILED",
+        dg.DagsterEventType.STEP_SKIPPED: "skipped",
+    }
+    seen, start = 0, time.monotonic()
+    while True:
+        finished = stop.wait(POLL_SECONDS)
+        try:
+            records = instance.all_logs(run_id, of_type=set(kinds))
+        except Exception:  # the run's storage may not exist yet
+            records = []
+        for record in records[seen:]:
+            event = record.dagster_event
+            out.write(
+                f"      {event.step_key}: {kinds[event.event_type]} "
+                f"(t+{time.monotonic() - start:.0f}s)\n"
+            )
+            out.flush()
+        seen = max(seen, len(records))
+        if finished:
+            return
+
+
+def _blocking_failures(result: Any) -> list[str]:
+    lines = []
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        lines.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}")
+        metadata = evaluation.metadata or {}
+        for key in ("failed_rules", "offending_sample"):
+            if key in metadata:
+                lines.append(str(metadata[key].value))
+    return lines
+
+
+def evaluate_versions(
+    refs: list[ModelVersionRef],
+    *,
+    home: RaiHome,
+    config_path: Path,
+    echo: Echo,
+    source: str = "cli",
+) -> list[VersionOutcome]:
+    """Run the evaluation job once per version; return the outcome of each."""
+    import dagster as dg
+
+    from rai_pipeline.definitions import defs
+    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
+    from rai_pipeline.defs.partitions import model_versions
+
+    instance = dg.DagsterInstance.get()
+    instance.add_dynamic_partitions(model_versions.name, [ref.partition_key for ref in refs])
+    job = defs.resolve_job_def(EVALUATE_JOB)
+    outcomes = []
+    for ref in refs:
+        log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        echo(f"      {ref.uri}: scoring, dbt, checks, metrics, evidence (log: {log_path})")
+        run_id = str(uuid.uuid4())
+        stop = threading.Event()
+        # The run's own output (dbt, Dagster's console logger) goes to the log file; the
+        # watcher writes the stages to the stream this function was called with.
+        watcher = threading.Thread(
+            target=_watch_steps, args=(instance, run_id, sys.stdout, stop), daemon=True
+        )
+        watcher.start()
+        try:
+            with (
+                log_path.open("w", encoding="utf-8") as log,
+                contextlib.redirect_stdout(log),
+                contextlib.redirect_stderr(log),
+            ):
+                result = job.execute_in_process(
+                    partition_key=ref.partition_key,
+                    instance=instance,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags={"rai/source": source},
+                    run_config={
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                        "resources": {"evaluation_config": {"config": {"path": str(config_path)}}},
+                    },
+                )
+        finally:
+            stop.set()
+            watcher.join()
+        pack = home.pack_dir(ref.name, ref.version)
+        if result.success and (pack / "manifest.json").exists():
+            outcomes.append(
+                VersionOutcome(ref.partition_key, PUBLISHED, pack, summarize_pack(pack), "", run_id)
+            )
+            continue
+        blocked = _blocking_failures(result)
+        failures = [
+            f"{event.step_key}: {_root_cause(event.event_specific_data.error)}"
+            for event in result.all_events
+            if event.is_step_failure and event.event_specific_data.error
+        ]
+        status = BLOCKED if blocked else FAILED
+        outcomes.append(
+            VersionOutcome(
+                ref.partition_key, status, None, None, "\n".join(blocked or failures), run_id
+            )
+        )
+    return outcomes
+
+
+def check_landed(home: RaiHome, config: Any, config_path: Path) -> None:
+    """The landed data set exists and holds every column the config's attributes read."""
+    import pyarrow.parquet as pq
+
+    from rai_pipeline.core.landing.extracts import CURRENT_LINK, read_current_version
+
+    current = home.landing / CURRENT_LINK
+    version = read_current_version(home.landing)
+    if version is None:
+        raise EvaluateError(MSG_NOT_LANDED.format(landing=home.landing, config=config_path))
+    landed = set(pq.read_schema(current / "subject_attributes.parquet").names)
+    missing = [c for c in config.attribute_sources() if c not in landed]
+    if missing:
+        raise EvaluateError(
+            MSG_LANDED_COLUMNS.format(version=version, columns=missing, config=config_path)
+        )
+
+
+def run_evaluate(
+    model: str, version: str | None, *, home: RaiHome, config_path: Path, echo: Echo
+) -> list[VersionOutcome]:
+    """``rai evaluate``: check the config and the registry, then evaluate the chosen versions."""
+    import logging
+
+    from rai_pipeline.adapters.mlflow_store import MlflowStore
+    from rai_pipeline.core.config.schema import load_config
+    from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
+    from rai_pipeline.settings import configure_environment
+
+    config = load_config(config_path)  # a bad config is an error before anything runs
+    check_landed(home, config, config_path)
+    configure_environment(home)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
+    refs = versions_to_evaluate(store, model, version)
+    echo(f"Config {config_path}; RAI_HOME {home.root}")
+    ensure_dbt_manifest()
+    return evaluate_versions(refs, home=home, config_path=config_path, echo=echo)
