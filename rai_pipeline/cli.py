@@ -133,7 +133,7 @@ def evaluate(
 
     Prints progress per stage, then the pack's path and its headline numbers. Exit code 0 when
     every pack is published, 1 when a blocking check stopped an evaluation (the rule and
-    sample rows are printed), 2 on error.
+    sample rows are printed), 2 on error. Nothing left to evaluate is said, with exit code 0.
     """
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
     from rai_pipeline.app.evaluate import BLOCKED, run_evaluate
@@ -155,11 +155,15 @@ def evaluate(
 
 
 def _print_outcomes(outcomes: list) -> None:
-    typer.echo("")
+    if outcomes:
+        typer.echo("")
     for outcome in outcomes:
         if outcome.success and outcome.summary is not None:
             typer.echo(f"{outcome.partition_key}  ->  {outcome.pack}")
-            typer.echo(outcome.summary.to_string(index=False, header=False))
+            names, values = outcome.summary.iloc[:, 0], outcome.summary.iloc[:, 1]
+            width = int(names.str.len().max())
+            for name, value in zip(names, values, strict=True):
+                typer.echo(f"  {name:<{width}}  {value}")
         elif outcome.status == "blocked":
             typer.echo(
                 f"{outcome.partition_key}: stopped by a blocking check; no evidence published"

@@ -88,8 +88,11 @@ def summarize_pack(pack: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["", "value"])
 
 
-def versions_to_evaluate(store: Any, name: str, version: str | None) -> list[ModelVersionRef]:
-    """``name``'s ``version``, or every version not yet evaluated; raise when there is none."""
+def versions_to_evaluate(
+    store: Any, name: str, version: str | None, echo: Echo | None = None
+) -> list[ModelVersionRef]:
+    """``name``'s ``version``, or every version not yet evaluated (none: an empty list, said
+    through ``echo``); raise when the model or the version is not registered."""
     versions = sorted(store.list_versions(name), key=lambda info: int(info.ref.version))
     if not versions:
         names = ", ".join(store.registered_model_names()) or "none"
@@ -107,8 +110,8 @@ def versions_to_evaluate(store: Any, name: str, version: str | None) -> list[Mod
             )
         return chosen
     pending = [info.ref for info in versions if EVALUATED_TAG not in info.tags]
-    if not pending:
-        raise EvaluateError(MSG_NOTHING_TO_DO.format(name=name, versions=numbers))
+    if not pending and echo is not None:
+        echo(MSG_NOTHING_TO_DO.format(name=name, versions=numbers))
     return pending
 
 
@@ -267,7 +270,9 @@ def run_evaluate(
     configure_environment(home)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
-    refs = versions_to_evaluate(store, model, version)
+    refs = versions_to_evaluate(store, model, version, echo)
+    if not refs:
+        return []
     echo(f"Config {config_path}; RAI_HOME {home.root}")
     ensure_dbt_manifest()
     return evaluate_versions(refs, home=home, config_path=config_path, echo=echo)

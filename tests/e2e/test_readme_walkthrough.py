@@ -132,6 +132,17 @@ def test_the_walkthrough_publishes_a_pack_that_verifies(world):
     assert (world["pack"] / "manifest.json").exists()
     assert f"recidivism@1  ->  {world['pack']}" in world["output"]
     assert "intact" in world["output"]
+    # the printed summary states the pack's own numbers
+    fairness = pd.read_parquet(world["pack"] / "fairness_metrics.parquet")
+    overall = pd.read_parquet(world["pack"] / "slice_metrics.parquet").query(
+        "dimension == 'overall'"
+    )
+    accuracy = overall.set_index("metric").at["accuracy_score", "value"]
+    assert re.search(rf"^  accuracy_score\s+{accuracy:.3f}$", world["output"], re.M)
+    verdicts = set(fairness.loc[fairness["group"] == "*", "verdict"])
+    gate = "fail" if "fail" in verdicts else ("pass" if verdicts == {"pass"} else "inconclusive")
+    printed = re.search(r"^  gate\s+(\w+)$", world["output"], re.M)
+    assert printed is not None and printed.group(1) == gate
     assert not (world["folder"] / "mlruns").exists()
     assert (world["home"] / "mlflow" / "artifacts" / "recidivism-training").is_dir()
 

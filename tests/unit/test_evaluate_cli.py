@@ -1,6 +1,7 @@
 """`rai evaluate` refuses, in one line with exit code 2, what it cannot evaluate: a bad config,
 a data set that was not landed (or landed without the columns the config reads), a model or
-version the registry does not hold. A full evaluation runs in the README walkthrough test."""
+version the registry does not hold. Nothing left to evaluate is said, with exit code 0. A full
+evaluation runs in the README walkthrough test."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from rai_pipeline.app.evaluate import EvaluateError, versions_to_evaluate
 from rai_pipeline.cli import app
+from rai_pipeline.core.governance.registry import (
+    EVALUATED_TAG,
+    ModelVersionInfo,
+    ModelVersionRef,
+)
 
 runner = CliRunner()
 
@@ -62,3 +69,38 @@ def test_a_model_the_registry_does_not_hold_is_named_with_what_it_holds(world):
     assert result.exit_code == 2
     assert "no registered model 'no-such-model'; registered models: none" in result.output
     assert "Traceback" not in result.output
+
+
+class Registry:
+    """A registry holding versions 1 to 3 of ``m``, the given ones evaluated."""
+
+    tracking_uri = "sqlite:///registry.db"
+
+    def __init__(self, evaluated):
+        self.evaluated = evaluated
+
+    def list_versions(self, name):
+        return [
+            ModelVersionInfo(
+                ModelVersionRef(name, str(v)),
+                tags={EVALUATED_TAG: "run"} if v in self.evaluated else {},
+            )
+            for v in (3, 1, 2)
+        ]
+
+    def registered_model_names(self):
+        return ["m"]
+
+
+def test_without_a_version_every_version_not_yet_evaluated_is_chosen_in_order():
+    chosen = versions_to_evaluate(Registry({2}), "m", None)
+    assert [ref.version for ref in chosen] == ["1", "3"]
+    assert [ref.version for ref in versions_to_evaluate(Registry({1, 2, 3}), "m", "2")] == ["2"]
+
+
+def test_nothing_left_to_evaluate_is_said_and_is_not_an_error():
+    said = []
+    assert versions_to_evaluate(Registry({1, 2, 3}), "m", None, said.append) == []
+    assert said == ["every registered version of 'm' has been evaluated (1, 2, 3)"]
+    with pytest.raises(EvaluateError, match="model 'm' has no version '7'; its versions: 1, 2, 3"):
+        versions_to_evaluate(Registry(set()), "m", "7")
