@@ -249,11 +249,38 @@ def evaluate_file(
     typer.echo(f"  evaluation id    {result.evaluation_id}")
     typer.echo(f"  verdict          {result.verdict} (aggregate findings: {counts})")
     typer.echo(f"  evidence digest  {result.evidence_digest}")
+    typer.echo(
+        "                   record it: rai verify and rai gate check the pack against it "
+        "with --digest"
+    )
     typer.echo(f"  files            {', '.join(result.files)}")
     for metric, reason in result.skipped_metrics.items():
         typer.echo(f"  not computed     {metric}: {reason}")
     if result.previous is not None:
         typer.echo(f"  previous output  kept as {result.previous}")
+
+
+OfflineOption = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Check the files against the manifest only, not the manifest against the "
+        "registry (said in the output).",
+    ),
+]
+DigestOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The evidence digest to check the manifest against (for rai evaluate-file packs: "
+        "the one printed when the pack was created).",
+    ),
+]
+TrackingUriOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The MLflow registry that anchors the pack (default: the one the pack records)."
+    ),
+]
 
 
 @app.command()
@@ -263,9 +290,13 @@ def gate(
         Path | None,
         typer.Option(help="Dispositions YAML (default: $RAI_DISPOSITIONS when set)."),
     ] = None,
+    offline: OfflineOption = False,
+    digest: DigestOption = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Release gate: exit 0 when every finding passes or has a valid disposition, 1 when not
-    (listing what blocks), 2 on error."""
+    (listing what blocks), 2 on error, or when the pack does not verify against its manifest
+    and the registry's evidence digest."""
     import datetime as dt
 
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
@@ -275,7 +306,14 @@ def gate(
         Path(os.environ["RAI_DISPOSITIONS"]) if os.environ.get("RAI_DISPOSITIONS") else None
     )
     try:
-        report = run_gate(evidence_dir, dispositions=chosen, today=dt.date.today())
+        report = run_gate(
+            evidence_dir,
+            dispositions=chosen,
+            today=dt.date.today(),
+            offline=offline,
+            digest=digest,
+            tracking_uri=tracking_uri,
+        )
     except (*INPUT_ERRORS, KeyError) as error:
         typer.echo(f"rai gate: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
@@ -287,19 +325,26 @@ def gate(
 @app.command()
 def verify(
     evidence_dir: Annotated[Path, typer.Argument(help="An evidence pack folder.")],
+    offline: OfflineOption = False,
+    digest: DigestOption = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
-    """Recompute every digest in the pack's manifest; exit 0 only when the pack is intact."""
+    """Recompute every digest in the pack's manifest and compare the manifest's own digest
+    with the registered model version's rai.evidence_digest (or --digest); exit 0 only when
+    both hold, 1 when not, 2 on error."""
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
     from rai_pipeline.app.verify import run_verify
 
     try:
-        report, lines = run_verify(evidence_dir)
+        report, anchor, lines = run_verify(
+            evidence_dir, offline=offline, digest=digest, tracking_uri=tracking_uri
+        )
     except INPUT_ERRORS as error:
         typer.echo(f"rai verify: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     for line in lines:
         typer.echo(line)
-    raise typer.Exit(code=0 if report.intact else 1)
+    raise typer.Exit(code=0 if report.intact and anchor.ok else 1)
 
 
 @app.command()

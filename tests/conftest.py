@@ -19,3 +19,16 @@ def dbt_manifest() -> Path:
     from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 
     return ensure_dbt_manifest()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory, dbt_manifest):
+    """One demo run per test session, shared by the end-to-end, browser and reliability
+    tests: its RAI_HOME, the version outcomes and the printed lines."""
+    from rai_pipeline.app.demo import run_demo
+    from rai_pipeline.settings import RaiHome
+
+    home = RaiHome(tmp_path_factory.mktemp("rai_home"))
+    lines: list[str] = []
+    outcomes = run_demo(home, echo=lines.append)
+    return home, outcomes, lines

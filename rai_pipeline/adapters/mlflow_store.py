@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,15 @@ class MlflowStore:
         client = self.client()
         for key, value in tags.items():
             client.set_model_version_tag(ref.name, ref.version, key, value)
+
+    def version_tags(self, ref: ModelVersionRef) -> dict[str, str]:
+        """The model version's tags (raises when the version is not registered)."""
+        return dict(self.client().get_model_version(ref.name, ref.version).tags or {})
+
+    def delete_version_tags(self, ref: ModelVersionRef, keys: Iterable[str]) -> None:
+        client = self.client()
+        for key in keys:
+            client.delete_model_version_tag(ref.name, ref.version, key)
 
     # Tracking -------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from rai_pipeline.adapters.warehouse_lock import wait_for_lock
 from rai_pipeline.app.input_checks import (
     MSG_UNREADABLE,
     InputFileError,
@@ -97,8 +98,9 @@ def _source_sql(
         return f"{reader}({quote_literal(str(dataset.path))}{options})", str(dataset.path)
     assert dataset.table is not None  # DatasetConfig: exactly one of path, table
     database = dataset.database or home
+    attach = f"ATTACH {quote_literal(str(database))} AS {SOURCE_DATABASE} (READ_ONLY)"
     try:
-        conn.execute(f"ATTACH {quote_literal(str(database))} AS {SOURCE_DATABASE} (READ_ONLY)")
+        wait_for_lock(lambda: conn.execute(attach), database)
     except duckdb.Error as error:
         raise InputFileError(
             MSG_DATABASE.format(database=database, reason=first_line(error))

@@ -1,9 +1,11 @@
 """The errors a user's input can cause, which the CLI reports in one line with exit code 2:
 a config, dispositions file, evidence pack, input file (predictions or data set), landing area
-or trace request that breaks a rule (each message names the file and the rule)."""
+or trace request that breaks a rule (each message names the file and the rule), and a
+warehouse another process held for the whole wait."""
 
 from __future__ import annotations
 
+from rai_pipeline.adapters.warehouse_lock import WarehouseBusyError
 from rai_pipeline.app.evaluate import EvaluateError
 from rai_pipeline.app.input_checks import InputFileError
 from rai_pipeline.app.pack_sources import PackSourceError
@@ -32,5 +34,6 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
     PackSourceError,
     ReproduceError,
     TraceError,
+    WarehouseBusyError,
     OSError,
 )

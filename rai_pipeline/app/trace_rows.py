@@ -11,6 +11,7 @@ are never landed, so no trace shows them.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from rai_pipeline.adapters.warehouse_lock import connect_warehouse
 from rai_pipeline.app.input_checks import first_line
 from rai_pipeline.app.pack_sources import file_sources
 from rai_pipeline.core.engine.slices import GROUP_SEPARATOR, group_label_sql, group_value_sql
@@ -56,6 +58,10 @@ MSG_CELL = "--cell must be one of {cells}, got {cell!r}"
 
 class TraceError(ValueError):
     """The number asked for is not in the pack, or a link of the chain cannot be read."""
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _hidden_columns(pack: Path) -> set[str]:
@@ -189,7 +195,7 @@ def _read_pipeline_rows(
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
     hidden = _hidden_columns(pack)
     frame_columns = ["f.example_id", "f.label", "f.score", "f.decision", "f.threshold"]
-    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+    with connect_warehouse(home.warehouse, read_only=True, say=_say) as conn:
         wide = _frame_relation(pack)
         sensitive = [
             row[0]

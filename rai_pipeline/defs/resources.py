@@ -7,7 +7,6 @@ never at import time.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,11 +15,11 @@ import dagster as dg
 import duckdb
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
+from rai_pipeline.adapters.warehouse_lock import DEFAULT_TIMEOUT_SECONDS, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig, load_config
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, rai_home
 
 WAREHOUSE_POOL = "rai_warehouse"
-LOCK_RETRY_SECONDS = 120.0
 DISPOSITIONS_FILENAME = "dispositions.yaml"
 
 
@@ -36,7 +35,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     home: str | None = None
-    lock_timeout_seconds: float = LOCK_RETRY_SECONDS
+    lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
     @property
     def path(self) -> Path:
@@ -44,15 +43,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        deadline = time.monotonic() + self.lock_timeout_seconds
-        while True:
-            try:
-                conn = duckdb.connect(str(self.path))
-                break
-            except duckdb.IOException as error:
-                if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        conn = connect_warehouse(self.path, timeout=self.lock_timeout_seconds)
         try:
             yield conn
         finally:

@@ -315,7 +315,11 @@ def test_audit_commands_work_on_an_evaluate_file_pack_from_an_unrelated_folder(w
     caucasian = frame[(frame["ethnicity"] == "Caucasian") & (frame["label"] == 0)]
     assert len(rows) == int(caucasian["decision"].sum())
     assert {r["person_id"] for r in rows} == {"***"}
-    assert rai("verify", str(out), cwd=elsewhere).returncode == 0
+    # an evaluate-file pack has no registry entry: it is anchored by the digest printed
+    digest = re.search(r"evidence digest\s+([0-9a-f]{64})", made.stdout).group(1)
+    unanchored = rai("verify", str(out), cwd=elsewhere)
+    assert unanchored.returncode == 1 and "has no registry entry" in unanchored.stdout
+    assert rai("verify", str(out), "--digest", digest, cwd=elsewhere).returncode == 0
     reproduced = rai("reproduce", str(out), cwd=elsewhere)
     assert reproduced.returncode == 0, reproduced.stdout + reproduced.stderr
     assert list(elsewhere.iterdir()) == []

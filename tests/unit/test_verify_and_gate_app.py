@@ -8,13 +8,14 @@ import pytest
 from rai_pipeline.app.gate import run_gate
 from rai_pipeline.core.engine.slices import build_slices
 from rai_pipeline.core.engine.statistics import compute_slice_stats
-from rai_pipeline.core.evidence.manifest import build_manifest, write_manifest
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, build_manifest, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.render import ReportContext
 from rai_pipeline.core.evidence.verify import PackError, verify_pack
 from rai_pipeline.core.governance.gate import EXIT_BLOCKED, EXIT_PASS, findings
 from rai_pipeline.core.metrics.fairness import fairness_metrics_from_slices
 from rai_pipeline.core.metrics.slice_metrics import slice_metrics_from_stats
+from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.demo.synthetic import make_synthetic_frame
 
 TODAY = dt.date(2026, 11, 26)
@@ -99,17 +100,30 @@ def write_dispositions(path, finding_ids, *, expires="2027-06-30"):
 
 def test_gate_blocks_without_dispositions_and_passes_with_valid_ones(pack, tmp_path):
     folder, fairness = pack
+    digest = file_sha256(folder / MANIFEST_NAME)  # a pack without a registry: anchored by digest
     open_findings = [finding for finding, _ in findings(fairness)]
     assert open_findings, "the synthetic data plants disparities"
-    blocked = run_gate(folder, dispositions=None, today=TODAY)
+    blocked = run_gate(folder, dispositions=None, today=TODAY, digest=digest)
     assert blocked.exit_code == EXIT_BLOCKED
     assert sum("BLOCKS" in line for line in blocked.lines) == len(open_findings)
+    assert blocked.lines[1].strip().startswith("anchor     ok: --digest holds")
     covered = write_dispositions(tmp_path / "d.yaml", open_findings)
-    assert run_gate(folder, dispositions=covered, today=TODAY).exit_code == EXIT_PASS
+    assert run_gate(folder, dispositions=covered, today=TODAY, digest=digest).exit_code == EXIT_PASS
     expired = write_dispositions(tmp_path / "e.yaml", open_findings, expires="2026-11-26")
-    result = run_gate(folder, dispositions=expired, today=TODAY)
+    result = run_gate(folder, dispositions=expired, today=TODAY, digest=digest)
     assert result.exit_code == EXIT_BLOCKED
-    assert "approval expired" in result.lines[1]
+    assert "approval expired" in result.lines[2]
+
+
+def test_gate_decides_only_on_an_anchored_pack_unless_offline(pack):
+    folder, _ = pack
+    with pytest.raises(PackError, match="anchor MISSING"):
+        run_gate(folder, dispositions=None, today=TODAY)
+    with pytest.raises(PackError, match="anchor DIFFERS: --digest holds 0000000000000000"):
+        run_gate(folder, dispositions=None, today=TODAY, digest="0" * 64)
+    offline = run_gate(folder, dispositions=None, today=TODAY, offline=True)
+    assert offline.exit_code == EXIT_BLOCKED
+    assert "not checked (--offline)" in offline.lines[1]
 
 
 def test_gate_refuses_a_tampered_pack(pack):

@@ -21,7 +21,8 @@ MANIFEST_SCHEMA_VERSION = 1
 
 def describe_outputs(pack_dir: Path) -> list[dict[str, Any]]:
     """Every file of the pack except the manifest: relative path, bytes, sha256; sorted."""
-    files = sorted(p for p in pack_dir.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
+    top = pack_dir / MANIFEST_NAME
+    files = sorted(p for p in pack_dir.rglob("*") if p.is_file() and p != top)
     return [
         {
             "path": path.relative_to(pack_dir).as_posix(),

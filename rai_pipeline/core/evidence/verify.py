@@ -1,5 +1,7 @@
 """Check an evidence pack against its manifest: every listed file present with its sha256,
-nothing unlisted."""
+nothing unlisted. Only the pack's own top-level ``manifest.json`` is exempt; a file of that
+name in a sub-folder is a file like any other. Whether the manifest itself is the published
+one is :mod:`rai_pipeline.core.evidence.anchor`'s question."""
 
 from __future__ import annotations
 
@@ -9,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
+from rai_pipeline.core.evidence.manifest_schema import PackError, check_manifest
 from rai_pipeline.core.storage import file_sha256
 
 MSG_NO_MANIFEST = "{path}: no {manifest}; not an evidence pack"
 MSG_BAD_MANIFEST = "{path}: {manifest} is not valid JSON ({reason})"
 
 
-class PackError(ValueError):
-    """The folder is not a readable evidence pack."""
+__all__ = ["PackError", "VerifyReport", "read_manifest", "verify_pack"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,7 @@ def read_manifest(pack: Path) -> dict[str, Any]:
         raise PackError(
             MSG_BAD_MANIFEST.format(path=pack, manifest=MANIFEST_NAME, reason=error)
         ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("outputs"), list):
-        raise PackError(
-            MSG_BAD_MANIFEST.format(path=pack, manifest=MANIFEST_NAME, reason="no outputs list")
-        )
+    check_manifest(data, pack)
     return data
 
 
@@ -53,11 +52,8 @@ def verify_pack(pack: Path) -> VerifyReport:
     """Recompute every digest listed in the manifest; report modified, missing, unexpected."""
     manifest = read_manifest(pack)
     listed = {item["path"]: item["sha256"] for item in manifest["outputs"]}
-    present = {
-        p.relative_to(pack).as_posix()
-        for p in pack.rglob("*")
-        if p.is_file() and p.name != MANIFEST_NAME
-    }
+    present = {p.relative_to(pack).as_posix() for p in pack.rglob("*") if p.is_file()}
+    present.discard(MANIFEST_NAME)
     modified = sorted(
         path for path in listed if path in present and file_sha256(pack / path) != listed[path]
     )

@@ -17,6 +17,8 @@ import pandas as pd
 
 PARTITION_SEPARATOR = "@"
 EVALUATED_TAG = "rai.evaluation_run_id"
+# written on the model version with the pack; the digest anchors the pack (core/evidence/anchor)
+GATE_TAG, VERDICT_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.verdict", "rai.evidence_digest"
 READY = "READY"
 
 MSG_BAD_PARTITION_KEY = "partition key {key!r} is not of the form '<registered model>@<version>'"
@@ -68,6 +70,10 @@ class ModelRegistry(Protocol):
     def model_artifact_digest(self, ref: ModelVersionRef) -> str: ...
 
     def set_version_tags(self, ref: ModelVersionRef, tags: Mapping[str, str]) -> None: ...
+
+    def version_tags(self, ref: ModelVersionRef) -> dict[str, str]: ...
+
+    def delete_version_tags(self, ref: ModelVersionRef, keys: Iterable[str]) -> None: ...
 
 
 class EvaluationTracker(Protocol):

@@ -21,11 +21,18 @@ from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.engine import results
 from rai_pipeline.core.evidence.manifest import build_manifest, public_uri, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
-from rai_pipeline.core.evidence.publish import publish_pack
+from rai_pipeline.core.evidence.publish import publish_registered
 from rai_pipeline.core.evidence.render import DatasheetInfo
 from rai_pipeline.core.governance.dispositions import load_dispositions
 from rai_pipeline.core.governance.gate import decide_gate
-from rai_pipeline.core.governance.registry import EVALUATED_TAG, EvaluationStore, ModelVersionRef
+from rai_pipeline.core.governance.registry import (
+    EVALUATED_TAG,
+    EVIDENCE_DIGEST_TAG,
+    GATE_TAG,
+    VERDICT_TAG,
+    EvaluationStore,
+    ModelVersionRef,
+)
 from rai_pipeline.core.schemas.attributes import dataset_columns, sensitive_attributes
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.dbt.project import dbt_relation
@@ -42,7 +49,6 @@ from rai_pipeline.settings import EXPECTATIONS_DIR, RaiHome
 
 MSG_NOT_SCORED = "no scoring record for {uri}: materialize the predictions asset first"
 
-GATE_TAG, VERDICT_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.verdict", "rai.evidence_digest"
 SLICE_SQL_NAME = "slice_stats.sql"
 
 
@@ -202,20 +208,22 @@ def publish_evidence(
         manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
         digest = write_manifest(staging, manifest)
         store.finish_evaluation(run_id, artifacts_dir=staging, status="FINISHED")
-        target = publish_pack(staging, home.pack_dir(ref.name, ref.version))
+        target = publish_registered(
+            staging,
+            home.pack_dir(ref.name, ref.version),
+            registry=store,
+            ref=ref,
+            tags={
+                EVALUATED_TAG: run_id,
+                GATE_TAG: gate,
+                VERDICT_TAG: decision.verdict,
+                EVIDENCE_DIGEST_TAG: digest,
+            },
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         store.fail_evaluation(run_id)
         raise
-    store.set_version_tags(
-        ref,
-        {
-            EVALUATED_TAG: run_id,
-            GATE_TAG: gate,
-            VERDICT_TAG: decision.verdict,
-            EVIDENCE_DIGEST_TAG: digest,
-        },
-    )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
 
 
