@@ -185,7 +185,7 @@ def evaluate_file(
         typer.Option("--config", "-c", help="Evaluation config YAML with a `columns` mapping."),
     ],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output folder (created; must be new or empty).")
+        str, typer.Option("--out", "-o", help="Output folder (created; must be new or empty).")
     ],
     model_name: Annotated[
         str | None, typer.Option(help="Model name recorded in the outputs (default: file).")

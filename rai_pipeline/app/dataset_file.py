@@ -19,8 +19,8 @@ import duckdb
 import pandas as pd
 
 from rai_pipeline.adapters.warehouse_lock import wait_for_lock
+from rai_pipeline.app.csv_shape import check_csv_shape
 from rai_pipeline.app.input_checks import (
-    MSG_UNREADABLE,
     InputFileError,
     Rule,
     first_line,
@@ -30,6 +30,7 @@ from rai_pipeline.app.input_checks import (
     number_rules,
     run_rules,
     unique_rule,
+    unreadable,
 )
 from rai_pipeline.app.input_reader import describe_columns, missing_columns, reader_for
 from rai_pipeline.core.config.dataset import DatasetConfig
@@ -91,6 +92,8 @@ def _source_sql(
     """The table function or relation to read, and how to name it in messages."""
     if dataset.path is not None:
         reader = reader_for(dataset.path)
+        if reader == "read_csv_auto":
+            check_csv_shape(conn, dataset.path, str(dataset.path))
         options = ""
         if reader == "read_csv_auto" and text_columns:
             types = ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in text_columns)
@@ -201,9 +204,7 @@ def read_dataset(
     try:
         conn.execute(f"CREATE TEMP TABLE {DATASET_RELATION} AS SELECT {selected} FROM {source}")
     except duckdb.Error as error:
-        raise InputFileError(
-            MSG_UNREADABLE.format(file=shown, kind=kind, reason=first_line(error))
-        ) from None
+        raise unreadable(error, shown, kind) from None
     rules = _id_rules(dataset.id, DATASET_RELATION) if dataset.id is not None else []
     rules += [
         null_rule(dataset.label, "dataset.label", "label"),

@@ -74,6 +74,11 @@ MSG_RESERVED_FEATURE = (
 )
 MSG_SLICES = "{config}: invalid configuration\n  - {reason}"
 MSG_OUT_NOT_DIR = "{out}: exists and is not a folder"
+MSG_OUT_EMPTY = "--out: the output folder's path is empty; give a folder to create"
+MSG_FLAG_TEXT = (
+    "{flag} {value!r}: must be one line of visible text (it is printed in the documents); "
+    "found {chars}"
+)
 MSG_OUT_EXISTS = (
     "{out}: the output folder exists and is not empty; pass --force to replace it "
     "(the current folder is then kept as {out}{suffix}<digest>)"
@@ -161,6 +166,10 @@ def evaluate_file(
     def step(message: str) -> None:
         progress(f"{time.perf_counter() - started:7.1f}s  {message}")
 
+    if not str(out).strip():
+        raise InputFileError(MSG_OUT_EMPTY)
+    for flag, value in (("--model-name", model_name), ("--model-version", model_version)):
+        _check_flag(flag, value)
     path, config_path, out = Path(path), Path(config_path), Path(out)
     config = load_config(config_path)
     columns = _require_columns(config, config_path)
@@ -311,6 +320,16 @@ def _check_slices(config: EvaluationConfig, config_path: Path) -> None:
         evaluation.configured_slices(config)
     except (SliceSpecError, InvalidIdentifierError) as error:
         raise ConfigError(MSG_SLICES.format(config=config_path, reason=error)) from None
+
+
+def _check_flag(flag: str, value: str | None) -> None:
+    """Names that documents print must be one line of visible text."""
+    if value is None:
+        return
+    bad = sorted({char for char in value if not char.isprintable()})
+    if bad or not value.strip():
+        shown = ", ".join(repr(char) for char in bad) or "only blanks"
+        raise InputFileError(MSG_FLAG_TEXT.format(flag=flag, value=value, chars=shown))
 
 
 def _check_out(out: Path, *, force: bool, inputs: Mapping[str, Path]) -> None:

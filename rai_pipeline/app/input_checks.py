@@ -27,6 +27,10 @@ from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
 EXAMPLE_VALUES = 5
 
 MSG_UNREADABLE = "{file}: cannot be read as {kind} ({reason})"
+MSG_OUT_OF_MEMORY = (
+    "{file}: DuckDB ran out of memory while reading it ({reason}); raise --memory-limit, or "
+    "leave it unset"
+)
 MSG_NO_ROWS = "{file}: the file has no rows: there is nothing to evaluate"
 MSG_NULLS = "{file}: column {column!r} ({key}) has {count} NULL {values}"
 MSG_NOT_NUMBER = "{file}: column {column!r} ({key}) has {count} non-numeric {values}"
@@ -66,6 +70,14 @@ class InputFileError(ValueError):
     def __init__(self, problems: list[str] | str) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+def unreadable(error: BaseException, shown: str, kind: str) -> InputFileError:
+    """The error to raise when DuckDB fails reading ``shown``: out of memory says so (the file
+    is fine; the limit is too low), anything else is the file's."""
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return InputFileError(MSG_OUT_OF_MEMORY.format(file=shown, reason=first_line(error)))
+    return InputFileError(MSG_UNREADABLE.format(file=shown, kind=kind, reason=first_line(error)))
 
 
 def first_line(error: BaseException) -> str:
@@ -260,9 +272,7 @@ def run_rules(
         # fetchall, not fetchone: DuckDB keeps an unfinished result open on the connection
         [row] = conn.execute(f"SELECT {', '.join(measures)} FROM {relation}").fetchall()
     except duckdb.Error as error:
-        raise InputFileError(
-            MSG_UNREADABLE.format(file=shown, kind="a table", reason=first_line(error))
-        ) from None
+        raise unreadable(error, shown, "a table") from None
     rows, *values = row
     if not rows:
         raise InputFileError(MSG_NO_ROWS.format(file=shown))

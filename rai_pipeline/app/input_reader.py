@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from rai_pipeline.app.input_checks import MSG_UNREADABLE, InputFileError, first_line
+from rai_pipeline.app.csv_shape import check_csv_shape
+from rai_pipeline.app.input_checks import InputFileError, first_line, unreadable
 from rai_pipeline.core.config.schema import ColumnsConfig, EvaluationConfig
 from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
 
@@ -94,9 +95,7 @@ def describe_columns(
     try:
         described = conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as error:
-        raise InputFileError(
-            MSG_UNREADABLE.format(file=shown, kind=kind, reason=first_line(error))
-        ) from None
+        raise unreadable(error, shown, kind) from None
     return [str(row[0]) for row in described]
 
 
@@ -128,6 +127,8 @@ def load_input(
     once instead of once per engine pass)."""
     source = f"{reader}({quote_literal(str(path))}{READER_OPTIONS[reader]})"
     kind = "Parquet" if reader == "read_parquet" else "CSV"
+    if kind == "CSV":
+        check_csv_shape(conn, path, shown)
     available = describe_columns(conn, source, shown, kind)
     wanted = {f"columns.{role}": name for role, name in columns.roles().items()}
     wanted.update({f"sensitive_features[{name}]": name for name in config.sensitive_features})
@@ -141,6 +142,4 @@ def load_input(
     try:
         conn.execute(f"CREATE {statement} {INPUT_RELATION} AS SELECT {selected} FROM {source}")
     except duckdb.Error as error:
-        raise InputFileError(
-            MSG_UNREADABLE.format(file=shown, kind=kind, reason=first_line(error))
-        ) from None
+        raise unreadable(error, shown, kind) from None

@@ -16,9 +16,32 @@ from pydantic import ValidationError
 
 MSG_UNREADABLE = "{path}: cannot read the {what} ({reason})"
 MSG_INVALID_YAML = "{path}: not valid YAML ({reason})"
+MSG_NOT_UTF8 = "not UTF-8 text: byte 0x{byte:02x} on line {line}; save the file as UTF-8"
+MSG_DUPLICATE_KEY = "key {key!r} is given twice (lines {first} and {line}); keep one"
 MSG_NOT_A_MAPPING = "{path}: the top level must be a mapping of keys to values"
 MSG_UNKNOWN_KEY = "unknown key (check the spelling against {reference})"
 MSG_MISSING_KEY = "required key is missing (see {reference})"
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last one
+    silently, so a setting could be overridden without anyone seeing it)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise _DuplicateKeyError(
+                    MSG_DUPLICATE_KEY.format(key=key, first=seen[key], line=line)
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_yaml_mapping(path: Path | str, *, what: str, error: type[ValueError]) -> dict[str, Any]:
@@ -30,8 +53,14 @@ def read_yaml_mapping(path: Path | str, *, what: str, error: type[ValueError]) -
     except OSError as failure:
         reason = failure.strerror or str(failure)
         raise error(MSG_UNREADABLE.format(path=path, what=what, reason=reason)) from None
+    except UnicodeDecodeError as failure:
+        line = failure.object[: failure.start].count(b"\n") + 1
+        reason = MSG_NOT_UTF8.format(byte=failure.object[failure.start], line=line)
+        raise error(MSG_UNREADABLE.format(path=path, what=what, reason=reason)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except _DuplicateKeyError as failure:
+        raise error(f"{path}: {failure}") from None
     except yaml.YAMLError as failure:
         raise error(MSG_INVALID_YAML.format(path=path, reason=failure)) from None
     if data is None:
