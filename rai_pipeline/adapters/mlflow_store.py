@@ -153,6 +153,9 @@ class MlflowStore:
         for key, value in tags.items():
             client.set_model_version_tag(ref.name, ref.version, key, value)
 
+    def delete_version(self, ref: ModelVersionRef) -> None:
+        self.client().delete_model_version(ref.name, ref.version)
+
     def version_tags(self, ref: ModelVersionRef) -> dict[str, str]:
         """The model version's tags (raises when the version is not registered)."""
         return dict(self.client().get_model_version(ref.name, ref.version).tags or {})

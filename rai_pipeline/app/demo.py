@@ -33,10 +33,16 @@ class Progress:
 def _register_demo_models(store, progress: Progress, echo: Echo) -> list:
     from rai_pipeline.demo.train import DEMO_MODEL_NAME, train_and_register
 
-    existing = [v for v in store.list_versions(DEMO_MODEL_NAME) if DEMO_ESTIMATOR_TAG in v.tags]
+    versions = store.list_versions(DEMO_MODEL_NAME)
+    existing = [v for v in versions if DEMO_ESTIMATOR_TAG in v.tags]
     if len(existing) >= 2:
         progress(f"Reusing registered versions of {DEMO_MODEL_NAME} from an earlier demo run")
         return sorted((v.ref for v in existing), key=lambda ref: int(ref.version))[-2:]
+    # An earlier demo was stopped while registering (no version is evaluated before both are
+    # tagged): replace what it registered rather than leave it orphaned.
+    for info in versions:
+        store.delete_version(info.ref)
+        echo(f"      removed {info.ref.uri}, registered by a demo run that did not finish")
     progress("Training two model versions on the Adult training split and registering them")
     trained = train_and_register(store)
     for item in trained:

@@ -171,15 +171,22 @@ def evaluate_versions(
     config_path: Path,
     echo: Echo,
     source: str = "cli",
+    tracking_uri: str | None = None,
 ) -> list[VersionOutcome]:
-    """Run the evaluation job once per version; return the outcome of each."""
+    """Clear what killed runs left behind (:func:`~rai_pipeline.app.recovery.sweep`), then run
+    the evaluation job once per version; return the outcome of each."""
     import dagster as dg
 
+    from rai_pipeline.app.recovery import process_tags, sweep
     from rai_pipeline.definitions import defs
     from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
     from rai_pipeline.defs.partitions import model_versions
 
     instance = dg.DagsterInstance.get()
+    for line in sweep(
+        home, instance=instance, tracking_uri=tracking_uri or home.tracking_uri
+    ).lines():
+        echo(f"      {line}")
     instance.add_dynamic_partitions(model_versions.name, [ref.partition_key for ref in refs])
     job = defs.resolve_job_def(EVALUATE_JOB)
     outcomes = []
@@ -206,7 +213,7 @@ def evaluate_versions(
                     instance=instance,
                     raise_on_error=False,
                     run_id=run_id,
-                    tags={"rai/source": source},
+                    tags={"rai/source": source, **process_tags()},
                     run_config={
                         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
                         "resources": {"evaluation_config": {"config": {"path": str(config_path)}}},
@@ -275,4 +282,6 @@ def run_evaluate(
         return []
     echo(f"Config {config_path}; RAI_HOME {home.root}")
     ensure_dbt_manifest()
-    return evaluate_versions(refs, home=home, config_path=config_path, echo=echo)
+    return evaluate_versions(
+        refs, home=home, config_path=config_path, echo=echo, tracking_uri=store.tracking_uri
+    )

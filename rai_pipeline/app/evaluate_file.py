@@ -40,6 +40,7 @@ from pathlib import Path
 from rai_pipeline.app.input_checks import InputFileError, check_reference_groups
 from rai_pipeline.app.input_reader import connect, file_stem, reader_for
 from rai_pipeline.app.predictions_file import DECISION, FRAME_RELATION, LABEL, SCORE, load_frame
+from rai_pipeline.app.recovery import spill_prefix, staging_prefix, sweep_beside
 from rai_pipeline.code_version import code_version
 from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import (
@@ -188,7 +189,8 @@ def evaluate_file(
         "dataset_version": file_digest,
     }
 
-    with tempfile.TemporaryDirectory(prefix="rai-duckdb-") as spill:
+    sweep_beside(out)  # what killed runs left beside --out and in the temporary folder
+    with tempfile.TemporaryDirectory(prefix=spill_prefix()) as spill:
         conn = connect(threads=threads, memory_limit=memory_limit, spill=Path(spill))
         try:
             step(f"reading and checking {path.name}")
@@ -264,7 +266,7 @@ def evaluate_file(
             "config_digest": config_digest,
         },
     ]
-    staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
+    staging = out.parent / f"{staging_prefix(out)}{uuid.uuid4().hex[:8]}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         assemble_pack(staging, context)
