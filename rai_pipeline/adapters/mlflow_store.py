@@ -46,6 +46,20 @@ def directory_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
+SQLITE_PREFIX = "sqlite:///"
+
+
+def local_store_missing(tracking_uri: str) -> bool:
+    """Whether ``tracking_uri`` names a local SQLite store whose file does not exist: opening it
+    would create it, which a read-only command must not do.
+
+    >>> local_store_missing("sqlite:////no/such/mlflow.db"), local_store_missing("http://x")
+    (True, False)
+    """
+    path = tracking_uri.removeprefix(SQLITE_PREFIX)
+    return tracking_uri.startswith(SQLITE_PREFIX) and not Path(path).is_file()
+
+
 def _is_http(tracking_uri: str) -> bool:
     return tracking_uri.startswith(("http://", "https://"))
 

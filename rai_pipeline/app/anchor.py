@@ -17,7 +17,6 @@ from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
 from rai_pipeline.core.governance.registry import EVIDENCE_DIGEST_TAG, ModelVersionRef
 from rai_pipeline.core.storage import file_sha256
 
-SQLITE_PREFIX = "sqlite:///"
 GIVEN = "--digest"
 
 MSG_FILE_PACK = (
@@ -32,9 +31,10 @@ MSG_UNREADABLE = "cannot read {source} ({reason}); give --tracking-uri, or --off
 def registry_digest(uri: str, ref: ModelVersionRef) -> tuple[str | None, str]:
     """The version's evidence-digest tag in the registry at ``uri``, or None and why."""
     source = f"{ref.uri} in {uri}"
-    if uri.startswith(SQLITE_PREFIX) and not Path(uri.removeprefix(SQLITE_PREFIX)).is_file():
+    from rai_pipeline.adapters.mlflow_store import MlflowStore, local_store_missing
+
+    if local_store_missing(uri):
         return None, MSG_NO_STORE.format(uri=uri)
-    from rai_pipeline.adapters.mlflow_store import MlflowStore
 
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)

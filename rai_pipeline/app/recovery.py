@@ -34,7 +34,6 @@ from rai_pipeline.settings import RaiHome
 PID_TAG, HOST_TAG = "rai/pid", "rai/host"
 FAILURE_TAG = "rai.failure"
 SPILL_PREFIX = "rai-duckdb-"
-SQLITE_PREFIX = "sqlite:///"
 IN_PROGRESS = ("NOT_STARTED", "STARTING", "STARTED")
 
 MSG_DEAD_RUN = (
@@ -178,8 +177,9 @@ def sweep(home: RaiHome, *, instance: Any, tracking_uri: str) -> SweepReport:
     """Clear what killed runs left under ``home`` (see the module's docstring)."""
     report = SweepReport()
     live = _sweep_dagster(instance, report)
-    local = tracking_uri.startswith(SQLITE_PREFIX)
-    if not local or Path(tracking_uri.removeprefix(SQLITE_PREFIX)).is_file():
+    from rai_pipeline.adapters.mlflow_store import local_store_missing
+
+    if not local_store_missing(tracking_uri):
         _sweep_mlflow(instance, tracking_uri, report)
     if not live and home.staging.is_dir():
         for path in sorted(home.staging.iterdir()):

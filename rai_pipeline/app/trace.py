@@ -31,7 +31,6 @@ from rai_pipeline.core.metrics.verdicts import EXCLUDED_GROUPS
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
 
-SQLITE_PREFIX = "sqlite:///"
 MSG_NO_STORE = "no MLflow store at {uri}"
 MSG_FILE_PACK_RUN = "an rai evaluate-file pack has no MLflow run"
 MSG_NO_ROW = (
@@ -106,7 +105,7 @@ def _mlflow(lineage: dict[str, Any], sources: PipelineSources) -> tuple[dict, di
     """What the registry and the tracking store hold about the pack's run and model version;
     ``unavailable`` (with the reason) when the store cannot be read. A local store that does
     not exist is not created."""
-    from rai_pipeline.adapters.mlflow_store import MlflowStore
+    from rai_pipeline.adapters.mlflow_store import MlflowStore, local_store_missing
 
     run_info: dict[str, Any] = {"run_id": lineage.get("mlflow_run_id")}
     version_info: dict[str, Any] = {
@@ -117,7 +116,7 @@ def _mlflow(lineage: dict[str, Any], sources: PipelineSources) -> tuple[dict, di
         "training_run_id": lineage.get("model_run_id"),
     }
     uri = sources.tracking_uri
-    if uri.startswith(SQLITE_PREFIX) and not Path(uri.removeprefix(SQLITE_PREFIX)).is_file():
+    if local_store_missing(uri):
         run_info["unavailable"] = MSG_NO_STORE.format(uri=uri)
         return run_info, version_info
     store = MlflowStore(tracking_uri=uri, artifact_root=str(sources.home.artifact_root))
