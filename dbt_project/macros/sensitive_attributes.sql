@@ -37,13 +37,28 @@
     {{ return(sources) }}
 {%- endmacro %}
 
-{#- SQL for one attribute's group of a row: the source value as text, or its band; a missing
-    value is the group 'unknown'. A band's label is that of the first edge above the value
-    (value < bins[0] is labels[0]; value >= the last edge is the last label). -#}
+{#- A value as its group label, the rule of rai_pipeline.core.engine.slices.group_value: a
+    missing value is 'unknown'; otherwise the text with backslash and '&' escaped by a
+    backslash, and the literal text 'unknown' as '\unknown', so that every label is
+    unambiguous (tests/unit/test_group_labels.py checks the two agree). -#}
+{% macro group_value(column) -%}
+    {%- set text = 'cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    case
+        when {{ column }} is null then 'unknown'
+        when {{ text }} = 'unknown' then {{ sql_string('\\unknown') }}
+        else replace(replace({{ text }}, {{ sql_string('\\') }}, {{ sql_string('\\\\') }}),
+            '&', {{ sql_string('\\&') }})
+    end
+{%- endmacro %}
+
+{#- SQL for one attribute's group of a row: the source value as its group label, or its band;
+    a missing value is the group 'unknown'. A band's label is that of the first edge above the
+    value (value < bins[0] is labels[0]; value >= the last edge is the last label); band labels
+    need no escaping (the config refuses '&' and backslashes in them). -#}
 {% macro attribute_value(attribute, relation) -%}
     {%- set column = relation ~ '.' ~ adapter.quote(attribute.source) -%}
     {%- if attribute.get('bins') is none -%}
-        coalesce(cast({{ column }} as {{ dbt.type_string() }}), 'unknown')
+        {{ group_value(column) }}
     {%- else -%}
         case
             when {{ column }} is null then 'unknown'

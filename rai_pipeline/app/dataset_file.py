@@ -35,7 +35,9 @@ from rai_pipeline.app.input_checks import (
 from rai_pipeline.app.input_reader import describe_columns, missing_columns, reader_for
 from rai_pipeline.core.config.dataset import DatasetConfig
 from rai_pipeline.core.config.schema import EvaluationConfig
+from rai_pipeline.core.engine.profile import GroupLimitError, check_group_limit
 from rai_pipeline.core.engine.sql import qualified_relation, quote_identifier, quote_literal
+from rai_pipeline.core.evaluation import configured_slices
 
 DATASET_RELATION = "_rai_dataset"
 ID, LABEL = "example_id", "_rai_label"
@@ -168,6 +170,17 @@ def _id_rules(column: str, relation: str) -> list[Rule]:
     ]
 
 
+def _check_groups(conn: duckdb.DuckDBPyConnection, config: EvaluationConfig, shown: str) -> None:
+    """The groups of the slices over columns of the data set, against the limit (the bands of
+    derived features are bounded by their labels; the pipeline checks every slice again)."""
+    raw = set(config.raw_sensitive_features())
+    slices = [s for s in configured_slices(config) if raw.issuperset(s.features)]
+    try:
+        check_group_limit(conn, DATASET_RELATION, slices, config.limits.max_groups_per_dimension)
+    except GroupLimitError as error:
+        raise InputFileError([f"{shown}: {error}"]) from None
+
+
 def read_dataset(
     conn: duckdb.DuckDBPyConnection,
     config: EvaluationConfig,
@@ -215,6 +228,7 @@ def read_dataset(
     rows, checks, _ = run_rules(
         conn, DATASET_RELATION, shown, rules, positive=dataset.positive_label
     )
+    _check_groups(conn, config, shown)
     example_id = (
         f"CAST({quote_identifier(dataset.id)} AS BIGINT)" if dataset.id is not None else "rowid"
     )

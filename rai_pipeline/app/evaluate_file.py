@@ -37,6 +37,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rai_pipeline.app.file_options import (
+    MSG_OUT_EMPTY,
+    MSG_OUT_EXISTS,
+    PREVIOUS_SUFFIX,
+    check_flag,
+    check_out,
+    check_slices,
+    require_columns,
+)
 from rai_pipeline.app.input_checks import InputFileError, check_reference_groups
 from rai_pipeline.app.input_reader import connect, file_stem, reader_for
 from rai_pipeline.app.predictions_file import DECISION, FRAME_RELATION, LABEL, SCORE, load_frame
@@ -45,12 +54,11 @@ from rai_pipeline.code_version import code_version
 from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import (
     ColumnsConfig,
-    ConfigError,
     EvaluationConfig,
     load_config,
 )
-from rai_pipeline.core.engine.slices import SliceSpecError
-from rai_pipeline.core.engine.sql import InvalidIdentifierError
+from rai_pipeline.core.engine.profile import GroupLimitError
+from rai_pipeline.core.evidence.escaping import Markdown, code_span, md_text
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, build_manifest, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.governance.gate import aggregate_verdict
@@ -58,33 +66,6 @@ from rai_pipeline.core.storage import file_sha256, move_into_place
 
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
 DEFAULT_MODEL_NAME = "file"
-PREVIOUS_SUFFIX = ".previous-"
-MSG_DERIVED_FEATURES = (
-    "{config}: derived_features are computed by the pipeline (rai land, rai evaluate); rai "
-    "evaluate-file reads each sensitive feature as a column of the file: add the band to the "
-    "file, or remove derived_features"
-)
-MSG_COLUMNS_REQUIRED = (
-    "{config}: invalid configuration\n"
-    "  - columns: required by rai evaluate-file: name the label column and one of score or "
-    "prediction, e.g. columns: {{id: example_id, label: label, score: score}}"
-)
-MSG_RESERVED_FEATURE = (
-    "{config}: invalid configuration\n"
-    "  - sensitive_features: {name!r} is reserved by rai evaluate-file; rename the column"
-)
-MSG_SLICES = "{config}: invalid configuration\n  - {reason}"
-MSG_OUT_NOT_DIR = "{out}: exists and is not a folder"
-MSG_OUT_EMPTY = "--out: the output folder's path is empty; give a folder to create"
-MSG_FLAG_TEXT = (
-    "{flag} {value!r}: must be one line of visible text (it is printed in the documents); "
-    "found {chars}"
-)
-MSG_OUT_EXISTS = (
-    "{out}: the output folder exists and is not empty; pass --force to replace it "
-    "(the current folder is then kept as {out}{suffix}<digest>)"
-)
-MSG_OUT_HOLDS_INPUT = "{out}: the output folder holds the {what} {path}; choose another folder"
 MSG_CHANGED = "{file}: the file changed while it was being evaluated; run again"
 MSG_UNWRITABLE = "{out}: cannot write the outputs ({reason})"
 MSG_SKIPPED_SCORE = (
@@ -170,12 +151,12 @@ def evaluate_file(
     if not str(out).strip():
         raise InputFileError(MSG_OUT_EMPTY)
     for flag, value in (("--model-name", model_name), ("--model-version", model_version)):
-        _check_flag(flag, value)
+        check_flag(flag, value)
     path, config_path, out = Path(path), Path(config_path), Path(out)
     config = load_config(config_path)
-    columns = _require_columns(config, config_path)
-    _check_slices(config, config_path)
-    _check_out(out, force=force, inputs={"input file": path, "config": config_path})
+    columns = require_columns(config, config_path)
+    check_slices(config, config_path)
+    check_out(out, force=force, inputs={"input file": path, "config": config_path})
     reader_for(path)
 
     step(f"hashing {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
@@ -204,6 +185,8 @@ def evaluate_file(
                 score=SCORE,
                 decision=DECISION,
             )
+        except GroupLimitError as error:
+            raise InputFileError([f"{path}: {error}"]) from None
         finally:
             conn.close()
     stats = statistics.stats
@@ -302,50 +285,6 @@ def evaluate_file(
     )
 
 
-# Config and options --------------------------------------------------------------------------
-
-
-def _require_columns(config: EvaluationConfig, config_path: Path) -> ColumnsConfig:
-    if config.columns is None:
-        raise ConfigError(MSG_COLUMNS_REQUIRED.format(config=config_path))
-    if config.derived_features:
-        raise ConfigError(MSG_DERIVED_FEATURES.format(config=config_path))
-    for name in config.sensitive_features:
-        if name in (LABEL, SCORE, DECISION):
-            raise ConfigError(MSG_RESERVED_FEATURE.format(config=config_path, name=name))
-    return config.columns
-
-
-def _check_slices(config: EvaluationConfig, config_path: Path) -> None:
-    """Fail before any work when the configured slices cannot be evaluated."""
-    try:
-        evaluation.configured_slices(config)
-    except (SliceSpecError, InvalidIdentifierError) as error:
-        raise ConfigError(MSG_SLICES.format(config=config_path, reason=error)) from None
-
-
-def _check_flag(flag: str, value: str | None) -> None:
-    """Names that documents print must be one line of visible text."""
-    if value is None:
-        return
-    bad = sorted({char for char in value if not char.isprintable()})
-    if bad or not value.strip():
-        shown = ", ".join(repr(char) for char in bad) or "only blanks"
-        raise InputFileError(MSG_FLAG_TEXT.format(flag=flag, value=value, chars=shown))
-
-
-def _check_out(out: Path, *, force: bool, inputs: Mapping[str, Path]) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputFileError(MSG_OUT_NOT_DIR.format(out=out))
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise InputFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
-        root = out.resolve()
-        for what, item in inputs.items():
-            if root in item.resolve().parents:
-                raise InputFileError(MSG_OUT_HOLDS_INPUT.format(out=out, what=what, path=item))
-
-
 # Outputs -------------------------------------------------------------------------------------
 
 
@@ -357,16 +296,16 @@ def _model_details(
     skipped: Mapping[str, str],
 ) -> dict[str, str]:
     if columns.score is not None:
-        decisions = f"score >= {config.threshold} on column `{columns.score}`"
+        decisions = f"score >= {config.threshold} on column {code_span(columns.score)}"
     else:
-        decisions = f"given by column `{columns.prediction}`"
-    label = f"column `{columns.label}`"
+        decisions = f"given by column {code_span(columns.prediction)}"
+    label = f"column {code_span(columns.label)}"
     if config.positive_label is not None:
-        label += f", positive class = {config.positive_label!r}"
+        label += f", positive class = {md_text(repr(config.positive_label))}"
     details = {
-        "Predictions file": f"`{path.name}` ({rows:,} rows)",
-        "Label": label,
-        "Decisions": decisions,
+        "Predictions file": Markdown(f"{code_span(path.name)} ({rows:,} rows)"),
+        "Label": Markdown(label),
+        "Decisions": Markdown(decisions),
     }
     if skipped:
         details["Metrics not computed"] = next(iter(skipped.values()))

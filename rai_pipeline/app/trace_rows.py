@@ -24,7 +24,12 @@ import pandas as pd
 from rai_pipeline.adapters.warehouse_lock import connect_warehouse
 from rai_pipeline.app.input_checks import first_line
 from rai_pipeline.app.pack_sources import file_sources
-from rai_pipeline.core.engine.slices import GROUP_SEPARATOR, group_label_sql, group_value_sql
+from rai_pipeline.core.engine.slices import (
+    GROUP_SEPARATOR,
+    group_label_sql,
+    group_value_sql,
+    split_group_label,
+)
 from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
 from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP
 from rai_pipeline.settings import RaiHome
@@ -116,7 +121,7 @@ def _selection(
                 conditions.append(f"{group_label} {test} ({', '.join('?' for _ in groups)})")
                 params.extend(groups)
     else:
-        values = [] if dimension == "overall" else group.split(GROUP_SEPARATOR)
+        values = [] if dimension == "overall" else split_group_label(group)
         for feature, value in zip(features, values, strict=True):
             conditions.append(f"{feature_sql(feature)} = ?")
             params.append(value)
@@ -149,7 +154,7 @@ def pipeline_rows(
     ``group`` column then says which group each row belongs to. Returns the rows, the masked
     columns and the columns left out (shown only with ``include_restricted``)."""
     selection = _selection(
-        lambda feature: group_value_sql(f"f.{quote_identifier(feature)}"),
+        lambda feature: group_value_sql(f"f.{quote_identifier(feature)}", labelled=True),
         dimension=dimension,
         group=group,
         cell=cell,

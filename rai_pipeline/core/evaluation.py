@@ -62,9 +62,11 @@ def slice_statistics(
     score: str,
     decision: str,
     where: Mapping[str, str | int] | None = None,
+    labelled: bool = False,
 ) -> SliceStatistics:
     """Sufficient statistics of ``relation`` for the configured slices (one scan of the rows,
-    plus the exact AUC query when ``auc: exact``), with :data:`BOOTSTRAP_BINS` score bins."""
+    plus the exact AUC query when ``auc: exact``), with :data:`BOOTSTRAP_BINS` score bins.
+    ``labelled``: the attribute columns already hold group values (the pipeline's frame)."""
     return compute_slice_statistics(
         conn,
         relation=relation,
@@ -76,6 +78,8 @@ def slice_statistics(
         bins=BOOTSTRAP_BINS,
         score_range=SCORE_RANGE_AUTO,
         auc=config.auc,
+        labelled=labelled,
+        max_groups=config.limits.max_groups_per_dimension,
     )
 
 

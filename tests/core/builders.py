@@ -116,9 +116,20 @@ def apply_where(frame, where):
     return frame
 
 
+def label_value(value):
+    """The group-label rule restated (docs/metrics.md): NULL is ``unknown``; otherwise
+    backslash and ``&`` are escaped by a backslash and the literal ``unknown`` is
+    ``\\unknown``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "unknown"
+    text = str(value)
+    return "\\unknown" if text == "unknown" else text.replace("\\", "\\\\").replace("&", "\\&")
+
+
 def group_labels(frame, features):
-    """Each row's group label for ``features`` (NULL as ``unknown``, values joined by ``&``)."""
-    return frame[list(features)].fillna("unknown").astype(str).agg("&".join, axis=1)
+    """Each row's group label for ``features``: each value by :func:`label_value`, joined by
+    ``&``."""
+    return frame[list(features)].map(label_value).agg("&".join, axis=1)
 
 
 def oracle_groups(frame, spec):

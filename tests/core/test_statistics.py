@@ -192,7 +192,7 @@ def test_misused_options_are_rejected_with_their_messages():
 
 def test_features_are_labelled_after_grouping_as_the_oracle_labels_them():
     """Rows are grouped by raw values and labelled afterwards: NULL and the literal value
-    ``unknown`` are one group (as documented), and integer features become text labels."""
+    ``unknown`` stay two groups, and integer features become text labels."""
     frame = make_frame(26)
     frame.loc[frame.index % 11 == 0, "race"] = "unknown"
     frame["age_band"] = np.where(frame.index % 3 == 0, 1, 2)
@@ -202,7 +202,13 @@ def test_features_are_labelled_after_grouping_as_the_oracle_labels_them():
     pd.testing.assert_frame_equal(
         got[list(STATS_COLUMNS)], expected, check_dtype=False, rtol=1e-9, atol=1e-9
     )
-    assert {"unknown", "1", "2"} <= set(got["group"])
+    frame.loc[frame.index % 13 == 0, "race"] = None
+    got = statistics_for(load(frame), slices).stats
+    expected = oracle_stats(frame.astype({"age_band": str}), slices)
+    pd.testing.assert_frame_equal(
+        got[list(STATS_COLUMNS)], expected, check_dtype=False, rtol=1e-9, atol=1e-9
+    )
+    assert {"unknown", "\\unknown", "1", "2"} <= set(got["group"])
 
 
 def test_exact_auc_falls_back_to_a_partitioned_window_when_groups_hash_alike(monkeypatch):

@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from rai_pipeline.cli import app
 
-CONFIG = "columns: {id: id, label: label, score: score}\nsensitive_features: [g]\n"
-LAND_CONFIG = "dataset: {path: data.csv, id: id, label: label}\nsensitive_features: [g]\n"
+COLUMNS = "columns: {id: id, label: label, score: score}\n"
+CONFIG = COLUMNS + "sensitive_features: [g]\n"
+DATASET = "dataset: {path: data.csv, id: id, label: label}\n"  # the same roles, for rai land
 GOOD_ROWS = "id,label,score,g\n1,1,0.5,a\n2,0,0.3,b\n3,1,0.9,a\n"
 
 
@@ -81,6 +82,38 @@ def case_memory_limit_too_low(folder):
     return ["--memory-limit", "5MB"], "DuckDB ran out of memory while reading it"
 
 
+def case_ten_thousand_groups(folder):
+    rows = "".join(f"{i},{i % 2},0.5,v{i}\n" for i in range(10_000))
+    files(folder, csv="id,label,score,g\n" + rows)
+    return [], "data.csv: 'g' has 10,000 groups: more than 100 groups"
+
+
+def case_groups_past_a_configured_limit(folder):
+    files(folder, config=CONFIG + "limits: {max_groups_per_dimension: 2}\n", csv=GOOD_ROWS
+          + "4,0,0.1,c\n")  # fmt: skip
+    return [], "data.csv: 'g' has 3 groups: more than 2 groups"
+
+
+def case_an_intersection_past_the_limit(folder):
+    rows = "".join(f"{i},{i % 2},0.5,a{i % 12},b{i // 12 % 12}\n" for i in range(300))
+    config = CONFIG.replace("[g]", "[g, h]")
+    files(folder, csv="id,label,score,g,h\n" + rows, config=config)
+    return [], "data.csv: 'g&h' has 144 groups: more than 100 groups"
+
+
+def case_seventy_sensitive_features(folder):
+    names = [f"s{i}" for i in range(70)]
+    header = "id,label,score," + ",".join(names)
+    files(folder, csv=header + "\n1,1,0.5," + ",".join("a" * 70) + "\n",
+          config=CONFIG.replace("[g]", f"[{', '.join(names)}]"))  # fmt: skip
+    return [], "sensitive_features lists 70 features, more than limits.max_sensitive_features (16)"
+
+
+def case_a_feature_limit_past_the_engine_ceiling(folder):
+    files(folder, config=CONFIG + "limits: {max_sensitive_features: 65}\n")
+    return [], "limits.max_sensitive_features: Input should be less than or equal to 64"
+
+
 CASES = [
     case_empty_csv,
     case_ragged_short_row,
@@ -90,9 +123,24 @@ CASES = [
     case_model_version_with_a_newline,
     case_empty_out_with_force,
     case_memory_limit_too_low,
+    case_ten_thousand_groups,
+    case_groups_past_a_configured_limit,
+    case_an_intersection_past_the_limit,
+    case_seventy_sensitive_features,
+    case_a_feature_limit_past_the_engine_ceiling,
 ]
 # the cases that concern the data set or the config also go through rai land
-LAND_CASES = {case_empty_csv, case_ragged_short_row, case_ragged_long_row, case_duplicate_yaml_key}
+LAND_CASES = {
+    case_empty_csv,
+    case_ragged_short_row,
+    case_ragged_long_row,
+    case_duplicate_yaml_key,
+    case_ten_thousand_groups,
+    case_groups_past_a_configured_limit,
+    case_an_intersection_past_the_limit,
+    case_seventy_sensitive_features,
+    case_a_feature_limit_past_the_engine_ceiling,
+}
 
 
 def snapshot(folder):
@@ -123,7 +171,7 @@ def test_rai_land_refuses_with_the_same_error_and_lands_nothing(case, tmp_path, 
     folder.mkdir()
     _, expected = case(folder)
     config = (folder / "c.yaml").read_text(encoding="utf-8")
-    (folder / "c.yaml").write_text(config.replace(CONFIG, LAND_CONFIG), encoding="utf-8")
+    (folder / "c.yaml").write_text(config.replace(COLUMNS, DATASET), encoding="utf-8")
     monkeypatch.setenv("RAI_HOME", str(tmp_path / "home"))
     result = CliRunner().invoke(app, ["land", "--config", str(folder / "c.yaml")])
     assert result.exit_code == 2, result.output

@@ -171,6 +171,7 @@ LATER_KEYS = (
     "multiple_testing",
     "multiple_testing_family",
     "evaluation_date",
+    "limits",
 )
 
 
@@ -187,6 +188,7 @@ def test_digest_of_a_config_without_the_later_keys_is_unchanged():
         {"auc": "binned"},
         {"multiple_testing": "holm"},
         {"multiple_testing": "bh", "multiple_testing_family": "metric"},
+        {"limits": {"max_groups_per_dimension": 50}},
     ):
         assert parse_config({**FILE_CONFIG, **change}).digest() != base
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rai_pipeline.core.engine.slices import UNKNOWN_GROUP
+from rai_pipeline.core.engine.slices import UNKNOWN_GROUP, group_value
 from rai_pipeline.core.engine.sql import IDENTIFIER_RULE, is_identifier, qualified_relation
 
 MSG_COLUMN_NAME = "{name!r} is not a usable column name: it must match " + IDENTIFIER_RULE
@@ -39,7 +39,10 @@ MSG_LABELS = (
     "labels must name the {expected} bands that {count} edges make (below the first edge, "
     "between edges, at or above the last), got {got}"
 )
-MSG_LABEL_TEXT = "labels must be distinct, non-empty strings other than {unknown!r}, got {labels}"
+MSG_LABEL_TEXT = (
+    "labels must be distinct, non-empty strings other than {unknown!r}, without '&' or a "
+    "backslash (they are group labels as they stand), got {labels}"
+)
 MSG_POSITIVE_LABEL_BOOL = (
     "must be a string or an integer; a YAML boolean (true/false/yes/no) is ambiguous: quote "
     'it ("yes") or leave positive_label out for 0/1 or true/false labels'
@@ -81,7 +84,8 @@ class DerivedFeature(_Strict):
             )
         labels = self.labels
         if len(set(labels)) != len(labels) or any(
-            not label.strip() or label == UNKNOWN_GROUP for label in labels
+            not label.strip() or label == UNKNOWN_GROUP or group_value(label) != label
+            for label in labels
         ):
             raise ValueError(MSG_LABEL_TEXT.format(unknown=UNKNOWN_GROUP, labels=labels))
         return self

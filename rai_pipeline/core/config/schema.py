@@ -18,12 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rai_pipeline.core.config.dataset import DatasetConfig, DerivedFeature
 from rai_pipeline.core.config.files import MSG_NOT_A_MAPPING, read_yaml_mapping, validation_message
+from rai_pipeline.core.engine.plan import MAX_GROUPING_FEATURES
 from rai_pipeline.core.engine.sql import IDENTIFIER_RULE, is_identifier
 from rai_pipeline.core.stats.claims import is_reciprocal
 
 # Groups with fewer positives (or negatives) than this are reported as insufficient samples,
 # not compared: with 4 positives, a TPR's 95 % Wilson interval is at least 0.49 wide.
 DEFAULT_MIN_CLASS_COUNT = 5
+# Defaults that keep a run within minutes (docs/reliability.md, input limits).
+DEFAULT_MAX_GROUPS = 100
+DEFAULT_MAX_FEATURES = 16
 
 REFERENCE = "docs/configuration.md"
 MSG_INTERSECTION_MEMBER = (
@@ -36,6 +40,10 @@ MSG_RATIO_BAND_RECIPROCAL = (
     "policy.ratio_band must be reciprocal, [t, 1/t]: [{lower}, {upper}] is not (1/{lower} = "
     "{inverse:.6g}); against a band that is not, the verdict on the ratio of two groups would "
     "depend on which of them is the reference group"
+)
+MSG_TOO_MANY_FEATURES = (
+    "sensitive_features lists {count} features, more than limits.max_sensitive_features "
+    "({limit}); raise the limit (at most {ceiling}) or list fewer"
 )
 MSG_DUPLICATE_FEATURES = "sensitive_features lists {name!r} more than once"
 MSG_COLUMN_NAME = "{name!r} is not a usable column name: it must match " + IDENTIFIER_RULE
@@ -83,6 +91,10 @@ _LATER_KEYS: dict[str, Any] = {
     "evaluation_date": None,
     "dataset": None,
     "derived_features": {},
+    "limits": {
+        "max_groups_per_dimension": DEFAULT_MAX_GROUPS,
+        "max_sensitive_features": DEFAULT_MAX_FEATURES,
+    },
 }
 
 
@@ -117,6 +129,26 @@ class FairnessPolicyConfig(_Strict):
 class BootstrapConfig(_Strict):
     n_resamples: int = Field(default=1000, ge=100, le=100_000)
     seed: int = 0
+
+
+class LimitsConfig(_Strict):
+    """Sizes past which an evaluation is refused before any heavy work, with an error that
+    names the dimension: the defaults keep a run within minutes."""
+
+    max_groups_per_dimension: int = Field(
+        default=DEFAULT_MAX_GROUPS,
+        ge=2,
+        le=1_000_000,
+        description="Most groups a dimension (a sensitive feature or an intersection) may "
+        "have; a column with more distinct values is usually an id or a free-text field.",
+    )
+    max_sensitive_features: int = Field(
+        default=DEFAULT_MAX_FEATURES,
+        ge=1,
+        le=MAX_GROUPING_FEATURES,
+        description="Most sensitive features a config may list (at most "
+        f"{MAX_GROUPING_FEATURES}, the engine's ceiling).",
+    )
 
 
 class Owners(_Strict):
@@ -220,6 +252,11 @@ class EvaluationConfig(_Strict):
         default_factory=dict,
         description="Sensitive features banded from numeric columns in the warehouse.",
     )
+    limits: LimitsConfig = Field(
+        default_factory=LimitsConfig,
+        description="Groups per dimension and sensitive features past which an evaluation is "
+        "refused before any heavy work.",
+    )
     multiple_testing_family: Literal["dimension", "metric"] = Field(
         default="dimension",
         description="Rows adjusted together: all per-group rows of a dimension, or of a "
@@ -259,6 +296,14 @@ class EvaluationConfig(_Strict):
     @model_validator(mode="after")
     def _cross_keys(self) -> EvaluationConfig:
         features = self.sensitive_features
+        if len(features) > self.limits.max_sensitive_features:
+            raise ValueError(
+                MSG_TOO_MANY_FEATURES.format(
+                    count=len(features),
+                    limit=self.limits.max_sensitive_features,
+                    ceiling=MAX_GROUPING_FEATURES,
+                )
+            )
         for members in self.intersections or []:
             if not 2 <= len(members) <= 3:
                 raise ValueError(MSG_INTERSECTION_SIZE.format(size=len(members)))

@@ -29,8 +29,10 @@ def paired_cells(
     key: str = "example_id",
     label: str = "label",
     decision: str = "decision",
+    labelled: bool = False,
 ) -> pd.DataFrame:
-    """Eight paired counts per (dimension, group), overall first; examples both versions scored."""
+    """Eight paired counts per (dimension, group), overall first; examples both versions scored.
+    ``labelled``: the attribute columns already hold group values (the pipeline's frame)."""
     rel = qualified_relation(relation)
     k, y, d = quote_identifier(key), quote_identifier(label), quote_identifier(decision)
 
@@ -48,7 +50,7 @@ def paired_cells(
     ordered = [OVERALL, *slices]
     for spec in ordered:
         label = group_label_sql(
-            [group_value_sql(f"p.{quote_identifier(f)}") for f in spec.features]
+            [group_value_sql(f"p.{quote_identifier(f)}", labelled=labelled) for f in spec.features]
         )
         branches.append(
             f"select {quote_literal(spec.dimension)} as dimension, "

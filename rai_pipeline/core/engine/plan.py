@@ -23,6 +23,11 @@ from rai_pipeline.core.engine.slices import (
 )
 from rai_pipeline.core.engine.sql import qualified_relation, quote_identifier
 
+# DuckDB's GROUPING() takes at most 64 columns: the most features one plan can cut by.
+MAX_GROUPING_FEATURES = 64
+MSG_TOO_MANY_FEATURES = (
+    "the slices use {count} distinct features; at most {limit} can be evaluated together"
+)
 MSG_SLICE_TYPE = "slices must be SliceSpec instances, got {type_name}"
 MSG_WHERE_VALUE = "where-filter value for {column!r} must be a str or an int, got {type_name}"
 MSG_COLUMN_ROLES = "label, score and decision must be three different columns, got {columns}"
@@ -41,6 +46,7 @@ class SlicePlan:
     where_sql: str
     params: dict[str, Any]
     filter_text: str
+    labelled: bool = False  # the features already hold group values (the pipeline's frame)
 
     def alias(self, feature: str) -> str:
         return f"f{self.features.index(feature)}"
@@ -85,8 +91,8 @@ class SlicePlan:
         return f"GROUPING SETS ({', '.join(sets)})"
 
     def group_value(self, column: str) -> str:
-        """A sensitive value as its group label: text, with NULL as ``unknown``."""
-        return group_value_sql(column)
+        """A sensitive value as its group label (:func:`~.slices.group_value`)."""
+        return group_value_sql(column, labelled=self.labelled)
 
     def frame_sql(self, *, raw_features: bool = False) -> str:
         """``y``, ``s``, ``d`` and the features as ``f0, f1, ...``: group labels, or the
@@ -111,6 +117,7 @@ def plan_slices(
     score: str,
     decision: str | None,
     where: Mapping[str, str | int] | None,
+    labelled: bool = False,
 ) -> SlicePlan:
     quoted_relation = qualified_relation(relation)
     roles = [label, score] + ([decision] if decision is not None else [])
@@ -128,6 +135,10 @@ def plan_slices(
     features: list[str] = []
     for spec in specs:
         features.extend(f for f in spec.features if f not in features)
+    if len(features) > MAX_GROUPING_FEATURES:
+        raise SliceSpecError(
+            MSG_TOO_MANY_FEATURES.format(count=len(features), limit=MAX_GROUPING_FEATURES)
+        )
     clauses, params, shown = [], {}, []
     for i, (column, value) in enumerate((where or {}).items()):
         if not isinstance(value, str | int):
@@ -147,6 +158,7 @@ def plan_slices(
         where_sql=f" WHERE {' AND '.join(clauses)}" if clauses else "",
         params=params,
         filter_text=f" where {', '.join(shown)}" if shown else "",
+        labelled=labelled,
     )
 
 

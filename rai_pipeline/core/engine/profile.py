@@ -3,11 +3,16 @@ extremes; answered from column statistics when they prove every row valid."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import duckdb
 import numpy as np
 
 from rai_pipeline.core.engine.binning import SCORE_RANGE_UNIT
 from rai_pipeline.core.engine.plan import SlicePlan
+from rai_pipeline.core.engine.slices import SliceSpec, SliceSpecError
+from rai_pipeline.core.engine.sql import quote_identifier
 
 MSG_EMPTY_FRAME = "relation {relation} has no rows{filter_text}: there is nothing to evaluate"
 MSG_INVALID_ROWS = (
@@ -140,3 +145,72 @@ def _profile_from_extremes(
     if score_range is not None and (score_min < score_range[0] or score_max > score_range[1]):
         return None
     return n_rows, -1, score_min, score_max
+
+
+MSG_TOO_MANY_GROUPS = (
+    "{dimensions}: more than {limit:,} groups (limits.max_groups_per_dimension){filter_text}; "
+    "a column with this many values is usually an id or free text: group its values into "
+    "fewer, or raise the limit"
+)
+
+
+class GroupLimitError(SliceSpecError):
+    """A dimension has more groups than the limit allows.
+
+    Attributes
+    ----------
+    counts : dict[str, int]
+        Groups of each dimension over the limit.
+    """
+
+    def __init__(self, message: str, *, counts: dict[str, int]) -> None:
+        super().__init__(message)
+        self.counts = counts
+
+
+def count_groups(
+    conn: duckdb.DuckDBPyConnection,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    *,
+    where_sql: str = "",
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
+    """Groups per dimension of ``slices`` (the overall slice left out) in ``relation`` (quoted),
+    in one scan: the distinct combinations of each slice's values, a missing value counting as
+    one."""
+    slices = [spec for spec in slices if not spec.is_overall]
+    if not slices:
+        return {}
+    counts = ", ".join(
+        f"count(DISTINCT row({', '.join(quote_identifier(f) for f in spec.features)}))"
+        for spec in slices
+    )
+    (row,) = conn.execute(
+        f"SELECT {counts} FROM {relation}{where_sql}", dict(params or {})
+    ).fetchall()
+    return {spec.dimension: int(n) for spec, n in zip(slices, row, strict=True)}
+
+
+def check_group_limit(
+    conn: duckdb.DuckDBPyConnection,
+    relation: str,
+    slices: Sequence[SliceSpec],
+    max_groups: int | None,
+    *,
+    where_sql: str = "",
+    params: Mapping[str, Any] | None = None,
+    filter_text: str = "",
+) -> None:
+    """Raise :class:`GroupLimitError` naming every dimension of ``slices`` with more than
+    ``max_groups`` groups in ``relation`` (no limit when None)."""
+    if max_groups is None:
+        return
+    counts = count_groups(conn, relation, slices, where_sql=where_sql, params=params)
+    over = {d: n for d, n in counts.items() if n > max_groups}
+    if over:
+        shown = "; ".join(f"{d!r} has {n:,} groups" for d, n in over.items())
+        raise GroupLimitError(
+            MSG_TOO_MANY_GROUPS.format(dimensions=shown, limit=max_groups, filter_text=filter_text),
+            counts=over,
+        )

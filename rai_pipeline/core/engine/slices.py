@@ -10,8 +10,10 @@ Every row-level step is SQL run by the connection it is given (:mod:`.plan`, :mo
 :mod:`.binning`, :mod:`.exact_auc`, assembled by :mod:`.statistics`); Python receives one row
 per (dimension, group), or per (dimension, group, label, bin) for histograms.
 
-Group labels join values with ``&``; a value that itself contains ``&``, or the literal value
-``unknown``, is not distinguishable in the label.
+A group label is unambiguous for any value (:func:`group_value`): within a value, ``\\`` and
+``&`` are escaped with a backslash, a literal ``unknown`` is written ``\\unknown`` so that it
+stays distinct from the missing values' group, and the values of an intersection are joined
+with ``&``. :func:`decode_group_label` reads a label back into its values.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ OVERALL_DIMENSION = "overall"
 OVERALL_GROUP = "all"
 UNKNOWN_GROUP = "unknown"
 GROUP_SEPARATOR = "&"
+GROUP_ESCAPE = "\\"
 STATS_COLUMNS = (
     "dimension",
     "group",
@@ -186,10 +189,95 @@ def check_unique_slices(slices: Sequence[SliceSpec]) -> None:
         seen[key] = spec.dimension
 
 
-def group_value_sql(column: str) -> str:
-    """A sensitive value as its group label, in SQL: text, with NULL as ``unknown``
-    (``column`` is an SQL expression, already quoted)."""
-    return f"COALESCE(CAST({column} AS VARCHAR), {quote_literal(UNKNOWN_GROUP)})"
+def group_value(value: object) -> str:
+    """A sensitive value as its group label: ``unknown`` for a missing value; otherwise the
+    text with ``\\`` and ``&`` escaped by a backslash, and the literal ``unknown`` as
+    ``\\unknown``.
+
+    Examples
+    --------
+    >>> [group_value(v) for v in (None, "unknown", "A&B", "a\\\\b", "Black")]
+    ['unknown', '\\\\unknown', 'A\\\\&B', 'a\\\\\\\\b', 'Black']
+    """
+    if value is None:
+        return UNKNOWN_GROUP
+    text = str(value)
+    if text == UNKNOWN_GROUP:
+        return GROUP_ESCAPE + UNKNOWN_GROUP
+    escaped = text.replace(GROUP_ESCAPE, GROUP_ESCAPE * 2)
+    return escaped.replace(GROUP_SEPARATOR, GROUP_ESCAPE + GROUP_SEPARATOR)
+
+
+def split_group_label(label: str) -> list[str]:
+    """A group label's parts, one per feature of its slice, each still a group value (split at
+    every ``&`` that is not escaped).
+
+    Examples
+    --------
+    >>> split_group_label("A\\\\&B&unknown")
+    ['A\\\\&B', 'unknown']
+    """
+    parts, current, i = [], [], 0
+    while i < len(label):
+        char = label[i]
+        if char == GROUP_ESCAPE and i + 1 < len(label):
+            current.append(label[i : i + 2])
+            i += 2
+            continue
+        if char == GROUP_SEPARATOR:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    parts.append("".join(current))
+    return parts
+
+
+def decode_group_label(label: str) -> list[str | None]:
+    """The values a group label stands for, ``None`` for a missing value: the inverse of
+    :func:`group_value` joined by ``&``.
+
+    Examples
+    --------
+    >>> decode_group_label("A\\\\&B&unknown&\\\\unknown")
+    ['A&B', None, 'unknown']
+    """
+    values: list[str | None] = []
+    for part in split_group_label(label):
+        if part == UNKNOWN_GROUP:
+            values.append(None)
+            continue
+        text, i = [], 0
+        while i < len(part):
+            if part[i] == GROUP_ESCAPE and i + 1 < len(part):
+                i += 1
+            text.append(part[i])
+            i += 1
+        values.append("".join(text))
+    return values
+
+
+def group_value_sql(column: str, *, labelled: bool = False) -> str:
+    """:func:`group_value` in SQL (``column`` is an SQL expression, already quoted).
+
+    ``labelled`` says the column already holds group values (the pipeline's evaluation frame,
+    which dbt builds with the same rule): it is then only read as text.
+    """
+    text = f"CAST({column} AS VARCHAR)"
+    unknown = quote_literal(UNKNOWN_GROUP)
+    if labelled:
+        return f"COALESCE({text}, {unknown})"
+    escape, separator = quote_literal(GROUP_ESCAPE), quote_literal(GROUP_SEPARATOR)
+    escaped = (
+        f"replace(replace({text}, {escape}, {quote_literal(GROUP_ESCAPE * 2)}), "
+        f"{separator}, {quote_literal(GROUP_ESCAPE + GROUP_SEPARATOR)})"
+    )
+    return (
+        f"CASE WHEN {column} IS NULL THEN {unknown} "
+        f"WHEN {text} = {unknown} THEN {quote_literal(GROUP_ESCAPE + UNKNOWN_GROUP)} "
+        f"ELSE {escaped} END"
+    )
 
 
 def group_label_sql(values: Sequence[str]) -> str:

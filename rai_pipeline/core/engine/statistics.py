@@ -64,7 +64,7 @@ from rai_pipeline.core.engine.exact_auc import (
     exact_auc_queries,
 )
 from rai_pipeline.core.engine.plan import finish_rows, plan_slices
-from rai_pipeline.core.engine.profile import profile_frame
+from rai_pipeline.core.engine.profile import check_group_limit, profile_frame
 from rai_pipeline.core.engine.rollup import Cube, finest_sql, fixed_point_scale
 from rai_pipeline.core.engine.slices import STATS_COLUMNS, SliceSpec, SliceSpecError
 
@@ -131,6 +131,8 @@ def compute_slice_statistics(
     score_range: tuple[float, float] | Literal["auto"] = SCORE_RANGE_AUTO,
     auc: Literal["exact", "binned"] = "exact",
     auc_strategy: Literal["auto", "score_counts", "ranks"] = "auto",
+    labelled: bool = False,
+    max_groups: int | None = None,
 ) -> SliceStatistics:
     """Confusion cells, Brier numerator, ROC AUC and score histograms per slice group.
 
@@ -158,6 +160,13 @@ def compute_slice_statistics(
     auc_strategy : {"auto", "score_counts", "ranks"}, default "auto"
         SQL plan of the exact AUC (see :mod:`~rai_pipeline.core.engine.slices`); all give the same
         numbers.
+    labelled : bool, default False
+        The sensitive-attribute columns already hold group values
+        (:func:`~rai_pipeline.core.engine.slices.group_value`), as in the pipeline's evaluation
+        frame; otherwise they are raw values, labelled here.
+    max_groups : int, optional
+        Most groups a dimension may have, checked in one scan before any other work; None:
+        no limit.
 
     Returns
     -------
@@ -168,6 +177,8 @@ def compute_slice_statistics(
 
     Raises
     ------
+    GroupLimitError
+        A dimension has more than ``max_groups`` groups.
     EvaluationFrameError
         Empty frame, labels or decisions outside {0, 1}, non-finite scores, or scores outside
         a fixed ``score_range``.
@@ -195,7 +206,22 @@ def compute_slice_statistics(
     bins = int(bins)
     fixed = None if score_range == SCORE_RANGE_AUTO else check_score_range(score_range)
     plan = plan_slices(
-        relation=relation, slices=slices, label=label, score=score, decision=decision, where=where
+        relation=relation,
+        slices=slices,
+        label=label,
+        score=score,
+        decision=decision,
+        where=where,
+        labelled=labelled,
+    )
+    check_group_limit(
+        conn,
+        plan.relation,
+        plan.slices,
+        max_groups,
+        where_sql=plan.where_sql,
+        params=plan.params,
+        filter_text=plan.filter_text,
     )
     exact_auto = auc == "exact" and auc_strategy == "auto"
     n_rows, n_scores, score_min, score_max = profile_frame(

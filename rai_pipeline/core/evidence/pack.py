@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rai_pipeline.core.evidence.escaping import spreadsheet_safe
 from rai_pipeline.core.evidence.governance import (
     completeness,
     launch_checklist,
@@ -28,10 +29,12 @@ TABLES = ("slice_metrics", "fairness_metrics")
 
 
 def write_table(frame: pd.DataFrame, folder: Path, name: str) -> list[Path]:
-    """``<name>.parquet`` and ``<name>.csv``, byte-deterministic for identical frames."""
+    """``<name>.parquet`` and ``<name>.csv``, byte-deterministic for identical frames. The CSV
+    is for spreadsheets: a text cell that would run as a formula starts with ``'``
+    (:func:`~rai_pipeline.core.evidence.escaping.spreadsheet_safe`)."""
     parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
     write_parquet(frame, parquet)
-    frame.to_csv(csv, index=False, lineterminator="\n")
+    spreadsheet_safe(frame).to_csv(csv, index=False, lineterminator="\n")
     return [parquet, csv]
 
 
@@ -61,7 +64,9 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         risk_tier=context.risk_tier,
         default_owner=context.owners.get("model", "unassigned"),
     )
-    register.to_csv(staging / "risk_register.csv", index=False, lineterminator="\n")
+    spreadsheet_safe(register).to_csv(
+        staging / "risk_register.csv", index=False, lineterminator="\n"
+    )
     written.append(staging / "risk_register.csv")
     written.append(_json(staging / "risk_register.json", register.to_dict("records")))
     items = launch_checklist(

@@ -16,6 +16,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from rai_pipeline.core.evidence.charts import bar_chart_svg, disparity_chart_svg, line_chart_svg
+from rai_pipeline.core.evidence.escaping import Markdown, code_span, finalize, md_text
 from rai_pipeline.core.evidence.governance import ChecklistItem, completeness
 from rai_pipeline.core.governance.dispositions import Resolution, finding_id
 from rai_pipeline.core.governance.gate import aggregate_verdict
@@ -78,16 +79,16 @@ class ReportContext:
 def fmt(value: Any, digits: int = 3) -> str:
     """A number for a table: fixed digits, an em dash for missing or undefined."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
+        return Markdown("—")
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+        return Markdown(f"{value:.{digits}f}")
+    return md_text(value)
 
 
 def interval(lower: Any, upper: Any) -> str:
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (lower, upper)):
-        return "—"
-    return f"[{lower:.3f}, {upper:.3f}]"
+        return Markdown("—")
+    return Markdown(f"[{lower:.3f}, {upper:.3f}]")
 
 
 def _wide_groups(slice_metrics: pd.DataFrame, dimension: str) -> list[dict[str, Any]]:
@@ -291,21 +292,18 @@ def _view(context: ReportContext) -> dict[str, Any]:
     }
 
 
-def md_cell(text: str) -> str:
-    """Text safe inside a Markdown table cell: ``|`` escaped, line breaks as spaces."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _environment(*, html: bool) -> Environment:
     env = Environment(
         loader=PackageLoader("rai_pipeline.core.evidence", "templates"),
         undefined=StrictUndefined,
         autoescape=html,
+        finalize=None if html else finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["md_cell"] = md_cell
+    env.filters["code"] = code_span
+    env.filters["markdown"] = Markdown  # text written as Markdown on purpose (config prose)
     env.filters["repr"] = repr
     return env
 
@@ -335,7 +333,9 @@ def render_suite_summary(result: SuiteResult) -> str:
             {
                 "success": outcome.success,
                 "column": outcome.column,
-                "rule": f"`{outcome.expectation_type}`" + (f" ({args})" if args else ""),
+                "rule": Markdown(
+                    code_span(outcome.expectation_type) + (f" ({md_text(args)})" if args else "")
+                ),
                 "unexpected_count": outcome.unexpected_count,
                 "shown": outcome.sample if outcome.sample else outcome.observed_value,
             }

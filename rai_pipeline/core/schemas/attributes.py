@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rai_pipeline.core.config.schema import EvaluationConfig
-from rai_pipeline.core.engine.slices import UNKNOWN_GROUP
+from rai_pipeline.core.engine.slices import UNKNOWN_GROUP, group_value
+from rai_pipeline.core.evidence.escaping import Markdown, code_span
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,18 @@ class SensitiveAttribute:
 
     def describe(self) -> str:
         """How the attribute is read, in words (for the datasheet)."""
+        unknown = code_span(UNKNOWN_GROUP)
         if not self.derived:
-            return f"column `{self.source}` as recorded; missing values form the group `unknown`"
+            recorded = code_span(group_value(UNKNOWN_GROUP))
+            return Markdown(
+                f"column {code_span(self.source)} as recorded; missing values form the group "
+                f"{unknown} (a recorded value {unknown} is the group {recorded})"
+            )
         edges = ", ".join(f"{edge:g}" for edge in self.bins)
-        bands = ", ".join(f"`{label}`" for label in self.labels)
-        return (
-            f"bands of column `{self.source}` cut at {edges} (lower edge included): {bands}; "
-            "missing values form the group `unknown`"
+        bands = ", ".join(code_span(label) for label in self.labels)
+        return Markdown(
+            f"bands of column {code_span(self.source)} cut at {edges} (lower edge included): "
+            f"{bands}; missing values form the group {unknown}"
         )
 
 
@@ -122,12 +128,14 @@ def dataset_columns(config: EvaluationConfig, features: list[str]) -> list[dict[
             "role": ROLE_ID,
             "stored": True,
             "shown": False,
-            "description": (
-                f"from column `{id_source}`"
-                if id_source is not None
-                else "the row number in the source (0-based)"
-            )
-            + "; masked in row-level audit output unless explicitly requested",
+            "description": Markdown(
+                (
+                    f"from column {code_span(id_source)}"
+                    if id_source is not None
+                    else "the row number in the source (0-based)"
+                )
+                + "; masked in row-level audit output unless explicitly requested"
+            ),
         }
     ]
     if dataset is not None:
@@ -164,8 +172,10 @@ def dataset_columns(config: EvaluationConfig, features: list[str]) -> list[dict[
                 "role": ROLE_SENSITIVE,
                 "stored": not attribute.derived,
                 "shown": True,
-                "description": attribute.describe()
-                + ("; computed in the warehouse" if attribute.derived else ""),
+                "description": Markdown(
+                    attribute.describe()
+                    + ("; computed in the warehouse" if attribute.derived else "")
+                ),
             }
         )
         listed.add(attribute.name)
@@ -177,8 +187,10 @@ def dataset_columns(config: EvaluationConfig, features: list[str]) -> list[dict[
                     "role": ROLE_SOURCE,
                     "stored": True,
                     "shown": False,
-                    "description": f"read only to compute `{attribute.name}`; shown only with "
-                    "--include-restricted",
+                    "description": Markdown(
+                        f"read only to compute {code_span(attribute.name)}; shown only with "
+                        "--include-restricted"
+                    ),
                 }
             )
             listed.add(attribute.source)

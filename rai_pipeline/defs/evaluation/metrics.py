@@ -90,6 +90,7 @@ def compute_slice_metrics(
             score="score",
             decision="decision",
             where=version_key(ref),
+            labelled=True,
         )
         stats, histograms = statistics.stats, statistics.histograms
         dataset_version = versions[0]
@@ -155,6 +156,7 @@ def compare_with_previous(
         slices=evaluation.configured_slices(config),
         previous={"model_name": ref.name, "model_version": previous},
         current=version_key(ref),
+        labelled=True,
     )
     return evaluation.version_comparison(cells, config)
 
