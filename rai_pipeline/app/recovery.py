@@ -14,8 +14,11 @@ package carry the launching process's id and host (:func:`process_tags`). A run 
 whose process is gone from this host is marked failed, with the reason, and its pool slots
 are freed. An MLflow evaluation run left ``RUNNING`` by a Dagster run that is over is closed
 as ``FAILED``, with the reason in the tag ``rai.failure``. When no run is left in progress,
-the staging folders go. Spill folders go when their process is gone. Runs launched by the UI's
-daemon carry no process id; Dagster's run monitoring (``dagster.yaml``) covers those.
+the staging folders go; but a staged pack whose manifest the registry already names (the run
+was killed after writing the version's tags and before moving the pack into place) is moved
+into place first, completing that publication. Spill folders go when their process is gone.
+Runs launched by the UI's daemon carry no process id; Dagster's run monitoring
+(``dagster.yaml``) covers those.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
+from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
 
 PID_TAG, HOST_TAG = "rai/pid", "rai/host"
@@ -72,6 +77,7 @@ class SweepReport:
     freed_runs: list[str] = field(default_factory=list)
     closed_mlflow_runs: list[str] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    completed: list[Path] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """What was cleared, one line each; nothing when there was nothing."""
@@ -81,6 +87,10 @@ class SweepReport:
         ]
         out += [
             f"recovered: MLflow run {run_id} closed as FAILED" for run_id in self.closed_mlflow_runs
+        ]
+        out += [
+            f"recovered: moved {path} into place, the pack the registry names"
+            for path in self.completed
         ]
         out += [f"recovered: removed {path}" for path in self.removed]
         return out
@@ -144,6 +154,32 @@ def _sweep_mlflow(instance: Any, tracking_uri: str, report: SweepReport) -> None
         report.closed_mlflow_runs.append(run.info.run_id)
 
 
+def _complete_publications(home: RaiHome, tracking_uri: str, report: SweepReport) -> None:
+    """Move into place each intact staged pack whose manifest digest is the one its model
+    version's ``rai.evidence_digest`` tag holds while another pack (or none) is in place."""
+    from rai_pipeline.adapters.mlflow_store import MlflowStore
+    from rai_pipeline.core.evidence.publish import publish_pack
+    from rai_pipeline.core.evidence.verify import read_manifest, verify_pack
+    from rai_pipeline.core.governance.registry import EVIDENCE_DIGEST_TAG, ModelVersionRef
+
+    store = MlflowStore(tracking_uri=tracking_uri, artifact_root=str(home.artifact_root))
+    for path in sorted(home.staging.iterdir()):
+        try:
+            lineage = read_manifest(path)["lineage"]
+            ref = ModelVersionRef(str(lineage["model_name"]), str(lineage["model_version"]))
+            named = store.version_tags(ref).get(EVIDENCE_DIGEST_TAG)
+        except Exception:  # no complete manifest, or no such version: the sweep removes it
+            continue
+        digest = file_sha256(path / MANIFEST_NAME)
+        target = home.pack_dir(ref.name, ref.version)
+        placed = target / MANIFEST_NAME
+        if named != digest or (placed.is_file() and file_sha256(placed) == digest):
+            continue
+        if verify_pack(path).intact:
+            publish_pack(path, target)
+            report.completed.append(target)
+
+
 def staging_prefix(out: Path) -> str:
     """The prefix of this process's staging folders beside ``rai evaluate-file``'s ``--out``."""
     return f".{out.name}.staging-{os.getpid()}-"
@@ -181,6 +217,8 @@ def sweep(home: RaiHome, *, instance: Any, tracking_uri: str) -> SweepReport:
 
     if not local_store_missing(tracking_uri):
         _sweep_mlflow(instance, tracking_uri, report)
+        if not live and home.staging.is_dir():
+            _complete_publications(home, tracking_uri, report)
     if not live and home.staging.is_dir():
         for path in sorted(home.staging.iterdir()):
             if path.is_dir():

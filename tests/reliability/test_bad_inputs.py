@@ -85,7 +85,7 @@ def case_memory_limit_too_low(folder):
 def case_ten_thousand_groups(folder):
     rows = "".join(f"{i},{i % 2},0.5,v{i}\n" for i in range(10_000))
     files(folder, csv="id,label,score,g\n" + rows)
-    return [], "data.csv: 'g' has 10,000 groups: more than 100 groups"
+    return [], "data.csv: 'g' has 10,000 groups: more than 250 groups"
 
 
 def case_groups_past_a_configured_limit(folder):
@@ -95,10 +95,10 @@ def case_groups_past_a_configured_limit(folder):
 
 
 def case_an_intersection_past_the_limit(folder):
-    rows = "".join(f"{i},{i % 2},0.5,a{i % 12},b{i // 12 % 12}\n" for i in range(300))
+    rows = "".join(f"{i},{i % 2},0.5,a{i % 16},b{i // 16 % 16}\n" for i in range(300))
     config = CONFIG.replace("[g]", "[g, h]")
     files(folder, csv="id,label,score,g,h\n" + rows, config=config)
-    return [], "data.csv: 'g&h' has 144 groups: more than 100 groups"
+    return [], "data.csv: 'g&h' has 256 groups: more than 250 groups"
 
 
 def case_seventy_sensitive_features(folder):

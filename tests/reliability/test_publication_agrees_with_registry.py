@@ -141,3 +141,44 @@ def test_putting_the_tags_back_is_retried_and_then_said(store, tmp_path):
     broken = FailingStore(store, set(range(2, 50)))
     with pytest.raises(RegistryMismatchError, match="evaluating the version again repairs it"):
         publish_registered(tmp_path / "s", target, registry=broken, ref=REF, tags=tags_for(digest))
+
+
+@pytest.mark.parametrize("tags_written", [True, False], ids=["after the tags", "before them"])
+def test_a_kill_between_tag_write_and_move_is_settled_by_the_next_sweep(tmp_path, tags_written):
+    """A process killed after writing the tags and before moving the pack leaves the registry
+    naming the staged pack: the next sweep moves that pack into place. Killed before writing
+    them, the staged pack is only debris and goes."""
+    import dagster as dg
+    from mlflow import MlflowClient
+
+    from rai_pipeline.app.recovery import sweep
+    from rai_pipeline.core.evidence.publish import HISTORY_DIR
+    from rai_pipeline.core.evidence.verify import verify_pack
+    from rai_pipeline.settings import RaiHome
+
+    home = RaiHome(tmp_path / "home")
+    (home.root / "mlflow").mkdir(parents=True)
+    client = MlflowClient(tracking_uri=home.tracking_uri, registry_uri=home.tracking_uri)
+    client.create_registered_model(REF.name)
+    client.create_model_version(REF.name, source=(tmp_path / "model").as_uri())
+    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
+    target = home.pack_dir(REF.name, REF.version)
+    lineage = {"model_name": REF.name, "model_version": REF.version}
+    old, new = tmp_path / "old", home.staging / "m-1-0a1b2c3d"
+    for folder, content in ((old, "old"), (new, "new")):
+        folder.mkdir(parents=True)
+        (folder / "fairness_metrics.csv").write_text(content)
+        write_manifest(folder, build_manifest(folder, inputs=[], lineage=lineage | {"c": content}))
+    before, after = file_sha256(old / MANIFEST_NAME), file_sha256(new / MANIFEST_NAME)
+    publish_registered(old, target, registry=store, ref=REF, tags=tags_for(before))
+    if tags_written:  # what the killed process did last
+        store.set_version_tags(REF, tags_for(after))
+    assert agree(store, target) is not tags_written
+    report = sweep(home, instance=dg.DagsterInstance.ephemeral(), tracking_uri=home.tracking_uri)
+    assert agree(store, target)
+    assert verify_pack(target).intact
+    assert file_sha256(target / MANIFEST_NAME) == (after if tags_written else before)
+    assert not new.exists()
+    assert report.completed == ([target] if tags_written else [])
+    kept = target.parent / HISTORY_DIR / REF.version / before[:16]
+    assert kept.is_dir() is tags_written  # the previous pack is kept, never overwritten

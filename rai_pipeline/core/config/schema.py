@@ -26,7 +26,7 @@ from rai_pipeline.core.stats.claims import is_reciprocal
 # not compared: with 4 positives, a TPR's 95 % Wilson interval is at least 0.49 wide.
 DEFAULT_MIN_CLASS_COUNT = 5
 # Defaults that keep a run within minutes (docs/reliability.md, input limits).
-DEFAULT_MAX_GROUPS = 100
+DEFAULT_MAX_GROUPS = 250
 DEFAULT_MAX_FEATURES = 16
 
 REFERENCE = "docs/configuration.md"
