@@ -8,7 +8,13 @@ from sklearn.metrics import roc_auc_score
 from rai_pipeline.core.engine import exact_auc as exact_auc_module
 from rai_pipeline.core.engine.binning import MSG_BINS, histogram_edges
 from rai_pipeline.core.engine.exact_auc import MSG_AUC_STRATEGY
-from rai_pipeline.core.engine.profile import MSG_INVALID_ROWS, EvaluationFrameError
+from rai_pipeline.core.engine.plan import MAX_GROUPING_FEATURES, plan_slices
+from rai_pipeline.core.engine.profile import (
+    MSG_INVALID_ROWS,
+    EvaluationFrameError,
+    GroupLimitError,
+    count_groups,
+)
 from rai_pipeline.core.engine.slices import OVERALL, STATS_COLUMNS, SliceSpecError, build_slices
 from rai_pipeline.core.engine.statistics import (
     AUC_METHODS,
@@ -228,3 +234,34 @@ def test_exact_auc_falls_back_to_a_partitioned_window_when_groups_hash_alike(mon
     np.testing.assert_allclose(got.stats["auc"], expected["auc"], rtol=1e-12)
     steps = [step for step, _, _ in got.queries]
     assert steps.count(exact_auc_module.STEP_EXACT_AUC_FALLBACK) == len(FEATURES) + 1
+
+
+def test_a_dimension_over_the_group_limit_is_refused_naming_its_count():
+    """Groups are counted as pandas counts distinct values (a missing value is one group),
+    per slice and under the where-filter; only the slices over the limit are named."""
+    frame = make_frame(400)
+    frame.loc[frame.index % 7 == 0, "race"] = None
+    slices = build_slices(["race", "sex"])
+    conn = load(frame)
+    counts = {spec.dimension: len(frame[list(spec.features)].drop_duplicates()) for spec in slices}
+    limit = counts["race"]  # race is at the limit, so only race&sex is over it
+    assert counts["race&sex"] > limit
+    with pytest.raises(GroupLimitError) as raised:
+        statistics_for(conn, slices, max_groups=limit)
+    assert raised.value.counts == {"race&sex": counts["race&sex"]}
+    assert f"'race&sex' has {counts['race&sex']:,} groups" in str(raised.value)
+    assert len(statistics_for(conn, slices, max_groups=counts["race&sex"]).stats)
+    plan = plan_slices(relation="ev", slices=slices, label="label", score="score",
+                       decision="decision", where={"sex": frame["sex"].iloc[0]})  # fmt: skip
+    kept = frame[frame["sex"] == frame["sex"].iloc[0]]
+    counted = count_groups(
+        conn, plan.relation, plan.slices, where_sql=plan.where_sql, params=plan.params
+    )
+    assert counted["race"] == kept["race"].nunique(dropna=False)
+
+
+def test_more_features_than_one_grouping_can_take_is_a_clear_error():
+    names = [f"s{i}" for i in range(MAX_GROUPING_FEATURES + 1)]
+    with pytest.raises(SliceSpecError, match="65 distinct features; at most 64"):
+        plan_slices(relation="ev", slices=build_slices(names, []), label="label",
+                    score="score", decision="decision", where=None)  # fmt: skip
