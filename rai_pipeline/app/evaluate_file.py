@@ -61,7 +61,7 @@ from rai_pipeline.core.engine.profile import GroupLimitError
 from rai_pipeline.core.evidence.escaping import Markdown, code_span, md_text
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, build_manifest, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
-from rai_pipeline.core.governance.gate import aggregate_verdict
+from rai_pipeline.core.governance.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.storage import file_sha256, move_into_place
 
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
@@ -231,6 +231,15 @@ def evaluate_file(
         evaluated_on=evaluated_on,
         quality_checks=checks,
         model_details=_model_details(path, rows, columns, config, skipped),
+        decision_column=columns.prediction,
+        # no dispositions: every finding that needs one is pending, and the documents say so
+        resolutions=decide_gate(
+            fairness,
+            [],
+            model=ids["model_name"],
+            model_version=ids["model_version"],
+            today=evaluated_on,
+        ).resolutions,
     )
     inputs = [
         {

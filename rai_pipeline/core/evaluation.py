@@ -209,6 +209,7 @@ def report_context(
         fairness_metrics=fairness,
         lineage=lineage,
         intended_use=config.intended_use,
+        ethical_considerations=config.ethical_considerations,
         owners=config.owners.model_dump(),
         risk_tier=config.risk_tier,
         evaluated_on=evaluated_on,

@@ -91,6 +91,7 @@ _LATER_KEYS: dict[str, Any] = {
     "evaluation_date": None,
     "dataset": None,
     "derived_features": {},
+    "ethical_considerations": "",
     "limits": {
         "max_groups_per_dimension": DEFAULT_MAX_GROUPS,
         "max_sensitive_features": DEFAULT_MAX_FEATURES,
@@ -219,6 +220,11 @@ class EvaluationConfig(_Strict):
     risk_tier: str = Field(default="medium", pattern="^(low|medium|high)$")
     owners: Owners = Owners()
     intended_use: str = ""
+    ethical_considerations: str = Field(
+        default="",
+        description="Who the model's decisions affect and how (Markdown, shown in the model "
+        "card); the card says it is not stated when empty.",
+    )
     columns: ColumnsConfig | None = Field(
         default=None,
         description="Column roles of a predictions file (rai evaluate-file only).",

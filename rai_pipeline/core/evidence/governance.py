@@ -238,7 +238,7 @@ def launch_checklist(
             "missing: " + ", ".join(missing) if missing else "",
         ),
         ChecklistItem(
-            "Groups below the minimum size disclosed",
+            "Groups below the minimum-size rules disclosed, each with its rule",
             True,
             "fairness_report.html#small-groups",
             f"{len(small)} small groups",

@@ -7,7 +7,6 @@ capture, and never call a model "fair" or "unbiased" (see ``docs/writing-about-f
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from rai_pipeline.core.evidence.charts import bar_chart_svg, disparity_chart_svg, line_chart_svg
 from rai_pipeline.core.evidence.escaping import Markdown, code_span, finalize, md_text
+from rai_pipeline.core.evidence.glossary import exclusion_reason, lineage_rows
 from rai_pipeline.core.evidence.governance import ChecklistItem, completeness
+from rai_pipeline.core.evidence.numbers import fmt, interval, plural
 from rai_pipeline.core.governance.dispositions import Resolution, finding_id
 from rai_pipeline.core.governance.gate import aggregate_verdict
 from rai_pipeline.core.metrics.calibration import CALIBRATION_OK, CalibrationResult
@@ -74,37 +75,41 @@ class ReportContext:
     calibration: CalibrationResult | None = None
     min_positives: int = 0
     min_negatives: int = 0
+    decision_column: str | None = None  # decisions given by this column, not score >= threshold
+    ethical_considerations: str = ""
 
 
-def fmt(value: Any, digits: int = 3) -> str:
-    """A number for a table: fixed digits, an em dash for missing or undefined."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return Markdown("—")
-    if isinstance(value, float):
-        return Markdown(f"{value:.{digits}f}")
-    return md_text(value)
+def _low_information(by_metric: pd.DataFrame, n: int, minimums: Mapping[str, int]) -> str:
+    """Why a group's AUC says little (too few positives or negatives), or ""."""
+    if "prevalence" not in by_metric.index or not n:
+        return ""
+    positives = round(float(by_metric.loc["prevalence", "value"]) * n)
+    negatives = n - positives
+    if positives >= minimums["min_positives"] and negatives >= minimums["min_negatives"]:
+        return ""
+    return f"low information ({plural(positives, 'positive')}, {plural(negatives, 'negative')})"
 
 
-def interval(lower: Any, upper: Any) -> str:
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (lower, upper)):
-        return Markdown("—")
-    return Markdown(f"[{lower:.3f}, {upper:.3f}]")
-
-
-def _wide_groups(slice_metrics: pd.DataFrame, dimension: str) -> list[dict[str, Any]]:
+def _wide_groups(
+    slice_metrics: pd.DataFrame, dimension: str, minimums: Mapping[str, int]
+) -> list[dict[str, Any]]:
     rows = slice_metrics[slice_metrics["dimension"] == dimension]
     out = []
     for group, block in rows.groupby("group", sort=False):
         by_metric = block.set_index("metric")
         n = int(by_metric.loc["count", "value"]) if "count" in by_metric.index else 0
         status = "insufficient_sample" if (block["status"] == "insufficient_sample").any() else "ok"
+        low_information = _low_information(by_metric, n, minimums)
         cells = {}
         for metric in REPORT_METRICS:
             if metric in by_metric.index:
                 record = by_metric.loc[metric]
+                shown = metric == "roc_auc_score" and low_information
                 cells[metric] = {
-                    "value": fmt(record["value"]),
-                    "interval": interval(record["ci_lower"], record["ci_upper"]),
+                    "value": Markdown(low_information) if shown else fmt(record["value"]),
+                    "interval": Markdown("")
+                    if shown
+                    else interval(record["ci_lower"], record["ci_upper"]),
                     "raw": record["value"],
                     "lower": record["ci_lower"],
                     "upper": record["ci_upper"],
@@ -239,14 +244,20 @@ def _view(context: ReportContext) -> dict[str, Any]:
             resolution.disposition.describe() if resolution and resolution.disposition else ""
         )
         findings.append(record)
-    small = (
-        sm[(sm["metric"] == "count") & (sm["status"] == "insufficient_sample")]
-        .loc[:, ["dimension", "group", "value"]]
+    minimums = {
+        "min_group_size": context.min_group_size,
+        "min_positives": context.min_positives,
+        "min_negatives": context.min_negatives,
+    }
+    small = [
+        {**record, "reason": exclusion_reason(record["excluded_by"], minimums)}
+        for record in sm[(sm["metric"] == "count") & (sm["status"] == "insufficient_sample")]
+        .loc[:, ["dimension", "group", "value", "excluded_by"]]
         .to_dict("records")
-    )
+    ]
     per_dimension = []
     for dimension in dimensions:
-        groups = _wide_groups(sm, dimension)
+        groups = _wide_groups(sm, dimension, minimums)
         disparities = aggregate[aggregate["dimension"] == dimension].to_dict("records")
         charted = [d for d in disparities if d["metric"] != EXCLUDED_GROUPS]
         per_dimension.append(
@@ -289,6 +300,7 @@ def _view(context: ReportContext) -> dict[str, Any]:
         "fmt": fmt,
         "interval": interval,
         "lineage": dict(context.lineage),
+        "lineage_rows": lineage_rows(context.lineage),
     }
 
 

@@ -55,7 +55,11 @@ those counts, which are a resample of the group's rows in distribution:
 Status of each row: ``undefined`` when the metric's denominator is zero (value NaN; the
 scikit-learn functions would return 0 or warn), else ``insufficient_sample`` when a group
 (not the overall row) has fewer than ``min_group_size`` rows, ``min_positives`` positives or
-``min_negatives`` negatives (values still reported), else ``ok``.
+``min_negatives`` negatives (values still reported), else ``ok``. ``excluded_by`` names the
+rules such a group breaks (``min_positives``, or ``min_group_size, min_negatives``), empty for
+the others. ``roc_auc_score`` of a group (or the overall row) with fewer positives or negatives
+than the minimums carries no interval: from so few pairs a bootstrap interval would look far
+more certain than the value is.
 """
 
 from __future__ import annotations
@@ -80,7 +84,10 @@ SLICE_METRIC_COLUMNS = (
     "ci_lower",
     "ci_upper",
     "status",
+    "excluded_by",
 )
+# The minimum-size rules, in the order ``excluded_by`` names them.
+MINIMUM_RULES = ("min_group_size", "min_positives", "min_negatives")
 REQUIRED_STATS_COLUMNS = ("dimension", "group", "n", "tp", "fp", "tn", "fn", "sum_sq_error", "auc")
 BOOTSTRAP_BINS = 1000
 
@@ -249,10 +256,16 @@ def slice_metrics_from_stats(
     )
     positives, negatives = counts["tp"] + counts["fn"], counts["fp"] + counts["tn"]
     overall = (stats["dimension"] == OVERALL_DIMENSION).to_numpy()
-    small = ~overall & (
-        (counts["n"] < minimums["min_group_size"])
-        | (positives < minimums["min_positives"])
-        | (negatives < minimums["min_negatives"])
+    few_classes = (positives < minimums["min_positives"]) | (negatives < minimums["min_negatives"])
+    broken = {
+        "min_group_size": ~overall & (counts["n"] < minimums["min_group_size"]),
+        "min_positives": ~overall & (positives < minimums["min_positives"]),
+        "min_negatives": ~overall & (negatives < minimums["min_negatives"]),
+    }
+    small = broken["min_group_size"] | broken["min_positives"] | broken["min_negatives"]
+    excluded_by = np.array(
+        [", ".join(rule for rule in MINIMUM_RULES if broken[rule][i]) for i in range(len(stats))],
+        dtype=object,
     )
     n_groups, n_metrics = len(stats), len(_METRICS)
     values = np.empty((n_groups, n_metrics))
@@ -270,8 +283,9 @@ def slice_metrics_from_stats(
             lower[:, j], upper[:, j] = low, high
         elif name in bootstrapped:
             low, high = bootstrapped[name]
-            lower[:, j] = np.where(undefined, np.nan, low)
-            upper[:, j] = np.where(undefined, np.nan, high)
+            blank = undefined | (few_classes if name == "roc_auc_score" else False)
+            lower[:, j] = np.where(blank, np.nan, low)
+            upper[:, j] = np.where(blank, np.nan, high)
         status[:, j] = np.where(
             undefined, STATUS_UNDEFINED, np.where(small, STATUS_INSUFFICIENT, STATUS_OK)
         )
@@ -285,5 +299,6 @@ def slice_metrics_from_stats(
             "ci_lower": lower.ravel(),
             "ci_upper": upper.ravel(),
             "status": status.ravel(),
+            "excluded_by": np.repeat(excluded_by, n_metrics),
         }
     )

@@ -162,7 +162,7 @@ def publish_evidence(
         metrics=_overall_mlflow_metrics(metrics, fairness),
     )
     lineage["mlflow_run_id"] = run_id
-    inputs = _inputs(landed, score_row, config_path, dispositions_path)
+    inputs = _inputs(landed, score_row, config_path, dispositions_path, config.digest())
     staging = home.staging / f"{ref.name}-{ref.version}-{uuid.uuid4().hex[:8]}"
     columns = dataset_columns(config, features)
     try:
@@ -228,7 +228,11 @@ def publish_evidence(
 
 
 def _inputs(
-    landed: pd.DataFrame, score_row: pd.Series, config_path: Path, dispositions_path: Path | None
+    landed: pd.DataFrame,
+    score_row: pd.Series,
+    config_path: Path,
+    dispositions_path: Path | None,
+    config_digest: str,
 ) -> list[dict]:
     row = landed.iloc[0]
     inputs: list[dict[str, Any]] = [
@@ -249,7 +253,14 @@ def _inputs(
             "run_id": str(score_row["model_run_id"]),
         }
     )
-    inputs.append({"kind": "config", "name": str(config_path), "sha256": file_sha256(config_path)})
+    inputs.append(
+        {
+            "kind": "config",
+            "name": str(config_path),
+            "sha256": file_sha256(config_path),  # of the file's bytes
+            "config_digest": config_digest,  # the lineage's config_sha256
+        }
+    )
     if dispositions_path is not None:
         inputs.append(
             {

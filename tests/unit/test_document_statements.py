@@ -1,0 +1,186 @@
+"""Every statement the documents make is true for the pack they are in, checked against the
+pack's own tables and inputs, on `rai evaluate-file` packs from several configs: a score
+column and a given prediction column, groups excluded by each minimum-size rule, with the
+model's name and version given as flags, with and without ethical considerations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rai_pipeline.cli import app
+from rai_pipeline.core.config.schema import load_config
+from rai_pipeline.core.storage import file_sha256
+
+GROUPS = {  # group: (rows, positives)
+    "big": (600, 300),
+    "mid": (400, 160),
+    "tiny": (12, 6),  # min_group_size
+    "fewpos": (200, 2),  # min_positives
+    "fewneg": (200, 198),  # min_negatives
+}
+BASE = "sensitive_features: [g]\nmin_group_size: 30\nmin_positives: 5\nmin_negatives: 5\n"
+SCORE = (
+    "columns: {id: id, label: label, score: score}\n"
+    + BASE
+    + ("intended_use: Not for decisions about people.\n")
+)
+PREDICTION = (
+    "columns: {id: id, label: label, prediction: pred}\n"
+    + BASE
+    + ("ethical_considerations: Loan offers are allocated to applicants by these decisions.\n")
+)
+
+
+def rows() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    parts = []
+    for group, (n, positives) in GROUPS.items():
+        label = np.zeros(n, dtype=int)
+        label[rng.choice(n, positives, replace=False)] = 1
+        score = np.clip(0.5 * label + rng.normal(0.25, 0.2, n), 0, 1).round(4)
+        parts.append(pd.DataFrame({"label": label, "score": score, "g": group}))
+    frame = pd.concat(parts, ignore_index=True)
+    frame.insert(0, "id", np.arange(len(frame)))
+    frame["pred"] = (frame["score"] >= 0.5).astype(int)
+    return frame
+
+
+@pytest.fixture(scope="module", params=["score", "prediction"])
+def pack(request, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param)
+    rows().to_csv(folder / "data.csv", index=False)
+    config = SCORE if request.param == "score" else PREDICTION
+    (folder / "c.yaml").write_text(config, encoding="utf-8")
+    out = folder / "out"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate-file", str(folder / "data.csv"), "--config", str(folder / "c.yaml"),
+         "--out", str(out), "--model-name", "lender", "--model-version", "7"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    docs = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.md")}
+    docs["fairness_report.html"] = (out / "fairness_report.html").read_text(encoding="utf-8")
+    return {
+        "kind": request.param,
+        "out": out,
+        "config": folder / "c.yaml",
+        "metrics": pd.read_parquet(out / "slice_metrics.parquet"),
+        "fairness": pd.read_parquet(out / "fairness_metrics.parquet"),
+        "manifest": json.loads((out / "manifest.json").read_text()),
+        "docs": docs,
+    }
+
+
+def expected_rules(group: str) -> str:
+    n, positives = GROUPS[group]
+    broken = [("min_group_size", n < 30), ("min_positives", positives < 5),
+              ("min_negatives", n - positives < 5)]  # fmt: skip
+    return ", ".join(rule for rule, hit in broken if hit)
+
+
+def test_each_excluded_group_carries_the_rule_that_excluded_it(pack):
+    counts = pack["metrics"][pack["metrics"]["metric"] == "count"].set_index("group")
+    for group in GROUPS:
+        assert counts.loc[group, "excluded_by"] == expected_rules(group), group
+        assert (counts.loc[group, "status"] == "insufficient_sample") == bool(expected_rules(group))
+    words = {"min_group_size": "fewer than 30 rows", "min_positives": "fewer than 5 positives",
+             "min_negatives": "fewer than 5 negatives"}  # fmt: skip
+    report = pack["docs"]["fairness_report.md"]
+    section = report.split("## Small groups")[1].split("\n## ")[0]
+    listed = re.findall(r"^- g = (\w+) \(n = (\d+)\): (.+)$", section, flags=re.M)
+    assert sorted(g for g, _, _ in listed) == sorted(g for g in GROUPS if expected_rules(g))
+    for group, n, reason in listed:
+        assert int(n) == GROUPS[group][0]
+        rules = expected_rules(group).split(", ")
+        assert reason == "; ".join(f"{words[rule]} ({rule})" for rule in rules)
+    card = pack["docs"]["model_card.md"]
+    assert f"({len(listed)} such groups here)" in card
+
+
+def test_an_auc_from_too_few_positives_or_negatives_is_low_information_not_an_interval(pack):
+    auc = pack["metrics"][pack["metrics"]["metric"] == "roc_auc_score"].set_index("group")
+    if pack["kind"] == "prediction":  # no scores: no AUC, and the manifest says why
+        assert auc["value"].isna().all() and "roc_auc_score" in pack["manifest"]["skipped_metrics"]
+        return
+    for group in ("fewpos", "fewneg"):
+        assert np.isnan(auc.loc[group, ["ci_lower", "ci_upper"]].astype(float)).all()
+    assert auc.loc[["big", "mid"], "ci_lower"].notna().all()
+    table = pack["docs"]["fairness_report.md"].split("## Groups by g")[1].split("\n\n")[1]
+    header = [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
+    column = header.index("roc_auc_score")
+    cells = {
+        line.strip("|").split("|")[0].strip(): line.strip("|").split("|")[column].strip()
+        for line in table.splitlines()[2:]
+    }
+    assert cells["fewpos"] == "low information (2 positives, 198 negatives)"
+    assert cells["fewneg"] == "low information (198 positives, 2 negatives)"
+    assert re.fullmatch(r"0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]", cells["big"])
+
+
+def test_the_decision_rule_shown_is_the_one_used(pack):
+    report, card = pack["docs"]["fairness_report.md"], pack["docs"]["model_card.md"]
+    html = pack["docs"]["fairness_report.html"]
+    if pack["kind"] == "score":
+        assert "| Decision rule | `score >= 0.5` |" in report
+        assert "decisions are `score >= 0.5`" in card
+        assert "score &gt;= 0.5" in html
+    else:
+        assert "| Decision rule | given by column `pred` |" in report
+        assert "decisions are given by column `pred`" in card
+        for text in (report, card, html):
+            assert "score >=" not in text and "score &gt;=" not in text
+
+
+def test_the_model_shown_is_the_one_recorded(pack):
+    lineage = pack["manifest"]["lineage"]
+    assert (lineage["model_name"], lineage["model_version"]) == ("lender", "7")
+    assert (
+        "| Model | `lender` version `7` (scores from `file:data.csv`) |"
+        in pack["docs"]["fairness_report.md"]
+    )
+    assert "<code>lender</code> version <code>7</code>" in pack["docs"]["fairness_report.html"]
+    assert pack["docs"]["model_card.md"].startswith("# Model card: lender version 7\n")
+
+
+def test_one_config_digest_defined_once_and_the_file_digest_never_called_one(pack):
+    digest = load_config(pack["config"]).digest()
+    manifest = pack["manifest"]
+    assert manifest["lineage"]["config_sha256"] == digest
+    (config_input,) = [i for i in manifest["inputs"] if i["kind"] == "config"]
+    assert config_input["config_digest"] == digest
+    assert config_input["sha256"] == file_sha256(pack["config"]) != digest
+    report = pack["docs"]["fairness_report.md"]
+    row = next(line for line in report.splitlines() if line.startswith("| config_sha256 |"))
+    assert f"`{digest}`" in row and "canonical JSON" in row and "not the sha256 of" in row
+    for text in pack["docs"].values():
+        assert config_input["sha256"] not in text
+
+
+def test_the_checklist_and_the_report_agree_on_pending_dispositions(pack):
+    fairness = pack["fairness"]
+    aggregate = fairness[fairness["group"] == "*"]
+    pending = int((aggregate["verdict"] != "pass").sum())
+    assert pending > 0  # the small groups alone make an excluded_groups finding
+    checklist = pack["docs"]["launch_checklist.md"]
+    row = next(line for line in checklist.splitlines() if "valid disposition" in line)
+    assert "**open**" in row and f"{pending} pending" in row
+    report = pack["docs"]["fairness_report.md"]
+    assert f"; {pending} without a valid disposition." in report
+
+
+def test_ethical_considerations_come_from_the_config_and_never_contradict_it(pack):
+    card = pack["docs"]["model_card.md"]
+    section = card.split("## Ethical considerations")[1]
+    assert "allocate an outcome to people" not in card
+    if pack["kind"] == "score":
+        assert "Not stated in the evaluation config (`ethical_considerations`)" in section
+        assert "Not for decisions about people." in card
+    else:
+        assert "Loan offers are allocated to applicants by these decisions." in section
