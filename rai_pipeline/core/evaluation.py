@@ -210,6 +210,7 @@ def report_context(
         lineage=lineage,
         intended_use=config.intended_use,
         ethical_considerations=config.ethical_considerations,
+        mitigation_due_days=config.mitigation_due_days,
         owners=config.owners.model_dump(),
         risk_tier=config.risk_tier,
         evaluated_on=evaluated_on,

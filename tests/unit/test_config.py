@@ -174,6 +174,7 @@ LATER_KEYS = (
     "evaluation_date",
     "limits",
     "ethical_considerations",
+    "mitigation_due_days",
 )
 
 

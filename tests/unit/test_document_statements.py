@@ -184,3 +184,27 @@ def test_ethical_considerations_come_from_the_config_and_never_contradict_it(pac
         assert "Not for decisions about people." in card
     else:
         assert "Loan offers are allocated to applicants by these decisions." in section
+
+
+def test_the_risk_register_has_one_entry_per_finding_with_its_groups_and_rules(pack):
+    fairness, metrics = pack["fairness"], pack["metrics"]
+    aggregate = fairness[fairness["group"] == "*"]
+    findings = aggregate[aggregate["verdict"] != "pass"]
+    register = pd.read_csv(pack["out"] / "risk_register.csv", keep_default_na=False)
+    assert list(register["finding"]) == [f"{r.dimension}/{r.metric}" for r in findings.itertuples()]
+    counts = metrics[metrics["metric"] == "count"]
+    excluded = sorted(counts.loc[counts["status"] == "insufficient_sample", "group"])
+    evaluated_on = pd.Timestamp(pack["manifest"]["lineage"]["evaluated_on"])
+    for entry in register.itertuples():
+        assert entry.due_date == str((evaluated_on + pd.Timedelta(days=30)).date())
+        assert entry.status == "open" and entry.owner == "unassigned"
+        assert entry.severity_rule == f"verdict {entry.verdict} at risk tier medium"
+        groups = entry.affected_groups.split(";")
+        if entry.metric == "excluded_groups":
+            assert sorted(groups) == excluded
+            assert all(g in entry.proposed_mitigation for g in excluded)
+            continue
+        assert set(groups) <= {"big", "mid"}  # only groups that were compared
+        assert all(g in entry.proposed_mitigation for g in groups)
+        rate = "selection rates" if "parity" in entry.metric else "true positive rates"
+        assert rate in entry.proposed_mitigation

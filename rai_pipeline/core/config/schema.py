@@ -92,6 +92,7 @@ _LATER_KEYS: dict[str, Any] = {
     "dataset": None,
     "derived_features": {},
     "ethical_considerations": "",
+    "mitigation_due_days": 30,
     "limits": {
         "max_groups_per_dimension": DEFAULT_MAX_GROUPS,
         "max_sensitive_features": DEFAULT_MAX_FEATURES,
@@ -220,6 +221,13 @@ class EvaluationConfig(_Strict):
     risk_tier: str = Field(default="medium", pattern="^(low|medium|high)$")
     owners: Owners = Owners()
     intended_use: str = ""
+    mitigation_due_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days from the evaluation to a finding's due date in the risk register "
+        "while no disposition sets one.",
+    )
     ethical_considerations: str = Field(
         default="",
         description="Who the model's decisions affect and how (Markdown, shown in the model "

@@ -12,17 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from rai_pipeline.core.evidence.escaping import spreadsheet_safe
-from rai_pipeline.core.evidence.governance import (
-    completeness,
-    launch_checklist,
-    risk_register,
-)
+from rai_pipeline.core.evidence.governance import completeness, launch_checklist
 from rai_pipeline.core.evidence.render import (
     DOCUMENTS,
     ReportContext,
     render_checklist,
     render_document,
 )
+from rai_pipeline.core.evidence.risk_register import risk_register
 from rai_pipeline.core.storage import write_parquet
 
 TABLES = ("slice_metrics", "fairness_metrics")
@@ -63,6 +60,8 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         evaluation_id=context.evaluation_id,
         risk_tier=context.risk_tier,
         default_owner=context.owners.get("model", "unassigned"),
+        evaluated_on=context.evaluated_on,
+        due_days=context.mitigation_due_days,
     )
     spreadsheet_safe(register).to_csv(
         staging / "risk_register.csv", index=False, lineterminator="\n"

@@ -76,6 +76,7 @@ class ReportContext:
     min_positives: int = 0
     min_negatives: int = 0
     decision_column: str | None = None  # decisions given by this column, not score >= threshold
+    mitigation_due_days: int = 30
     ethical_considerations: str = ""
 
 
