@@ -61,6 +61,7 @@ from rai_pipeline.core.engine.profile import GroupLimitError
 from rai_pipeline.core.evidence.escaping import Markdown, code_span, md_text
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, build_manifest, write_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
+from rai_pipeline.core.governance.dispositions import load_dispositions
 from rai_pipeline.core.governance.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.storage import file_sha256, move_into_place
 
@@ -107,6 +108,7 @@ def evaluate_file(
     threads: int = 1,
     memory_limit: str | None = None,
     progress: Progress = _silent,
+    dispositions: Path | str | None = None,
 ) -> FileEvaluation:
     """Evaluate a predictions file and publish its evidence folder at ``out``.
 
@@ -126,6 +128,9 @@ def evaluate_file(
     threads : int, default 1
         DuckDB threads. More is faster; ``brier_score_loss`` may then differ between runs in
         its last digits (see the module docstring).
+    dispositions : path-like, optional
+        Dispositions YAML (docs/governance.md) applied to the findings on the evaluation day;
+        recorded among the pack's inputs.
     memory_limit : str, optional
         DuckDB ``memory_limit`` (e.g. ``"1GB"``); DuckDB spills to a temporary folder beyond it.
     progress : callable, optional
@@ -154,6 +159,7 @@ def evaluate_file(
         check_flag(flag, value)
     path, config_path, out = Path(path), Path(config_path), Path(out)
     config = load_config(config_path)
+    decisions = load_dispositions(dispositions)
     columns = require_columns(config, config_path)
     check_slices(config, config_path)
     check_out(out, force=force, inputs={"input file": path, "config": config_path})
@@ -232,13 +238,14 @@ def evaluate_file(
         quality_checks=checks,
         model_details=_model_details(path, rows, columns, config, skipped),
         decision_column=columns.prediction,
-        # no dispositions: every finding that needs one is pending, and the documents say so
+        # without dispositions every finding that needs one is pending, and the documents say so
         resolutions=decide_gate(
             fairness,
-            [],
+            decisions,
             model=ids["model_name"],
             model_version=ids["model_version"],
             today=evaluated_on,
+            source=dispositions or "the dispositions file",
         ).resolutions,
     )
     inputs = [
@@ -258,6 +265,15 @@ def evaluate_file(
             "config_digest": config_digest,
         },
     ]
+    if dispositions is not None:
+        inputs.append(
+            {
+                "kind": "dispositions",
+                "name": Path(dispositions).name,
+                "path": str(Path(dispositions).resolve()),
+                "sha256": file_sha256(Path(dispositions)),
+            }
+        )
     staging = out.parent / f"{staging_prefix(out)}{uuid.uuid4().hex[:8]}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -208,3 +208,47 @@ def test_the_risk_register_has_one_entry_per_finding_with_its_groups_and_rules(p
         assert all(g in entry.proposed_mitigation for g in groups)
         rate = "selection rates" if "parity" in entry.metric else "true positive rates"
         assert rate in entry.proposed_mitigation
+
+
+def test_dispositions_given_to_evaluate_file_are_the_ones_the_pack_claims(pack, tmp_path):
+    import yaml
+
+    stub = CliRunner().invoke(app, ["dispositions", "template", str(pack["out"])]).stdout
+    data = yaml.safe_load(stub)
+    first, *rest = data["dispositions"]
+    first.update(
+        decision="accept-with-approval",
+        approver="lead@example.com",
+        approved_on="2026-11-30",
+        justification="reviewed",
+        expires="2027-03-31",
+    )
+    for entry in rest:
+        entry.update(decision="mitigate", owner="ml@example.com", plan="more data",
+                     due="2027-02-01")  # fmt: skip
+    decided = tmp_path / "dispositions.yaml"
+    decided.write_text(yaml.safe_dump(data))
+    out = tmp_path / "decided"
+    folder = pack["config"].parent
+    result = CliRunner().invoke(
+        app,
+        ["evaluate-file", str(folder / "data.csv"), "--config", str(pack["config"]),
+         "--out", str(out), "--model-name", "lender", "--model-version", "7",
+         "--dispositions", str(decided), "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    checklist = (out / "launch_checklist.md").read_text(encoding="utf-8")
+    row = next(line for line in checklist.splitlines() if "valid disposition" in line)
+    assert "| done |" in row
+    approvals = checklist.split("## Approvals")[1]
+    assert (f"| `{first['finding']}` | " in approvals and "| accepted | accept-with-approval | "
+            "lead@example.com | 2026-11-30 | 2027-03-31 |" in approvals)  # fmt: skip
+    assert approvals.count("| mitigating | mitigate | ml@example.com | — | 2027-02-01 |") == len(
+        rest
+    )
+    register = pd.read_csv(out / "risk_register.csv")
+    assert list(register["status"]) == ["accepted"] + ["mitigating"] * len(rest)
+    assert "; 0 without a valid disposition." in (out / "fairness_report.md").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    (recorded,) = [i for i in manifest["inputs"] if i["kind"] == "dispositions"]
+    assert recorded["sha256"] == file_sha256(decided)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from rai_pipeline.core.governance.dispositions import Resolution
+from rai_pipeline.core.governance.dispositions import ACCEPT, Resolution
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,30 @@ def launch_checklist(
             f"evaluated on {evaluated_on.isoformat()}",
         ),
     ]
+
+
+def approvals(resolutions: Sequence[Resolution]) -> list[dict[str, str]]:
+    """Who signed off which finding, when and until when: one row per finding, from the
+    disposition that covers it (or the one that lapsed), ``""`` where there is none."""
+    rows = []
+    for resolution in resolutions:
+        disposition = resolution.disposition or resolution.expired
+        accepted = disposition is not None and disposition.decision == ACCEPT
+        rows.append(
+            {
+                "finding": resolution.finding,
+                "verdict": resolution.verdict,
+                "status": resolution.status,
+                "decision": disposition.decision if disposition else "",
+                "by": (disposition.approver if accepted else disposition.owner) or ""
+                if disposition
+                else "",
+                "signed_on": str(disposition.approved_on or "not recorded")
+                if accepted and disposition
+                else "",
+                "until": str(disposition.expires if accepted else disposition.due)
+                if disposition
+                else "",
+            }
+        )
+    return rows

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from rai_pipeline.core.evidence.escaping import spreadsheet_safe
-from rai_pipeline.core.evidence.governance import completeness, launch_checklist
+from rai_pipeline.core.evidence.governance import approvals, completeness, launch_checklist
 from rai_pipeline.core.evidence.render import (
     DOCUMENTS,
     ReportContext,
@@ -79,11 +79,15 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         evaluated_on=context.evaluated_on,
     )
     title = f"{context.model_name} version {context.model_version}"
-    (staging / "launch_checklist.md").write_text(render_checklist(items, title=title))
+    signoffs = approvals(context.resolutions)
+    (staging / "launch_checklist.md").write_text(
+        render_checklist(items, title=title, signoffs=signoffs)
+    )
     written.append(staging / "launch_checklist.md")
     checklist = {
         "completeness_percent": completeness(items),
         "items": [item.__dict__ for item in items],
+        "approvals": signoffs,
     }
     written.append(_json(staging / "launch_checklist.json", checklist))
     for filename, template in DOCUMENTS.items():

@@ -330,11 +330,19 @@ def render_document(template: str, context: ReportContext) -> str:
     return env.get_template(template).render(**_view(context))
 
 
-def render_checklist(items: Sequence[ChecklistItem], *, title: str) -> str:
-    """The launch-readiness checklist as Markdown (``launch_checklist.md``)."""
+def render_checklist(
+    items: Sequence[ChecklistItem],
+    *,
+    title: str,
+    signoffs: Sequence[Mapping[str, str]] = (),
+) -> str:
+    """The launch-readiness checklist as Markdown (``launch_checklist.md``), with the
+    approvals of each finding (:func:`~rai_pipeline.core.evidence.governance.approvals`)."""
     done = sum(item.done for item in items)
     template = _TEXT_ENV.get_template("launch_checklist.md.j2")
-    return template.render(title=title, score=completeness(items), done=done, items=items)
+    return template.render(
+        title=title, score=completeness(items), done=done, items=items, signoffs=signoffs
+    )
 
 
 def render_suite_summary(result: SuiteResult) -> str:

@@ -233,7 +233,7 @@ def risk_register(
             due = str(disposition.expires if accepted else disposition.due)
             status = resolution.status if resolution else "open"
         elif resolution is not None and resolution.expired is not None:
-            status = "expired"
+            status = resolution.status  # expired (an approval) or overdue (a mitigation)
         likelihood, likelihood_rule = LIKELIHOOD[str(row.verdict)]
         entries.append(
             {

@@ -9,6 +9,7 @@ A dispositions file is versioned YAML kept beside the model's governance record:
         finding: sex/demographic_parity_difference     # <dimension>/<metric>[/<group>]
         decision: accept-with-approval                 # or: mitigate
         approver: jane.doe@example.com
+        approved_on: 2026-12-01                        # optional: the day it was signed off
         justification: Selection-rate gap reflects label prevalence; reviewed with legal.
         expires: 2027-03-31
       - model: adult-income
@@ -21,7 +22,9 @@ A dispositions file is versioned YAML kept beside the model's governance record:
 
 An ``accept-with-approval`` needs an approver, a justification and an expiry date; on and
 after the expiry date it no longer counts. A ``mitigate`` needs an owner, a plan and a due
-date. Errors name the file, the entry and the rule.
+date; after the due date it no longer counts (it is *overdue*). An entry for the model version
+whose finding is not a row of its ``fairness_metrics`` (a typo, or a finding of another
+version) is an error, not ignored. Errors name the file, the entry and the rule.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ MSG_ACCEPT_FIELDS = "accept-with-approval needs approver, justification and expi
 MSG_MITIGATE_FIELDS = "mitigate needs owner, plan and due"
 MSG_FINDING_FORM = "finding must be '<dimension>/<metric>' or '<dimension>/<metric>/<group>'"
 MSG_INVALID = "{path}: invalid dispositions file"
+MSG_UNKNOWN_FINDING = (
+    "{path}: dispositions.{entry}.finding: {finding!r} is not a finding of {model} version "
+    "{version}; its findings are: {known}"
+)
 REFERENCE = "docs/governance.md"
 
 
@@ -59,6 +66,7 @@ class Disposition(BaseModel):
     finding: str
     decision: Literal["accept-with-approval", "mitigate"]
     approver: str | None = None
+    approved_on: dt.date | None = None
     justification: str | None = None
     expires: dt.date | None = None
     owner: str | None = None
@@ -83,13 +91,22 @@ class Disposition(BaseModel):
         return self
 
     def is_valid_on(self, day: dt.date) -> bool:
-        """An approval counts before its expiry date; a mitigation counts while it is planned."""
-        return self.decision == MITIGATE or (self.expires is not None and day < self.expires)
+        """An approval counts before its expiry date; a mitigation up to its due date."""
+        if self.decision == MITIGATE:
+            return self.due is not None and day <= self.due
+        return self.expires is not None and day < self.expires
 
     def describe(self) -> str:
         if self.decision == ACCEPT:
-            return f"accepted by {self.approver} until {self.expires}: {self.justification}"
+            signed = f" on {self.approved_on}" if self.approved_on else ""
+            return f"accepted by {self.approver}{signed} until {self.expires}: {self.justification}"
         return f"mitigation by {self.owner}, due {self.due}: {self.plan}"
+
+    def lapse(self) -> str:
+        """Why it no longer counts: ``approval expired on ...`` or ``mitigation overdue ...``."""
+        if self.decision == MITIGATE:
+            return f"mitigation overdue since {self.due}"
+        return f"approval expired on {self.expires}"
 
 
 class _File(BaseModel):
@@ -142,7 +159,37 @@ class Resolution:
     def status(self) -> str:
         if self.disposition is not None:
             return "accepted" if self.disposition.decision == ACCEPT else "mitigating"
-        return "expired" if self.expired is not None else "pending"
+        if self.expired is not None:
+            return "overdue" if self.expired.decision == MITIGATE else "expired"
+        return "pending"
+
+
+def check_known_findings(
+    dispositions: Sequence[Disposition],
+    known: Sequence[str],
+    *,
+    model: str,
+    model_version: str,
+    source: Path | str,
+) -> None:
+    """Raise :class:`DispositionsError` for the first entry of this model version whose
+    finding is not one of ``known`` (the ids of every row of its ``fairness_metrics``)."""
+    ids = set(known)
+    for entry, disposition in enumerate(dispositions):
+        if disposition.model != model or disposition.model_version != model_version:
+            continue
+        if disposition.finding not in ids:
+            shown = ", ".join(sorted(i for i in ids if i.count("/") == 1))
+            raise DispositionsError(
+                MSG_UNKNOWN_FINDING.format(
+                    path=source,
+                    entry=entry,
+                    finding=disposition.finding,
+                    model=model,
+                    version=model_version,
+                    known=shown,
+                )
+            )
 
 
 def resolve(

@@ -11,10 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from rai_pipeline.core.governance.dispositions import Disposition, Resolution, finding_id, resolve
+from rai_pipeline.core.governance.dispositions import (
+    Disposition,
+    Resolution,
+    check_known_findings,
+    finding_id,
+    resolve,
+)
 from rai_pipeline.core.metrics.verdicts import (
     AGGREGATE_GROUP,
     VERDICT_FAIL,
@@ -77,8 +84,16 @@ def decide_gate(
     model: str,
     model_version: str,
     today: dt.date,
+    source: Path | str = "the dispositions file",
 ) -> GateDecision:
-    """Apply the dispositions valid on ``today`` to the evaluation's findings."""
+    """Apply the dispositions valid on ``today`` to the evaluation's findings; an entry for this
+    model version that names no row of ``fairness_metrics`` is a
+    :class:`~rai_pipeline.core.governance.dispositions.DispositionsError` (``source`` names
+    the file in its message)."""
+    known = [finding_id(r.dimension, r.metric, r.group) for r in fairness_metrics.itertuples()]
+    check_known_findings(
+        dispositions, known, model=model, model_version=model_version, source=source
+    )
     resolutions = resolve(
         findings(fairness_metrics),
         dispositions,

@@ -119,6 +119,7 @@ def publish_evidence(
         model=ref.name,
         model_version=ref.version,
         today=evaluated_on,
+        source=dispositions_path or "the dispositions file",
     )
     gate = decision.result
     lineage: dict[str, Any] = {
