@@ -211,6 +211,7 @@ def report_context(
         intended_use=config.intended_use,
         ethical_considerations=config.ethical_considerations,
         mitigation_due_days=config.mitigation_due_days,
+        dataset_documentation=config.dataset.documentation() if config.dataset else {},
         owners=config.owners.model_dump(),
         risk_tier=config.risk_tier,
         evaluated_on=evaluated_on,

@@ -339,3 +339,19 @@ def test_audit_commands_work_on_an_evaluate_file_pack_from_an_unrelated_folder(w
     )
     assert refused.returncode == 2 and "has changed since the evaluation" in refused.stderr
     assert refused.stderr.count("\n") == 1
+
+
+def test_the_datasheet_states_what_the_config_says_about_the_data(world):
+    import json
+
+    import yaml
+
+    config = yaml.safe_load((REPO / "examples" / "compas" / "compas.yaml").read_text())
+    datasheet = (world["pack"] / "datasheet.md").read_text(encoding="utf-8")
+    about = datasheet.split("## About the data")[1].split("\n## ")[0]
+    for key in ("description", "source", "licence", "collection", "sampling", "labelling",
+                "consent", "pii"):  # fmt: skip
+        assert f"(`{key}`) | {config['dataset'][key]} |" in about
+    checklist = json.loads((world["pack"] / "launch_checklist.json").read_text())
+    item = next(i for i in checklist["items"] if i["item"].startswith("Datasheet"))
+    assert item["done"] and not item["note"]

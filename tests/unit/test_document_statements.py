@@ -252,3 +252,13 @@ def test_dispositions_given_to_evaluate_file_are_the_ones_the_pack_claims(pack, 
     manifest = json.loads((out / "manifest.json").read_text())
     (recorded,) = [i for i in manifest["inputs"] if i["kind"] == "dispositions"]
     assert recorded["sha256"] == file_sha256(decided)
+
+
+def test_the_datasheet_says_what_is_not_provided_and_the_checklist_counts_it(pack, tmp_path):
+    datasheet = pack["docs"]["datasheet.md"].split("## About the data")[1].split("\n## ")[0]
+    for key in ("description", "source", "licence", "collection", "sampling", "labelling",
+                "consent", "pii"):  # fmt: skip
+        assert f"(`{key}`) | not provided |" in datasheet
+    checklist = json.loads((pack["out"] / "launch_checklist.json").read_text())
+    item = next(i for i in checklist["items"] if i["item"].startswith("Datasheet"))
+    assert not item["done"] and item["note"].startswith("not provided: description, source")

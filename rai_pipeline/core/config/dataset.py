@@ -95,8 +95,24 @@ class DerivedFeature(_Strict):
         return [*self.labels, UNKNOWN_GROUP]
 
 
+# What the datasheet says about the data beyond what the pipeline measures: each key a short
+# text from the data's owner; a key left out is "not provided" and keeps the checklist's
+# datasheet item open.
+DATASHEET_KEYS = {
+    "description": "Description",
+    "source": "Source",
+    "licence": "Licence",
+    "collection": "Collection",
+    "sampling": "Sampling",
+    "labelling": "Labelling",
+    "consent": "Consent",
+    "pii": "Personal data",
+}
+
+
 class DatasetConfig(_Strict):
-    """Where the evaluation examples are and which column plays which role."""
+    """Where the evaluation examples are and which column plays which role, and what its
+    datasheet says about it (:data:`DATASHEET_KEYS`)."""
 
     path: Path | None = Field(
         default=None,
@@ -139,6 +155,22 @@ class DatasetConfig(_Strict):
         description="Feature columns rai trace --rows may show besides the id (masked), label, "
         "score, decision and sensitive attributes.",
     )
+    description: str | None = Field(default=None, description="What the data set is.")
+    source: str | None = Field(default=None, description="Who produced it, and where from.")
+    licence: str | None = Field(default=None, description="Its licence or terms of use.")
+    collection: str | None = Field(default=None, description="How and when it was collected.")
+    sampling: str | None = Field(default=None, description="How the rows were sampled.")
+    labelling: str | None = Field(default=None, description="How the label was assigned.")
+    consent: str | None = Field(
+        default=None, description="The consent under which people's data was collected."
+    )
+    pii: str | None = Field(
+        default=None, description="Which personal data it holds and how it is protected."
+    )
+
+    def documentation(self) -> dict[str, str | None]:
+        """The datasheet's texts by key (:data:`DATASHEET_KEYS`), None where not provided."""
+        return {key: getattr(self, key) for key in DATASHEET_KEYS}
 
     @field_validator("id", "label")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rai_pipeline.core.config.dataset import DatasetConfig, DerivedFeature
+from rai_pipeline.core.config.dataset import DATASHEET_KEYS, DatasetConfig, DerivedFeature
 from rai_pipeline.core.config.files import MSG_NOT_A_MAPPING, read_yaml_mapping, validation_message
 from rai_pipeline.core.engine.plan import MAX_GROUPING_FEATURES
 from rai_pipeline.core.engine.sql import IDENTIFIER_RULE, is_identifier
@@ -386,6 +386,9 @@ class EvaluationConfig(_Strict):
         for key, default in _LATER_KEYS.items():
             if data[key] == default:
                 del data[key]
+        for key in DATASHEET_KEYS:  # added to dataset later: left out while not given
+            if isinstance(data.get("dataset"), dict) and data["dataset"][key] is None:
+                del data["dataset"][key]
         canonical = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from rai_pipeline.core.config.dataset import DATASHEET_KEYS
 from rai_pipeline.core.governance.dispositions import ACCEPT, Resolution
 
 
@@ -37,6 +38,7 @@ def launch_checklist(
     owners: Mapping[str, str],
     mlflow_run_id: str,
     evaluated_on: dt.date,
+    dataset_documentation: Mapping[str, str | None] | None = None,
 ) -> list[ChecklistItem]:
     failed_checks = [str(q["name"]) for q in quality_checks if not q["passed"]]
     measured = set(slice_metrics["dimension"])
@@ -46,6 +48,8 @@ def launch_checklist(
     ]
     pending = [r.finding for r in resolutions if not r.resolved]
     unassigned = [role for role, who in owners.items() if not who or who == "unassigned"]
+    given = dataset_documentation or {}
+    undocumented = [key for key in DATASHEET_KEYS if not (given.get(key) or "").strip()]
     return [
         ChecklistItem(
             "Data-quality checks on the evaluation frame passed",
@@ -82,7 +86,12 @@ def launch_checklist(
             "model_card.md#model-details",
             "unassigned: " + ", ".join(unassigned) if unassigned else "",
         ),
-        ChecklistItem("Datasheet for the evaluation data", True, "datasheet.md"),
+        ChecklistItem(
+            "Datasheet for the evaluation data, every section provided",
+            not undocumented,
+            "datasheet.md#about-the-data",
+            "not provided: " + ", ".join(undocumented) if undocumented else "",
+        ),
         ChecklistItem(
             "Evaluation logged to MLflow with the evidence files",
             bool(mlflow_run_id),

@@ -77,6 +77,7 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         owners=context.owners,
         mlflow_run_id=str(context.lineage.get("mlflow_run_id", "")),
         evaluated_on=context.evaluated_on,
+        dataset_documentation=context.dataset_documentation,
     )
     title = f"{context.model_name} version {context.model_version}"
     signoffs = approvals(context.resolutions)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from rai_pipeline.core.config.dataset import DATASHEET_KEYS
 from rai_pipeline.core.evidence.charts import bar_chart_svg, disparity_chart_svg, line_chart_svg
 from rai_pipeline.core.evidence.escaping import Markdown, code_span, finalize, md_text
 from rai_pipeline.core.evidence.glossary import exclusion_reason, lineage_rows
@@ -77,6 +78,8 @@ class ReportContext:
     min_negatives: int = 0
     decision_column: str | None = None  # decisions given by this column, not score >= threshold
     mitigation_due_days: int = 30
+    # the datasheet's texts from the config (dataset.description, ...), None where not given
+    dataset_documentation: Mapping[str, str | None] = field(default_factory=dict)
     ethical_considerations: str = ""
 
 
@@ -302,6 +305,10 @@ def _view(context: ReportContext) -> dict[str, Any]:
         "interval": interval,
         "lineage": dict(context.lineage),
         "lineage_rows": lineage_rows(context.lineage),
+        "about_data": [
+            {"key": key, "title": title, "text": context.dataset_documentation.get(key)}
+            for key, title in DATASHEET_KEYS.items()
+        ],
     }
 
 
