@@ -155,6 +155,52 @@ class MlflowStore:
 
         return score
 
+    def model_facts(self, ref: ModelVersionRef) -> dict[str, str]:
+        """The model card's facts from MLflow: the estimator (a scikit-learn pipeline's steps)
+        and its parameters, the flavours it was logged with, the inputs its signature names,
+        the training run, its params and the datasets it logged."""
+        mlflow = self._activate()
+        model = mlflow.pyfunc.load_model(ref.uri)
+        facts: dict[str, str] = {}
+        raw = model.get_raw_model()
+        final = raw.steps[-1][1] if hasattr(raw, "steps") else raw
+        package = type(final).__module__.split(".")[0]
+        facts["Estimator"] = f"{type(final).__qualname__} ({package})"
+        if hasattr(raw, "steps"):
+            facts["Pipeline steps"] = " → ".join(
+                f"{name} ({type(step).__name__})" for name, step in raw.steps
+            )
+        if hasattr(final, "get_params"):
+            simple = (bool, int, float, str, type(None))
+            params = final.get_params(deep=False)
+            shown = {k: v for k, v in sorted(params.items()) if isinstance(v, simple)}
+            facts["Parameters"] = ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "none"
+        flavors = model.metadata.flavors
+        facts["Logged flavours"] = ", ".join(
+            f"{name} {info.get(f'{name}_version', '')}".strip() if isinstance(info, dict) else name
+            for name, info in sorted(flavors.items())
+        )
+        schema = model.metadata.get_input_schema()
+        if schema is not None and schema.has_input_names():
+            kinds = schema.input_types_dict()
+            facts["Inputs"] = ", ".join(
+                f"{n} ({getattr(kinds[n], 'name', kinds[n])})" for n in schema.input_names()
+            )
+        version = self.client().get_model_version(ref.name, ref.version)
+        if version.run_id:
+            run = self.client().get_run(version.run_id)
+            facts["Training run"] = f"{version.run_id} ({run.info.run_name})"
+            if run.data.params:
+                facts["Training params"] = ", ".join(
+                    f"{k}={v}" for k, v in sorted(run.data.params.items())
+                )
+            datasets = [
+                f"{d.dataset.name} (digest {d.dataset.digest})"
+                for d in (run.inputs.dataset_inputs if run.inputs else [])
+            ]
+            facts["Training data"] = "; ".join(datasets) or "not logged by the training run"
+        return facts
+
     def model_artifact_digest(self, ref: ModelVersionRef) -> str:
         """sha256 over the model version's artifact files: what was actually scored."""
         mlflow = self._activate()

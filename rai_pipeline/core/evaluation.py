@@ -210,6 +210,7 @@ def report_context(
         lineage=lineage,
         intended_use=config.intended_use,
         ethical_considerations=config.ethical_considerations,
+        out_of_scope_uses=config.out_of_scope_uses,
         mitigation_due_days=config.mitigation_due_days,
         dataset_documentation=config.dataset.documentation() if config.dataset else {},
         owners=config.owners.model_dump(),

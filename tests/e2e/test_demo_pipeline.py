@@ -7,6 +7,7 @@ Dagster materializations in a Dagster instance, Great Expectations and pandera c
 from __future__ import annotations
 
 import json
+import re
 
 import duckdb
 import numpy as np
@@ -215,3 +216,31 @@ def test_governance_documents_are_consistent_with_the_tables(demo):
         done = sum(item["done"] for item in checklist["items"])
         assert checklist["completeness_percent"] == round(100 * done / len(checklist["items"]), 1)
         assert "## Missingness by column and group" in (outcome.pack / "datasheet.md").read_text()
+
+
+def test_the_two_versions_model_cards_name_their_own_estimator_and_parameters(demo):
+    """The card's estimator and parameters are those of the registered model, loaded here
+    with scikit-learn's own API; the two demo versions' cards differ in both."""
+    import mlflow
+
+    home, outcomes, _ = demo
+    mlflow.set_tracking_uri(home.tracking_uri)
+    mlflow.set_registry_uri(home.tracking_uri)
+    cards = {}
+    for outcome in outcomes:
+        card = (outcome.pack / "model_card.md").read_text(encoding="utf-8")
+        details = dict(
+            re.findall(r"^\| (\w[\w ]*) \| (.+) \|$", card.split("## Model details")[1], re.M)
+        )
+        name, version = outcome.partition_key.split("@")
+        raw = mlflow.pyfunc.load_model(f"models:/{name}/{version}").get_raw_model()
+        final = raw.steps[-1][1]
+        assert details["Estimator"] == f"{type(final).__name__} (sklearn)"
+        for key, value in final.get_params(deep=False).items():
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
+                assert f"{key}={value!r}" in details["Parameters"]
+        assert "adult_train.parquet (digest " in details["Training data"]
+        assert details["Inputs"].startswith("age (double), workclass (string)")
+        cards[version] = details
+    assert cards["1"]["Estimator"] != cards["2"]["Estimator"]
+    assert cards["1"]["Parameters"] != cards["2"]["Parameters"]

@@ -175,6 +175,7 @@ LATER_KEYS = (
     "limits",
     "ethical_considerations",
     "mitigation_due_days",
+    "out_of_scope_uses",
 )
 
 

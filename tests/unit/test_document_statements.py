@@ -262,3 +262,14 @@ def test_the_datasheet_says_what_is_not_provided_and_the_checklist_counts_it(pac
     checklist = json.loads((pack["out"] / "launch_checklist.json").read_text())
     item = next(i for i in checklist["items"] if i["item"].startswith("Datasheet"))
     assert not item["done"] and item["note"].startswith("not provided: description, source")
+
+
+def test_the_model_card_links_every_table_and_document_of_the_pack(pack):
+    card = pack["docs"]["model_card.md"]
+    linked = set(re.findall(r"^- \[([^\]]+)\]\(\1\)$", card.split("## Evidence")[1], re.M))
+    listed = {o["path"] for o in pack["manifest"]["outputs"]} | {"manifest.json"}
+    top = {p for p in listed if "/" not in p}
+    assert linked == top  # every file at the top of the pack, and only those
+    assert "Out-of-scope uses: not stated in the evaluation config" in card
+    details = card.split("## Model details")[1].split("\n## ")[0]
+    assert "| Predictions file | `data.csv` (1,412 rows) |" in details

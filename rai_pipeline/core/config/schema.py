@@ -92,6 +92,7 @@ _LATER_KEYS: dict[str, Any] = {
     "dataset": None,
     "derived_features": {},
     "ethical_considerations": "",
+    "out_of_scope_uses": "",
     "mitigation_due_days": 30,
     "limits": {
         "max_groups_per_dimension": DEFAULT_MAX_GROUPS,
@@ -221,6 +222,10 @@ class EvaluationConfig(_Strict):
     risk_tier: str = Field(default="medium", pattern="^(low|medium|high)$")
     owners: Owners = Owners()
     intended_use: str = ""
+    out_of_scope_uses: str = Field(
+        default="",
+        description="Uses the model is not for (Markdown, shown in the model card).",
+    )
     mitigation_due_days: int = Field(
         default=30,
         ge=1,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rai_pipeline.core.evidence.escaping import spreadsheet_safe
 from rai_pipeline.core.evidence.governance import approvals, completeness, launch_checklist
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
 from rai_pipeline.core.evidence.render import (
     DOCUMENTS,
     ReportContext,
@@ -91,8 +92,9 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         "approvals": signoffs,
     }
     written.append(_json(staging / "launch_checklist.json", checklist))
+    files = sorted({p.name for p in written} | set(DOCUMENTS) | {MANIFEST_NAME})
     for filename, template in DOCUMENTS.items():
         path = staging / filename
-        path.write_text(render_document(template, context), encoding="utf-8")
+        path.write_text(render_document(template, context, files=files), encoding="utf-8")
         written.append(path)
     return written

@@ -81,6 +81,7 @@ class ReportContext:
     # the datasheet's texts from the config (dataset.description, ...), None where not given
     dataset_documentation: Mapping[str, str | None] = field(default_factory=dict)
     ethical_considerations: str = ""
+    out_of_scope_uses: str = ""
 
 
 def _low_information(by_metric: pd.DataFrame, n: int, minimums: Mapping[str, int]) -> str:
@@ -331,10 +332,11 @@ def _environment(*, html: bool) -> Environment:
 _TEXT_ENV, _HTML_ENV = _environment(html=False), _environment(html=True)
 
 
-def render_document(template: str, context: ReportContext) -> str:
-    """Render ``templates/<template>`` with the report view of ``context``."""
+def render_document(template: str, context: ReportContext, *, files: Sequence[str] = ()) -> str:
+    """Render ``templates/<template>`` with the report view of ``context``; ``files`` are the
+    pack's files the document may link to (relative paths)."""
     env = _HTML_ENV if template.endswith(".html.j2") else _TEXT_ENV
-    return env.get_template(template).render(**_view(context))
+    return env.get_template(template).render(**_view(context), files=list(files))
 
 
 def render_checklist(

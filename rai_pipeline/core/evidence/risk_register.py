@@ -193,7 +193,7 @@ def _mitigation(harm: str, row: Any, groups: list[str]) -> str:
     rates = " and ".join(RATE_WORDS.get(rate, rate) for rate in base_rates(metric))
     return (
         f"The {rates} of {dimension} {'differ' if row.verdict == VERDICT_FAIL else 'may differ'} "
-        f"beyond the policy band, affecting {named}. "
+        f"beyond the policy band ({metric}), affecting {named}. "
         f"Candidate mitigations: {CANDIDATES[harm].format(groups=named)}."
     )
 

@@ -183,6 +183,7 @@ def publish_evidence(
             previous_version=previous,
             comparison=comparison,
             evaluated_on=evaluated_on,
+            model_details=store.model_facts(ref),
             datasheet=DatasheetInfo(
                 sources=[
                     {"name": item["name"], "rows": item["rows"], "sha256": item["sha256"]}
