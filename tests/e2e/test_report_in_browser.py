@@ -16,7 +16,15 @@ def test_fairness_report_renders_with_charts_and_no_console_errors(demo, tmp_pat
         dimensions = page.locator("h2", has_text="Groups by").count()
         assert dimensions == 6  # 3 attributes and their 3 pairwise intersections
         assert page.locator('svg[aria-label="selection_rate by group"]').count() == dimensions
+        differences = page.locator('svg.chart.disparity[aria-label="Differences (0 = equal)"]')
+        ratios = page.locator('svg.chart.disparity[aria-label="Ratios (log scale; 1 = equal)"]')
+        assert differences.count() == ratios.count() == dimensions  # separate axes
+        ticks = ratios.first.locator("text.tick").all_text_contents()
+        assert {"0.8", "1", "1.25"} <= set(ticks)  # ticks at the band edges
+        assert {"0", "0.1"} <= set(differences.first.locator("text.tick").all_text_contents())
         assert page.locator("svg.chart.disparity circle").count() >= dimensions
+        # calibration points carry their Wilson intervals
+        assert page.locator('svg.chart.curve[aria-label^="Calibration"] line.whisker').count() > 0
         # ROC, threshold sensitivity and calibration for each single attribute
         assert page.locator("svg.chart.curve polyline").count() >= 3 * 3
         assert page.locator("svg.chart rect").count() > 0

@@ -63,7 +63,9 @@ def test_pack_documents_state_the_gate_and_every_finding(context, tmp_path):
     html = (tmp_path / "fairness_report.html").read_text()
     # per dimension (group_a, group_b, group_a&group_b): group rates and disparities vs the band
     assert html.count('aria-label="selection_rate by group"') == 3
-    assert html.count('class="chart disparity"') == 3
+    panel = 'class="chart disparity" role="img" aria-label="{}'
+    assert html.count(panel.format("Differences (0 = equal)")) == 3
+    assert html.count(panel.format("Ratios (log scale")) == 3
     assert "eval_frame_matches_schema" in html
 
 

@@ -26,10 +26,13 @@ def line_chart_svg(
     y_label: str,
     diagonal: bool = False,
     marker_x: float | None = None,
+    intervals: Sequence[tuple[Sequence[float], Sequence[float]]] | None = None,
     width: int = 360,
     height: int = 300,
 ) -> str:
-    """Lines on the unit square (x and y in [0, 1]) with a legend; NaN points are skipped."""
+    """Lines on the unit square (x and y in [0, 1]) with a legend; NaN points are skipped.
+    ``intervals`` (per series: the lower and upper y of each point) draws a vertical whisker
+    through each point."""
     left, top, plot_w, plot_h = 44, 24, width - 60, height - 110
 
     def sx(x: float) -> float:
@@ -80,6 +83,15 @@ def line_chart_svg(
                 f'<polyline fill="none" stroke="{color}" stroke-width="1.6" '
                 f'points="{" ".join(points)}"/>'
             )
+        if intervals is not None:
+            lows, highs = intervals[index]
+            for x, low, high in zip(map(_num, xs), map(_num, lows), map(_num, highs), strict=True):
+                if all(math.isfinite(v) for v in (x, low, high)):
+                    parts.append(
+                        f'<line class="whisker" x1="{sx(x):.1f}" y1="{sy(low):.1f}" '
+                        f'x2="{sx(x):.1f}" y2="{sy(high):.1f}" stroke="{color}" '
+                        f'stroke-opacity="0.5"/>'
+                    )
         legend_y = top + plot_h + 44 + 14 * (index // 2)
         legend_x = left + (index % 2) * (plot_w / 2)
         parts.append(
@@ -91,43 +103,66 @@ def line_chart_svg(
     return "".join(parts)
 
 
-def disparity_chart_svg(rows: Sequence[Mapping[str, Any]], *, width: int = 560) -> str:
-    """Aggregate disparities with interval whiskers against their policy band (shaded)."""
-    row_h, left, right = 24, 230, 40
-    height = row_h * len(rows) + 30
-    values = [
-        _num(v)
-        for r in rows
-        for v in (
-            r["value"],
-            r["ci_lower"],
-            r["ci_upper"],
-            r["threshold_lower"],
-            r["threshold_upper"],
-        )
-    ]
-    finite = [v for v in values if math.isfinite(v)] or [0.0, 1.0]
-    lo, hi = min(0.0, *finite), max(1.0, *finite)
-    scale = (width - left - right) / (hi - lo)
+RATIO_FLOOR = 0.05  # the ratio axis (log scale) starts here; smaller values are clipped
+
+
+def _is_ratio(row: Mapping[str, Any]) -> bool:
+    return str(row["metric"]).endswith("_ratio")
+
+
+def disparity_axis(rows: Sequence[Mapping[str, Any]], *, ratio: bool) -> tuple[float, float]:
+    """The axis range of a panel: differences on [0, up to 1] wide enough for three band
+    widths and every interval; ratios on a log scale from :data:`RATIO_FLOOR` (or the lowest
+    band edge's half) to past the band's upper edge."""
+    bands = [_num(r[k]) for r in rows for k in ("threshold_lower", "threshold_upper")]
+    values = [_num(r[k]) for r in rows for k in ("value", "ci_lower", "ci_upper")]
+    finite = [v for v in values if math.isfinite(v)]
+    if ratio:
+        lowest_band = min((b for b in bands if math.isfinite(b) and b > 0), default=0.8)
+        low = min(lowest_band / 2, max(RATIO_FLOOR, min((v for v in finite if v > 0), default=1)))
+        high = max(1.5, *(b * 1.2 for b in bands if math.isfinite(b)))
+        return max(RATIO_FLOOR, low), high
+    band_high = max((b for b in bands if math.isfinite(b)), default=0.1)
+    return 0.0, min(1.0, max(3 * band_high, *finite, 0.0) * 1.05 or 1.0)
+
+
+def _disparity_panel(rows: Sequence[Mapping[str, Any]], *, ratio: bool, width: int) -> list[str]:
+    """One panel: each row's band shaded, its interval as a whisker and its value as a dot;
+    an end beyond the axis is drawn at the edge as a triangle pointing out."""
+    row_h, left, right, top = 24, 230, 40, 22
+    lo, hi = disparity_axis(rows, ratio=ratio)
+
+    def forward(x: float) -> float:
+        return math.log(x) if ratio else x
+
+    span = forward(hi) - forward(lo)
+    scale = (width - left - right) / span
 
     def sx(x: float) -> float:
-        return left + (x - lo) * scale
+        clipped = min(max(x, lo), hi)
+        return left + (forward(clipped) - forward(lo)) * scale
 
+    height = top + row_h * len(rows) + 26
+    title = "Ratios (log scale; 1 = equal)" if ratio else "Differences (0 = equal)"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart disparity" role="img" '
-        f'aria-label="disparities against the policy band" width="{width}" height="{height}">'
+        f'aria-label="{title}" width="{width}" height="{height}">',
+        f'<text x="{left}" y="14" font-size="12" font-weight="600">{title}</text>',
     ]
-    for tick in sorted({lo, 0.0, 0.5, 1.0, hi}):
+    edges = {_num(r[k]) for r in rows for k in ("threshold_lower", "threshold_upper")}
+    ticks = {lo, hi, 1.0 if ratio else 0.0, *(e for e in edges if math.isfinite(e))}
+    for tick in sorted(t for t in ticks if lo <= t <= hi):
+        edge = tick in edges
         parts.append(
-            f'<line x1="{sx(tick):.1f}" y1="0" x2="{sx(tick):.1f}" y2="{height - 20}" '
-            f'stroke="#eee"/><text x="{sx(tick):.1f}" y="{height - 6}" font-size="10" '
-            f'text-anchor="middle">{tick:g}</text>'
+            f'<line x1="{sx(tick):.1f}" y1="{top}" x2="{sx(tick):.1f}" y2="{height - 20}" '
+            f'stroke="{"#7a9f73" if edge else "#eee"}"/><text x="{sx(tick):.1f}" '
+            f'y="{height - 6}" font-size="10" text-anchor="middle" class="tick">{tick:.3g}</text>'
         )
     for i, row in enumerate(rows):
-        y = i * row_h + 4
+        y = top + i * row_h + 4
         band_lo, band_hi = _num(row["threshold_lower"]), _num(row["threshold_upper"])
         parts.append(
-            f'<rect x="{sx(band_lo):.1f}" y="{y}" width="{(band_hi - band_lo) * scale:.1f}" '
+            f'<rect x="{sx(band_lo):.1f}" y="{y}" width="{sx(band_hi) - sx(band_lo):.1f}" '
             f'height="18" fill="#d9f0d3"/>'
             f'<text x="{left - 6}" y="{y + 13}" font-size="11" text-anchor="end">'
             f"{html.escape(str(row['metric']))}</text>"
@@ -139,9 +174,37 @@ def disparity_chart_svg(rows: Sequence[Mapping[str, Any]], *, width: int = 560) 
                 f'<line x1="{sx(lower):.1f}" y1="{y + 9}" x2="{sx(upper):.1f}" y2="{y + 9}" '
                 f'stroke="{color}" stroke-width="2"/>'
             )
+            for end, out, pointing in ((lower, lower < lo, -1), (upper, upper > hi, 1)):
+                if out:
+                    parts.append(_clip_marker(sx(end), y + 9, pointing, color))
         if math.isfinite(value):
-            parts.append(f'<circle cx="{sx(value):.1f}" cy="{y + 9}" r="4" fill="{color}"/>')
+            if lo <= value <= hi:
+                parts.append(f'<circle cx="{sx(value):.1f}" cy="{y + 9}" r="4" fill="{color}"/>')
+            else:
+                parts.append(_clip_marker(sx(value), y + 9, -1 if value < lo else 1, color))
     parts.append("</svg>")
+    return parts
+
+
+def _clip_marker(x: float, y: float, pointing: int, color: str) -> str:
+    """A triangle at the axis edge pointing the way the clipped end goes."""
+    tip = x + 6 * pointing
+    return (
+        f'<polygon class="clipped" points="{tip:.1f},{y:.1f} {x:.1f},{y - 5:.1f} '
+        f'{x:.1f},{y + 5:.1f}" fill="{color}"/>'
+    )
+
+
+def disparity_chart_svg(rows: Sequence[Mapping[str, Any]], *, width: int = 560) -> str:
+    """Aggregate disparities with interval whiskers against their policy bands (shaded):
+    differences and ratios in separate panels, each on its own axis with ticks at the band
+    edges; an interval or value beyond the axis ends in a triangle at the edge."""
+    differences = [r for r in rows if not _is_ratio(r)]
+    ratios = [r for r in rows if _is_ratio(r)]
+    parts: list[str] = []
+    for panel, ratio in ((differences, False), (ratios, True)):
+        if panel:
+            parts += _disparity_panel(panel, ratio=ratio, width=width)
     return "".join(parts)
 
 

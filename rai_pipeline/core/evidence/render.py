@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -25,6 +26,7 @@ from rai_pipeline.core.governance.gate import aggregate_verdict
 from rai_pipeline.core.metrics.calibration import CALIBRATION_OK, CalibrationResult
 from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP, EXCLUDED_GROUPS, VERDICT_PASS
 from rai_pipeline.core.schemas.expectations import SuiteResult
+from rai_pipeline.core.stats.intervals import wilson_interval
 
 REPORT_METRICS = (
     "selection_rate",
@@ -213,11 +215,18 @@ def _curve_charts(
         out["calibration_note"] = calibration.reason
     elif calibration is not None:
         reliability = calibration.curve[calibration.curve["dimension"] == dimension]
+        blocks = [(group, reliability[reliability["group"] == group]) for group in shown]
         series = [
             (group, list(block["mean_score"]), list(block["fraction_of_positives"]))
-            for group in shown
-            for block in [reliability[reliability["group"] == group]]
+            for group, block in blocks
         ]
+        whiskers = []
+        for _, block in blocks:
+            low, high = wilson_interval(
+                block["n_pos"].to_numpy(), block["n"].to_numpy(),
+                confidence_level=context.confidence_level,
+            )  # fmt: skip
+            whiskers.append((np.atleast_1d(low).tolist(), np.atleast_1d(high).tolist()))
         out["curves"].append(
             line_chart_svg(
                 series,
@@ -225,6 +234,7 @@ def _curve_charts(
                 x_label="mean predicted score",
                 y_label="observed positive rate",
                 diagonal=True,
+                intervals=whiskers,
             )
         )
         errors = calibration.errors[calibration.errors["dimension"] == dimension]
