@@ -155,8 +155,12 @@ def test_checks_ran_and_passed_in_each_run(demo):
     _, outcomes, _ = demo
     for outcome in outcomes:
         report = (outcome.pack / "fairness_report.md").read_text()
-        assert "eval_frame_passes_expectation_suite`: passed" in report
-        assert "eval_frame_matches_schema`: passed" in report
+        quality = report.split("## Appendix B: Data quality")[1].split("\n## ")[0]
+        counted = re.search(r"(\d+) checks on the evaluation frame, 0 failed\.", quality)
+        passed = quality.split("Each passed: ")[1]
+        assert counted and passed.count("`") == 2 * int(counted.group(1))
+        assert "eval_frame_passes_expectation_suite`" in passed
+        assert "eval_frame_matches_schema`" in passed
 
 
 def test_second_version_report_shows_what_changed_since_the_first(demo):
@@ -166,7 +170,7 @@ def test_second_version_report_shows_what_changed_since_the_first(demo):
     assert "What changed since version" not in (first / "fairness_report.md").read_text()
     comparison = pd.read_parquet(second / "version_comparison.parquet")
     report = (second / "fairness_report.md").read_text()
-    assert "## What changed since version 1" in report
+    assert "## Appendix A: What changed since version 1" in report
     regressions = int((comparison["change"] == "regression").sum())
     assert f"**{regressions} regressions.**" in report
     overall = comparison[comparison["dimension"] == "overall"].set_index("metric")

@@ -112,7 +112,8 @@ def test_an_auc_from_too_few_positives_or_negatives_is_low_information_not_an_in
     for group in ("fewpos", "fewneg"):
         assert np.isnan(auc.loc[group, ["ci_lower", "ci_upper"]].astype(float)).all()
     assert auc.loc[["big", "mid"], "ci_lower"].notna().all()
-    table = pack["docs"]["fairness_report.md"].split("## Groups by g")[1].split("\n\n")[1]
+    section = pack["docs"]["fairness_report.md"].split("## Groups by g")[1].split("\n\n")
+    table = next(block for block in section if block.startswith("| Group |"))
     header = [cell.strip() for cell in table.splitlines()[0].strip("|").split("|")]
     column = header.index("roc_auc_score")
     cells = {
@@ -273,3 +274,40 @@ def test_the_model_card_links_every_table_and_document_of_the_pack(pack):
     assert "Out-of-scope uses: not stated in the evaluation config" in card
     details = card.split("## Model details")[1].split("\n## ")[0]
     assert "| Predictions file | `data.csv` (1,412 rows) |" in details
+
+
+def test_the_report_leads_with_the_verdict_summary_and_recommendations(pack):
+    report = pack["docs"]["fairness_report.md"]
+    headings = re.findall(r"^## (.+)$", report, re.M)
+    assert headings[:4] == ["Contents", "Summary", "Recommendations", "Findings"]
+    assert headings[-2:] == ["Appendix B: Data quality", "Appendix C: Lineage"]
+    assert report.index("**Verdict: ") < report.index("## Summary")
+    fairness = pack["fairness"]
+    aggregate = fairness[fairness["group"] == "*"]
+    pending = [f"{r.dimension}/{r.metric}" for r in aggregate.itertuples() if r.verdict != "pass"]
+    section = report.split("## Recommendations")[1].split("\n## ")[0]
+    assert re.findall(r"^- `([^`]+)` \(severity", section, re.M) == pending
+    register = pd.read_csv(pack["out"] / "risk_register.csv", keep_default_na=False)
+    for entry in register.itertuples():
+        assert f"{entry.proposed_mitigation} To close it: {entry.closing_evidence}" in section
+    summary = report.split("## Summary")[1].split("\n## ")[0]
+    rows = int(pack["metrics"].query("dimension == 'overall' and metric == 'count'")["value"][0])
+    assert f"({rows:,} rows)" in summary and "across 1 dimension: g." in summary
+    worst = re.findall(r"^- `([^`]+)`: ", summary, re.M)
+    assert len(worst) == min(3, len(pending)) and set(worst) <= set(pending)
+
+
+def test_each_group_is_compared_with_the_named_reference_group(pack):
+    fairness = pack["fairness"]
+    per_group = fairness[(fairness["dimension"] == "g") & (fairness["group"] != "*")]
+    (reference,) = set(per_group["reference_group"])
+    section = pack["docs"]["fairness_report.md"].split("## Groups by g")[1]
+    assert f"Reference group: {reference}." in section
+    ratios = per_group[per_group["metric"] == "selection_rate_ratio"].set_index("group")
+    for group, row in ratios.iterrows():
+        line = next(li for li in section.splitlines() if li.startswith(f"| {group} |"))
+        assert f" {row['value']:.3f} [{row['ci_lower']:.3f}, {row['ci_upper']:.3f}] " in line
+        assert row["verdict"] in line
+    assert next(li for li in section.splitlines() if li.startswith(f"| {reference} |")).endswith(
+        "| reference | reference |"
+    )

@@ -11,22 +11,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from rai_pipeline.core.config.dataset import DATASHEET_KEYS
-from rai_pipeline.core.evidence.charts import bar_chart_svg, disparity_chart_svg, line_chart_svg
+from rai_pipeline.core.evidence.charts import bar_chart_svg, disparity_chart_svg
 from rai_pipeline.core.evidence.escaping import Markdown, code_span, finalize, md_text
 from rai_pipeline.core.evidence.glossary import exclusion_reason, lineage_rows
 from rai_pipeline.core.evidence.governance import ChecklistItem, completeness
 from rai_pipeline.core.evidence.numbers import fmt, interval, plural
+from rai_pipeline.core.evidence.report_charts import curve_charts
+from rai_pipeline.core.evidence.risk_register import risk_register
+from rai_pipeline.core.evidence.summary import (
+    evaluated_sentence,
+    recommendations,
+    reference_comparisons,
+    worst_findings,
+)
 from rai_pipeline.core.governance.dispositions import Resolution, finding_id
 from rai_pipeline.core.governance.gate import aggregate_verdict
-from rai_pipeline.core.metrics.calibration import CALIBRATION_OK, CalibrationResult
+from rai_pipeline.core.metrics.calibration import CalibrationResult
 from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP, EXCLUDED_GROUPS, VERDICT_PASS
 from rai_pipeline.core.schemas.expectations import SuiteResult
-from rai_pipeline.core.stats.intervals import wilson_interval
 
 REPORT_METRICS = (
     "selection_rate",
@@ -172,76 +178,6 @@ def _methods_view(fairness: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _curve_charts(
-    context: ReportContext, dimension: str, groups: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """ROC, threshold-sensitivity and reliability charts for a single-attribute dimension,
-    drawn for the groups that meet the minimum size."""
-    out: dict[str, Any] = {"curves": [], "calibration_errors": [], "calibration_note": ""}
-    if "&" in dimension:
-        return out
-    shown = [g["group"] for g in groups if g["status"] == "ok"]
-    curves = context.threshold_curves
-    if curves is not None and not curves.empty:
-        rows = curves[curves["dimension"] == dimension]
-        roc, sensitivity = [], []
-        for group in shown:
-            block = rows[rows["group"] == group].sort_values("threshold", ascending=False)
-            fpr = [0.0, *block["false_positive_rate"], 1.0]
-            tpr = [0.0, *block["true_positive_rate"], 1.0]
-            roc.append((group, fpr, tpr))
-            ordered = block.sort_values("threshold")
-            sensitivity.append((group, list(ordered["threshold"]), list(ordered["selection_rate"])))
-        out["curves"].append(
-            line_chart_svg(
-                roc,
-                title=f"ROC by {dimension}",
-                x_label="false positive rate",
-                y_label="true positive rate",
-                diagonal=True,
-            )
-        )
-        out["curves"].append(
-            line_chart_svg(
-                sensitivity,
-                title=f"Selection rate by threshold, {dimension}",
-                x_label="threshold",
-                y_label="selection rate",
-                marker_x=context.threshold,
-            )
-        )
-    calibration = context.calibration
-    if calibration is not None and calibration.status != CALIBRATION_OK:
-        out["calibration_note"] = calibration.reason
-    elif calibration is not None:
-        reliability = calibration.curve[calibration.curve["dimension"] == dimension]
-        blocks = [(group, reliability[reliability["group"] == group]) for group in shown]
-        series = [
-            (group, list(block["mean_score"]), list(block["fraction_of_positives"]))
-            for group, block in blocks
-        ]
-        whiskers = []
-        for _, block in blocks:
-            low, high = wilson_interval(
-                block["n_pos"].to_numpy(), block["n"].to_numpy(),
-                confidence_level=context.confidence_level,
-            )  # fmt: skip
-            whiskers.append((np.atleast_1d(low).tolist(), np.atleast_1d(high).tolist()))
-        out["curves"].append(
-            line_chart_svg(
-                series,
-                title=f"Calibration by {dimension}",
-                x_label="mean predicted score",
-                y_label="observed positive rate",
-                diagonal=True,
-                intervals=whiskers,
-            )
-        )
-        errors = calibration.errors[calibration.errors["dimension"] == dimension]
-        out["calibration_errors"] = errors.to_dict("records")
-    return out
-
-
 def _view(context: ReportContext) -> dict[str, Any]:
     sm, fm = context.slice_metrics, context.fairness_metrics
     dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
@@ -273,24 +209,51 @@ def _view(context: ReportContext) -> dict[str, Any]:
     per_dimension = []
     for dimension in dimensions:
         groups = _wide_groups(sm, dimension, minimums)
+        reference, versus = reference_comparisons(fm, dimension)
         disparities = aggregate[aggregate["dimension"] == dimension].to_dict("records")
         charted = [d for d in disparities if d["metric"] != EXCLUDED_GROUPS]
         per_dimension.append(
             {
                 "dimension": dimension,
                 "groups": groups,
+                "reference": reference,
+                "versus": versus,
                 "chart": bar_chart_svg(groups, "selection_rate"),
                 "disparities": disparities,
                 "disparity_chart": disparity_chart_svg(charted) if charted else "",
-                **_curve_charts(context, dimension, groups),
+                **curve_charts(context, dimension, groups),
             }
         )
+    blocking = [f for f in findings if f["disposition_status"] not in {"accepted", "mitigating"}]
+    register = risk_register(
+        fm,
+        sm,
+        by_finding,
+        evaluation_id=context.evaluation_id,
+        risk_tier=context.risk_tier,
+        default_owner=context.owners.get("model", "unassigned"),
+        evaluated_on=context.evaluated_on,
+        due_days=context.mitigation_due_days,
+    )
+    rule = (
+        f"given by column {context.decision_column}"
+        if context.decision_column
+        else f"score >= {context.threshold}"
+    )
     return {
         "c": context,
         "gate": aggregate_verdict(fm),
-        "blocking": [
-            f for f in findings if f["disposition_status"] not in {"accepted", "mitigating"}
-        ],
+        "blocking": blocking,
+        "evaluated": evaluated_sentence(
+            model=context.model_name,
+            version=context.model_version,
+            dataset_version=context.dataset_version,
+            rows=int(overall.loc["count", "value"]) if "count" in overall.index else 0,
+            rule=rule,
+            dimensions=dimensions,
+        ),
+        "worst": worst_findings(register, fm),
+        "recommendations": recommendations(register, [f["finding"] for f in blocking]),
         "datasheet": context.datasheet,
         "previous_version": context.previous_version,
         "comparison": _comparison_view(context.comparison),

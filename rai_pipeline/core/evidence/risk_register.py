@@ -136,8 +136,8 @@ def _affected(
     if len(rows):
         names = list(dict.fromkeys(str(g) for g in rows["group"]))
         detail = [
-            f"{row.group}: {row.metric} {row.value:.3f} [{row.ci_lower:.3f}, {row.ci_upper:.3f}] "
-            f"against {row.reference_group}, {row.verdict}"
+            f"{row.group}: {row.metric} {row.value:.3f} (interval {row.ci_lower:.3f} to "
+            f"{row.ci_upper:.3f}) against {row.reference_group}, {row.verdict}"
             for row in rows.itertuples(index=False)
         ]
         return names, "; ".join(detail)
