@@ -9,7 +9,8 @@ Rules, so a reviewer can check them:
 - **Harm.** *allocation* for selection-rate metrics, *quality of service* for error-rate
   metrics, *unassessed* for groups that could not be compared.
 - **Groups affected.** The groups whose own comparison with the reference group, on a rate the
-  finding is built from, is ``fail`` or ``inconclusive`` (with their values); when every such
+  finding is built from, is ``fail`` or ``inconclusive`` (with their values; ``fail`` first,
+  then the furthest from equality); when every such
   comparison passes, the groups with the lowest and the highest rate. For *unassessed*: the
   excluded groups.
 - **Severity** from the verdict and the risk tier (:data:`SEVERITY`); **likelihood** from the
@@ -26,6 +27,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rai_pipeline.core.governance.dispositions import ACCEPT, Resolution, finding_id
@@ -134,6 +136,14 @@ def _affected(
         & (fairness["verdict"].isin([VERDICT_FAIL, VERDICT_INCONCLUSIVE]))
     ]
     if len(rows):
+        # the groups furthest from equality first: fail before inconclusive, then by distance
+        distance = np.where(
+            rows["metric"].str.endswith("_ratio"),
+            np.abs(np.log(rows["value"].clip(lower=1e-9))),
+            np.abs(rows["value"]),
+        )
+        rows = rows.assign(_fail=rows["verdict"] != VERDICT_FAIL, _distance=-distance)
+        rows = rows.sort_values(["_fail", "_distance", "group"], kind="stable")
         names = list(dict.fromkeys(str(g) for g in rows["group"]))
         detail = [
             f"{row.group}: {row.metric} {row.value:.3f} (interval {row.ci_lower:.3f} to "

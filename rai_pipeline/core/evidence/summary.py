@@ -19,6 +19,7 @@ from rai_pipeline.core.metrics.verdicts import (
 )
 
 WORST_SHOWN = 3
+AFFECTED_SHOWN = 2  # groups named per finding in the summary; the register lists them all
 CERTAINTY = {
     VERDICT_FAIL: "the whole interval lies outside the band",
     VERDICT_INCONCLUSIVE: "the interval straddles the band, so the data cannot tell whether "
@@ -72,7 +73,10 @@ def _sentence(entry: Mapping[str, Any]) -> str:
             f"{harm.capitalize()} harm in {dimension} not assessed: {metric} is not defined, "
             "because fewer than two of its groups can be compared."
         )
-    detail = str(entry["affected_detail"]) or "no single group stands out"
+    parts = [p for p in str(entry["affected_detail"]).split("; ") if p]
+    detail = "; ".join(parts[:AFFECTED_SHOWN]) or "no single group stands out"
+    if len(parts) > AFFECTED_SHOWN:
+        detail += f"; and {len(parts) - AFFECTED_SHOWN} more in the risk register"
     return (
         f"{harm.capitalize()} harm in {dimension}: {metric} is {value:.3f} (interval "
         f"{float(entry['ci_lower']):.3f} to {float(entry['ci_upper']):.3f}, policy band "
