@@ -286,6 +286,7 @@ def test_the_report_leads_with_the_verdict_summary_and_recommendations(pack):
     aggregate = fairness[fairness["group"] == "*"]
     pending = [f"{r.dimension}/{r.metric}" for r in aggregate.itertuples() if r.verdict != "pass"]
     section = report.split("## Recommendations")[1].split("\n## ")[0]
+    assert section.strip().startswith(f"{len(pending)} findings block the launch")
     assert re.findall(r"^- `([^`]+)` \(severity", section, re.M) == pending
     register = pd.read_csv(pack["out"] / "risk_register.csv", keep_default_na=False)
     for entry in register.itertuples():

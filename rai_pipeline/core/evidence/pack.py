@@ -17,10 +17,10 @@ from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
 from rai_pipeline.core.evidence.render import (
     DOCUMENTS,
     ReportContext,
+    register_of,
     render_checklist,
     render_document,
 )
-from rai_pipeline.core.evidence.risk_register import risk_register
 from rai_pipeline.core.storage import write_parquet
 
 TABLES = ("slice_metrics", "fairness_metrics")
@@ -54,16 +54,7 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
     if context.calibration is not None and not context.calibration.curve.empty:
         written += write_table(context.calibration.curve, staging, "calibration_curves")
         written += write_table(context.calibration.errors, staging, "calibration_errors")
-    register = risk_register(
-        context.fairness_metrics,
-        context.slice_metrics,
-        {r.finding: r for r in context.resolutions},
-        evaluation_id=context.evaluation_id,
-        risk_tier=context.risk_tier,
-        default_owner=context.owners.get("model", "unassigned"),
-        evaluated_on=context.evaluated_on,
-        due_days=context.mitigation_due_days,
-    )
+    register = register_of(context)
     spreadsheet_safe(register).to_csv(
         staging / "risk_register.csv", index=False, lineterminator="\n"
     )
@@ -95,6 +86,8 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
     files = sorted({p.name for p in written} | set(DOCUMENTS) | {MANIFEST_NAME})
     for filename, template in DOCUMENTS.items():
         path = staging / filename
-        path.write_text(render_document(template, context, files=files), encoding="utf-8")
+        path.write_text(
+            render_document(template, context, files=files, register=register), encoding="utf-8"
+        )
         written.append(path)
     return written

@@ -178,7 +178,21 @@ def _methods_view(fairness: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _view(context: ReportContext) -> dict[str, Any]:
+def register_of(context: ReportContext) -> pd.DataFrame:
+    """The evaluation's risk register (one entry per finding), as the pack writes it."""
+    return risk_register(
+        context.fairness_metrics,
+        context.slice_metrics,
+        {r.finding: r for r in context.resolutions},
+        evaluation_id=context.evaluation_id,
+        risk_tier=context.risk_tier,
+        default_owner=context.owners.get("model", "unassigned"),
+        evaluated_on=context.evaluated_on,
+        due_days=context.mitigation_due_days,
+    )
+
+
+def _view(context: ReportContext, register: pd.DataFrame | None = None) -> dict[str, Any]:
     sm, fm = context.slice_metrics, context.fairness_metrics
     dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
     overall = sm[sm["dimension"] == "overall"].set_index("metric")
@@ -225,16 +239,8 @@ def _view(context: ReportContext) -> dict[str, Any]:
             }
         )
     blocking = [f for f in findings if f["disposition_status"] not in {"accepted", "mitigating"}]
-    register = risk_register(
-        fm,
-        sm,
-        by_finding,
-        evaluation_id=context.evaluation_id,
-        risk_tier=context.risk_tier,
-        default_owner=context.owners.get("model", "unassigned"),
-        evaluated_on=context.evaluated_on,
-        due_days=context.mitigation_due_days,
-    )
+    if register is None:
+        register = register_of(context)
     rule = (
         f"given by column {context.decision_column}"
         if context.decision_column
@@ -305,11 +311,19 @@ def _environment(*, html: bool) -> Environment:
 _TEXT_ENV, _HTML_ENV = _environment(html=False), _environment(html=True)
 
 
-def render_document(template: str, context: ReportContext, *, files: Sequence[str] = ()) -> str:
+def render_document(
+    template: str,
+    context: ReportContext,
+    *,
+    files: Sequence[str] = (),
+    register: pd.DataFrame | None = None,
+) -> str:
     """Render ``templates/<template>`` with the report view of ``context``; ``files`` are the
-    pack's files the document may link to (relative paths)."""
+    pack's files the document may link to (relative paths); ``register`` the risk register
+    already built for the pack (:func:`register_of` otherwise)."""
     env = _HTML_ENV if template.endswith(".html.j2") else _TEXT_ENV
-    return env.get_template(template).render(**_view(context), files=list(files))
+    view = _view(context, register)
+    return env.get_template(template).render(**view, files=list(files))
 
 
 def render_checklist(
