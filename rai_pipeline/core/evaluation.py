@@ -26,6 +26,7 @@ from rai_pipeline.core.metrics.fairness import (
     AUTO_PER_GROUP,
     fairness_metrics_from_slices,
 )
+from rai_pipeline.core.metrics.mitigation import threshold_whatif
 from rai_pipeline.core.metrics.policy import FairnessPolicy
 from rai_pipeline.core.metrics.slice_metrics import (
     BOOTSTRAP_BINS,
@@ -128,9 +129,10 @@ def version_comparison(cells: pd.DataFrame, config: EvaluationConfig) -> pd.Data
 def report_curves(
     histograms: pd.DataFrame, metrics: pd.DataFrame, config: EvaluationConfig
 ) -> dict[str, Any]:
-    """Threshold curves on a coarse grid of exact bin edges, and 10-bin calibration with ECE
-    intervals for the groups that meet the minimum sizes, for the report (``ReportContext``
-    keyword arguments); nothing for empty histograms."""
+    """Threshold curves on a coarse grid of exact bin edges, the per-group threshold what-if
+    from the curves at every edge, and 10-bin calibration with ECE intervals for the groups
+    that meet the minimum sizes, for the report (``ReportContext`` keyword arguments); nothing
+    for empty histograms."""
     if histograms.empty:
         return {}
     hist = histograms.drop(columns=[c for c in ID_COLUMNS if c in histograms.columns])
@@ -138,6 +140,7 @@ def report_curves(
     sized = metrics[(metrics["metric"] == "count") & (metrics["status"] == STATUS_OK)]
     return {
         "threshold_curves": threshold_curves(hist, thresholds=edges),
+        "threshold_whatif": threshold_whatif(threshold_curves(hist), threshold=config.threshold),
         "calibration": calibration_curves(
             hist,
             bins=CALIBRATION_BINS,

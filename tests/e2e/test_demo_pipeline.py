@@ -16,9 +16,11 @@ import pytest
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 from sklearn.metrics import accuracy_score, roc_auc_score
 
+from rai_pipeline.core.engine.binning import histogram_edges
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
+from tests.core.threshold_oracle import oracle
 
 PACK_FILES = {
     "slice_metrics.parquet",
@@ -41,6 +43,10 @@ PACK_FILES = {
     "calibration_curves.csv",
     "calibration_errors.parquet",
     "calibration_errors.csv",
+    "threshold_whatif.parquet",
+    "threshold_whatif.csv",
+    "threshold_whatif_groups.parquet",
+    "threshold_whatif_groups.csv",
 }
 COMPARISON_FILES = {"version_comparison.parquet", "version_comparison.csv"}
 
@@ -121,6 +127,41 @@ def test_slice_metrics_equal_fairlearn_on_the_evaluated_rows(demo):
         overall = metrics[metrics["dimension"] == "overall"].set_index("metric")["value"]
         assert overall["roc_auc_score"] == pytest.approx(
             roc_auc_score(frame["label"], frame["score"]), abs=1e-9
+        )
+
+
+@pytest.mark.parametrize("constraint", ["demographic_parity", "equalized_odds"])
+def test_per_group_threshold_costs_equal_threshold_optimizer_on_the_evaluated_rows(
+    demo, constraint
+):
+    """ThresholdOptimizer on the demo's rows, each score put at the lower edge of its bin of
+    the 1000-bin histogram, so that its thresholds select exactly what the edges select."""
+    home, outcomes, _ = demo
+    outcome = outcomes[-1]
+    frame = _frame(home, outcome.partition_key.split("@")[1])
+    edges = histogram_edges((0.0, 1.0), 1000)
+    at_edge = edges[np.clip(np.searchsorted(edges, frame["score"], side="right") - 1, 0, 999)]
+    groups = pd.read_parquet(outcome.pack / "threshold_whatif_groups.parquet")
+    options = pd.read_parquet(outcome.pack / "threshold_whatif.parquet")
+    for feature in ("sex", "age_band"):
+        rows = pd.DataFrame({"g": frame[feature], "label": frame["label"], "score": at_edge})
+        expected = oracle(rows, constraint)
+        ours = groups[
+            (groups["dimension"] == feature)
+            & (groups["constraint"] == constraint)
+            & (groups["tolerance"] == 0)
+        ].set_index("group")
+        assert sorted(ours.index) == sorted(expected)
+        for group, rates in expected.items():
+            for rate, value in rates.items():
+                assert ours.loc[group, rate] == pytest.approx(value, abs=1e-9), (group, rate)
+        single = options[
+            (options["dimension"] == feature)
+            & (options["constraint"] == constraint)
+            & (options["option"] == "single threshold")
+        ]
+        assert single["accuracy"].iloc[0] == pytest.approx(
+            accuracy_score(frame["label"], frame["decision"]), abs=1e-12
         )
 
 

@@ -279,7 +279,10 @@ def test_the_model_card_links_every_table_and_document_of_the_pack(pack):
 def test_the_report_leads_with_the_verdict_summary_and_recommendations(pack):
     report = pack["docs"]["fairness_report.md"]
     headings = re.findall(r"^## (.+)$", report, re.M)
-    assert headings[:4] == ["Contents", "Summary", "Recommendations", "Findings"]
+    assert headings[:5] == [
+        "Summary", "Recommendations", "Contents", "Findings",
+        "What changing the threshold would cost",
+    ]  # fmt: skip
     assert headings[-2:] == ["Appendix B: Data quality", "Appendix C: Lineage"]
     assert report.index("**Verdict: ") < report.index("## Summary")
     fairness = pack["fairness"]
@@ -290,7 +293,10 @@ def test_the_report_leads_with_the_verdict_summary_and_recommendations(pack):
     assert re.findall(r"^- `([^`]+)` \(severity", section, re.M) == pending
     register = pd.read_csv(pack["out"] / "risk_register.csv", keep_default_na=False)
     for entry in register.itertuples():
-        assert f"{entry.proposed_mitigation} To close it: {entry.closing_evidence}" in section
+        cost = f" {entry.threshold_cost}" if entry.threshold_cost else ""
+        assert f"{entry.proposed_mitigation}{cost} To close it: {entry.closing_evidence}" in section
+    by_dimension = re.findall(r"^- \*\*(\S+)\*\*: (\d+) findings? \(", section, re.M)
+    assert by_dimension == [("g", str(len(pending)))]
     summary = report.split("## Summary")[1].split("\n## ")[0]
     rows = int(pack["metrics"].query("dimension == 'overall' and metric == 'count'")["value"][0])
     assert f"({rows:,} rows)" in summary and "across 1 dimension: g." in summary
@@ -312,3 +318,52 @@ def test_each_group_is_compared_with_the_named_reference_group(pack):
     assert next(li for li in section.splitlines() if li.startswith(f"| {reference} |")).endswith(
         "| reference | reference |"
     )
+
+
+def test_what_changing_the_threshold_costs_is_what_the_whatif_table_says(pack):
+    report = pack["docs"]["fairness_report.md"]
+    section = report.split("## What changing the threshold would cost")[1].split("\n## ")[0]
+    register = pd.read_csv(pack["out"] / "risk_register.csv", keep_default_na=False)
+    recommendations = report.split("## Recommendations")[1].split("\n## ")[0]
+    if pack["kind"] == "prediction":
+        assert not (pack["out"] / "threshold_whatif.csv").exists()
+        assert "Not assessed: the decisions are given by a column" in section
+        assert (
+            "per-group thresholds\n(not assessed: the decisions are given by a column"
+            in recommendations
+        )
+        costs = register[register["metric"] != "excluded_groups"]["threshold_cost"]
+        assert costs.str.contains("decisions are given").all()
+        return
+    whatif = pd.read_csv(pack["out"] / "threshold_whatif.csv")
+    lines = [li for li in section.splitlines() if li.startswith("| g |")]
+    assert len(lines) == len(whatif)
+    words = {"demographic_parity": "equal selection rates",
+             "true_positive_rate_parity": "equal true positive rates",
+             "false_positive_rate_parity": "equal false positive rates",
+             "equalized_odds": "equal true and false positive rates (equalized odds)"}  # fmt: skip
+    for line, row in zip(lines, whatif.itertuples(), strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[1] == words[row.constraint]
+        assert (
+            cells[3] == f"{float(row.accuracy):.3f}" and cells[5] == f"{float(row.disparity):.3f}"
+        )
+        single = row.option == "single threshold"
+        assert cells[4] == ("—" if single else f"{float(row.accuracy_change):+.3f}")
+    # the single threshold is the decision in use: its accuracy is the overall accuracy
+    overall = pack["metrics"].query("dimension == 'overall' and metric == 'accuracy_score'")
+    single = whatif[whatif["option"] == "single threshold"]["accuracy"].astype(float)
+    assert np.allclose(single, float(overall["value"].iloc[0]), atol=1e-12)
+    exact = whatif[(whatif["option"] == "per-group thresholds") & (whatif["tolerance"] == 0)]
+    assert (exact["disparity"].astype(float) < 1e-9).all()  # equality reached
+    dp = exact[exact["constraint"] == "demographic_parity"].iloc[0]
+    assert f"(accuracy now {single.iloc[0]:.3f}; below" in recommendations
+    line = next(li for li in recommendations.splitlines() if li.startswith("- **g**"))
+    cost = f"demographic parity {float(dp.accuracy):.3f} ({float(dp.accuracy_change):+.3f})"
+    assert f"); {cost}" in line
+    entry = register[register["metric"] == "demographic_parity_difference"]
+    if len(entry):
+        assert (
+            f"equal selection rates: accuracy {float(dp.accuracy):.3f}"
+            in entry["threshold_cost"].iloc[0]
+        )

@@ -51,6 +51,9 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
         written += write_table(context.comparison, staging, "version_comparison")
     if context.threshold_curves is not None:
         written += write_table(context.threshold_curves, staging, "threshold_curves")
+    if context.threshold_whatif is not None:
+        written += write_table(context.threshold_whatif.options, staging, "threshold_whatif")
+        written += write_table(context.threshold_whatif.groups, staging, "threshold_whatif_groups")
     if context.calibration is not None and not context.calibration.curve.empty:
         written += write_table(context.calibration.curve, staging, "calibration_curves")
         written += write_table(context.calibration.errors, staging, "calibration_errors")

@@ -25,12 +25,15 @@ from rai_pipeline.core.evidence.risk_register import risk_register
 from rai_pipeline.core.evidence.summary import (
     evaluated_sentence,
     recommendations,
+    recommendations_by_dimension,
     reference_comparisons,
     worst_findings,
 )
+from rai_pipeline.core.evidence.threshold_cost import current_accuracy, whatif_view
 from rai_pipeline.core.governance.dispositions import Resolution, finding_id
 from rai_pipeline.core.governance.gate import aggregate_verdict
 from rai_pipeline.core.metrics.calibration import CalibrationResult
+from rai_pipeline.core.metrics.mitigation import WhatIf
 from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP, EXCLUDED_GROUPS, VERDICT_PASS
 from rai_pipeline.core.schemas.expectations import SuiteResult
 
@@ -81,6 +84,7 @@ class ReportContext:
     previous_version: str | None = None
     comparison: pd.DataFrame | None = None
     threshold_curves: pd.DataFrame | None = None
+    threshold_whatif: WhatIf | None = None  # per-group thresholds' cost, from every edge
     calibration: CalibrationResult | None = None
     min_positives: int = 0
     min_negatives: int = 0
@@ -189,6 +193,7 @@ def register_of(context: ReportContext) -> pd.DataFrame:
         default_owner=context.owners.get("model", "unassigned"),
         evaluated_on=context.evaluated_on,
         due_days=context.mitigation_due_days,
+        whatif=context.threshold_whatif,
     )
 
 
@@ -241,6 +246,7 @@ def _view(context: ReportContext, register: pd.DataFrame | None = None) -> dict[
     blocking = [f for f in findings if f["disposition_status"] not in {"accepted", "mitigating"}]
     if register is None:
         register = register_of(context)
+    advice = recommendations(register, [f["finding"] for f in blocking])
     rule = (
         f"given by column {context.decision_column}"
         if context.decision_column
@@ -259,7 +265,10 @@ def _view(context: ReportContext, register: pd.DataFrame | None = None) -> dict[
             dimensions=dimensions,
         ),
         "worst": worst_findings(register, fm),
-        "recommendations": recommendations(register, [f["finding"] for f in blocking]),
+        "recommendations": advice,
+        "advice_by_dimension": recommendations_by_dimension(advice, context.threshold_whatif),
+        "whatif": whatif_view(context.threshold_whatif),
+        "accuracy_now": current_accuracy(context.threshold_whatif),
         "datasheet": context.datasheet,
         "previous_version": context.previous_version,
         "comparison": _comparison_view(context.comparison),
@@ -283,6 +292,7 @@ def _view(context: ReportContext, register: pd.DataFrame | None = None) -> dict[
         "report_metrics": REPORT_METRICS,
         "fmt": fmt,
         "interval": interval,
+        "plural": plural,
         "lineage": dict(context.lineage),
         "lineage_rows": lineage_rows(context.lineage),
         "about_data": [

@@ -17,8 +17,9 @@ Rules, so a reviewer can check them:
   verdict (:data:`LIKELIHOOD`); each entry states the rule that set them.
 - **Owner, due date, status** from the finding's disposition when there is one; otherwise
   the model owner, the evaluation day plus ``mitigation_due_days``, and ``open``.
-- **Mitigation**: the candidates for the metric, naming the groups and rates involved, and
-  the evidence that would close the finding.
+- **Mitigation**: the candidates for the metric, naming the groups and rates involved; the
+  measured cost of per-group thresholds for the metric's rates (``threshold_cost``, from the
+  pack's ``threshold_whatif``); and the evidence that would close the finding.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rai_pipeline.core.evidence.threshold_cost import cost_sentence
 from rai_pipeline.core.governance.dispositions import ACCEPT, Resolution, finding_id
+from rai_pipeline.core.metrics.mitigation import WhatIf
 from rai_pipeline.core.metrics.verdicts import (
     AGGREGATE_GROUP,
     EXCLUDED_GROUPS,
@@ -71,6 +74,7 @@ RISK_COLUMNS = [
     "affected_groups",
     "affected_detail",
     "proposed_mitigation",
+    "threshold_cost",
     "closing_evidence",
     "owner",
     "due_date",
@@ -218,6 +222,7 @@ def risk_register(
     default_owner: str,
     evaluated_on: dt.date,
     due_days: int,
+    whatif: WhatIf | None = None,
 ) -> pd.DataFrame:
     """One entry per finding; see the module docstring for the rules."""
     aggregate = fairness_metrics[fairness_metrics["group"] == AGGREGATE_GROUP]
@@ -265,6 +270,9 @@ def risk_register(
                 "affected_groups": ";".join(groups),
                 "affected_detail": detail,
                 "proposed_mitigation": _mitigation(harm, row, groups),
+                "threshold_cost": ""
+                if harm == UNASSESSED
+                else cost_sentence(whatif, str(row.dimension), str(row.metric)),
                 "closing_evidence": CLOSING_UNASSESSED.format(groups=", ".join(groups))
                 if harm == UNASSESSED
                 else CLOSING.format(metric=row.metric),

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from rai_pipeline.core.evidence.threshold_cost import headline_cost
+from rai_pipeline.core.metrics.mitigation import WhatIf
 from rai_pipeline.core.metrics.verdicts import (
     AGGREGATE_GROUP,
     VERDICT_FAIL,
@@ -85,20 +87,43 @@ def _sentence(entry: Mapping[str, Any]) -> str:
     )
 
 
-def recommendations(register: pd.DataFrame, blocking: Sequence[str]) -> list[dict[str, str]]:
-    """For each blocking finding (no valid disposition), in the register's order: what to try
-    and what would close it."""
+def recommendations(register: pd.DataFrame, blocking: Sequence[str]) -> list[dict[str, Any]]:
+    """For each blocking finding (no valid disposition), in the register's order: what to try,
+    what changing the threshold would cost, and what would close it."""
     wanted = set(blocking)
     return [
         {
             "finding": str(e["finding"]),
+            "dimension": str(e["dimension"]),
+            "metric": str(e["metric"]),
+            "verdict": str(e["verdict"]),
             "severity": str(e["severity"]),
             "mitigation": str(e["proposed_mitigation"]),
+            "threshold_cost": str(e["threshold_cost"]),
             "closing": str(e["closing_evidence"]),
         }
         for e in register.to_dict("records")
         if e["finding"] in wanted
     ]
+
+
+def recommendations_by_dimension(
+    items: Sequence[Mapping[str, Any]], whatif: WhatIf | None
+) -> list[dict[str, Any]]:
+    """The blocking findings of each dimension in one line: how many, of which severity, and
+    the accuracy with per-group thresholds reaching the equalities they call for."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        line = out.setdefault(
+            item["dimension"], {"dimension": item["dimension"], "metrics": [], "severity": {}}
+        )
+        line["metrics"].append(item["metric"])
+        line["severity"][item["severity"]] = line["severity"].get(item["severity"], 0) + 1
+    for line in out.values():
+        counts = sorted(line["severity"].items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 3))
+        line["severity_words"] = ", ".join(f"{n} {level}" for level, n in counts)
+        line["cost"] = headline_cost(whatif, line["dimension"], line["metrics"])
+    return list(out.values())
 
 
 def reference_comparisons(
