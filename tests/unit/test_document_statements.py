@@ -249,7 +249,12 @@ def test_dispositions_given_to_evaluate_file_are_the_ones_the_pack_claims(pack, 
     )
     register = pd.read_csv(out / "risk_register.csv")
     assert list(register["status"]) == ["accepted"] + ["mitigating"] * len(rest)
-    assert "; 0 without a valid disposition." in (out / "fairness_report.md").read_text()
+    report = (out / "fairness_report.md").read_text()
+    assert "; 0 without a valid disposition." in report
+    recommendations = report.split("## Recommendations")[1].split("\n## ")[0]
+    assert recommendations.strip() == (
+        "No finding blocks the launch: each passes or has a valid disposition."
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     (recorded,) = [i for i in manifest["inputs"] if i["kind"] == "dispositions"]
     assert recorded["sha256"] == file_sha256(decided)
@@ -279,8 +284,8 @@ def test_the_model_card_links_every_table_and_document_of_the_pack(pack):
 def test_the_report_leads_with_the_verdict_summary_and_recommendations(pack):
     report = pack["docs"]["fairness_report.md"]
     headings = re.findall(r"^## (.+)$", report, re.M)
-    assert headings[:5] == [
-        "Summary", "Recommendations", "Contents", "Findings",
+    assert headings[:6] == [
+        "Summary", "Recommendations", "About this evaluation", "Contents", "Findings",
         "What changing the threshold would cost",
     ]  # fmt: skip
     assert headings[-2:] == ["Appendix B: Data quality", "Appendix C: Lineage"]
