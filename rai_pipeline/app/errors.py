@@ -20,6 +20,7 @@ from rai_pipeline.core.landing.extracts import (
     LandingError,
     LandingIntegrityError,
 )
+from rai_pipeline.core.llm_safety.frame import LlmInputError
 
 EXIT_BAD_INPUT = EXIT_ERROR
 INPUT_ERRORS: tuple[type[Exception], ...] = (
@@ -30,6 +31,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
     LandingConflictError,
     LandingError,
     LandingIntegrityError,
+    LlmInputError,
     PackError,
     PackSourceError,
     ReproduceError,

@@ -29,18 +29,14 @@ so the engine runs on one thread unless ``threads`` says otherwise.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rai_pipeline.app.file_options import (
     MSG_OUT_EMPTY,
-    MSG_OUT_EXISTS,
-    PREVIOUS_SUFFIX,
     check_flag,
     check_out,
     check_slices,
@@ -49,7 +45,8 @@ from rai_pipeline.app.file_options import (
 from rai_pipeline.app.input_checks import InputFileError, check_reference_groups
 from rai_pipeline.app.input_reader import connect, file_stem, reader_for
 from rai_pipeline.app.predictions_file import DECISION, FRAME_RELATION, LABEL, SCORE, load_frame
-from rai_pipeline.app.recovery import spill_prefix, staging_prefix, sweep_beside
+from rai_pipeline.app.publish_folder import stage_and_publish
+from rai_pipeline.app.recovery import spill_prefix, sweep_beside
 from rai_pipeline.code_version import code_version
 from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import (
@@ -59,16 +56,15 @@ from rai_pipeline.core.config.schema import (
 )
 from rai_pipeline.core.engine.profile import GroupLimitError
 from rai_pipeline.core.evidence.escaping import Markdown, code_span, md_text
-from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, build_manifest, write_manifest
+from rai_pipeline.core.evidence.manifest import build_manifest
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.governance.dispositions import load_dispositions
 from rai_pipeline.core.governance.gate import aggregate_verdict, decide_gate
-from rai_pipeline.core.storage import file_sha256, move_into_place
+from rai_pipeline.core.storage import file_sha256
 
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
 DEFAULT_MODEL_NAME = "file"
 MSG_CHANGED = "{file}: the file changed while it was being evaluated; run again"
-MSG_UNWRITABLE = "{out}: cannot write the outputs ({reason})"
 MSG_SKIPPED_SCORE = (
     "no score column: decisions are given by column {column!r}, so roc_auc_score and "
     "brier_score_loss are not computed"
@@ -274,9 +270,8 @@ def evaluate_file(
                 "sha256": file_sha256(Path(dispositions)),
             }
         )
-    staging = out.parent / f"{staging_prefix(out)}{uuid.uuid4().hex[:8]}"
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+
+    def build(staging: Path) -> dict[str, object]:
         assemble_pack(staging, context)
         (staging / "lineage").mkdir(exist_ok=True)
         (staging / "lineage" / "slice_stats.sql").write_text(
@@ -285,16 +280,9 @@ def evaluate_file(
         manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
         if skipped:
             manifest["skipped_metrics"] = skipped
-        digest = write_manifest(staging, manifest)
-        files = sorted(p.name for p in staging.iterdir())
-        previous = _publish(staging, out, force=force)
-    except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        reason = error.strerror or str(error)
-        raise InputFileError(MSG_UNWRITABLE.format(out=out, reason=reason)) from error
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        return manifest
+
+    published = stage_and_publish(out, force=force, build=build)
     step(f"done: {out}")
     aggregate = fairness[fairness["group"] == "*"]
     return FileEvaluation(
@@ -303,9 +291,9 @@ def evaluate_file(
         rows=rows,
         verdict=aggregate_verdict(fairness),
         verdict_counts={k: int(v) for k, v in aggregate["verdict"].value_counts().items()},
-        evidence_digest=digest,
-        files=files,
-        previous=previous,
+        evidence_digest=published.evidence_digest,
+        files=published.files,
+        previous=published.previous,
         skipped_metrics=skipped,
     )
 
@@ -335,26 +323,3 @@ def _model_details(
     if skipped:
         details["Metrics not computed"] = next(iter(skipped.values()))
     return details
-
-
-def _previous_name(out: Path) -> Path:
-    manifest = out / MANIFEST_NAME
-    label = file_sha256(manifest)[:16] if manifest.is_file() else "unmanaged"
-    candidate = out.with_name(f"{out.name}{PREVIOUS_SUFFIX}{label}")
-    counter = 2
-    while candidate.exists():
-        candidate = out.with_name(f"{out.name}{PREVIOUS_SUFFIX}{label}-{counter}")
-        counter += 1
-    return candidate
-
-
-def _publish(staging: Path, out: Path, *, force: bool) -> Path | None:
-    """Move ``staging`` to ``out`` with one rename; a non-empty ``out`` is first renamed aside
-    (``force``) and restored if the final rename fails."""
-    previous = None
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise InputFileError(MSG_OUT_EXISTS.format(out=out, suffix=PREVIOUS_SUFFIX))
-        previous = _previous_name(out)
-    move_into_place(staging, out, aside=previous)
-    return previous

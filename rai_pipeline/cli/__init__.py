@@ -10,6 +10,9 @@ from rai_pipeline.cli import pipeline  # noqa: F401 (registers its commands)
 from rai_pipeline.cli import files  # noqa: F401
 
 # isort: split
+from rai_pipeline.cli import llm  # noqa: F401
+
+# isort: split
 from rai_pipeline.cli import audit  # noqa: F401
 
 # isort: split

@@ -557,7 +557,7 @@ def test_a_failure_while_writing_leaves_no_output_and_no_staging_folder(
     config = write_config(tmp_path, SYNTHETIC_CONFIG)
 
     def disk_full(staging, context):
-        staging.mkdir(parents=True)
+        staging.mkdir(parents=True, exist_ok=True)
         (staging / "slice_metrics.csv").write_text("partial")
         raise OSError(28, "No space left on device")
 

@@ -321,6 +321,12 @@ def _environment(*, html: bool) -> Environment:
 _TEXT_ENV, _HTML_ENV = _environment(html=False), _environment(html=True)
 
 
+def template_for(name: str) -> Any:
+    """A document template: HTML ones autoescaped, Markdown ones with every value escaped
+    (:func:`~rai_pipeline.core.evidence.escaping.finalize`)."""
+    return (_HTML_ENV if name.endswith(".html.j2") else _TEXT_ENV).get_template(name)
+
+
 def render_document(
     template: str,
     context: ReportContext,

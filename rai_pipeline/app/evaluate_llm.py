@@ -1,0 +1,167 @@
+"""``rai evaluate-llm``: an LLM safety evaluation of prompt and response files, without the
+orchestrator, with the code the pipeline uses (:mod:`rai_pipeline.core.llm_safety`).
+
+Steps; nothing is written before the last one:
+
+1. Read the config (docs/llm-safety.md); paths resolve against its folder. Refuse an existing,
+   non-empty output folder unless ``force``.
+2. Read the prompt set and each responses file as text (CSV, multi-line quoted fields
+   allowed, or Parquet), hash them, and check them: columns present, ids unique, expected
+   values valid; the data checks are counted, and stop the run when configured blocking.
+3. Rates per slice, labelling agreement, the judge against human labels, verdicts.
+4. Tables, the report and ``manifest.json`` are assembled in a staging folder beside the
+   output folder and moved into place with one rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from rai_pipeline.app.file_options import MSG_OUT_EMPTY, check_out
+from rai_pipeline.app.input_checks import InputFileError
+from rai_pipeline.app.publish_folder import stage_and_publish
+from rai_pipeline.app.recovery import sweep_beside
+from rai_pipeline.code_version import code_version
+from rai_pipeline.core.evidence.llm_report import (
+    LLM_DOCUMENTS,
+    LlmReportContext,
+    render_llm_document,
+)
+from rai_pipeline.core.evidence.manifest import build_manifest
+from rai_pipeline.core.evidence.pack import write_table
+from rai_pipeline.core.llm_safety.config import load_llm_config, resolve
+from rai_pipeline.core.llm_safety.evaluation import VersionInput, evaluate_llm_safety
+from rai_pipeline.core.llm_safety.verdicts import overall_verdict
+from rai_pipeline.core.storage import file_sha256
+
+MSG_READ = "{file}: cannot read it as {kind} ({reason})"
+MSG_MISSING = "{file}: no such file (from the config's {key})"
+
+
+@dataclass(frozen=True)
+class LlmFileEvaluation:
+    out: Path
+    evaluation_id: str
+    verdicts: dict[str, str]
+    evidence_digest: str
+    files: list[str]
+    previous: Path | None
+
+
+def read_text_table(path: Path, *, key: str) -> pd.DataFrame:
+    """Every column as text (empty string where a CSV cell is empty)."""
+    if not path.is_file():
+        raise InputFileError(MSG_MISSING.format(file=path, key=key))
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            return pd.read_parquet(path).astype(object).where(lambda f: f.notna(), "").astype(str)
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        kind = "Parquet" if path.suffix.lower() in {".parquet", ".pq"} else "CSV"
+        raise InputFileError(MSG_READ.format(file=path, kind=kind, reason=error)) from None
+
+
+def evaluate_llm(
+    config_path: Path | str, *, out: Path | str, force: bool = False
+) -> LlmFileEvaluation:
+    """Evaluate the files a config names and publish the evidence folder at ``out``."""
+    if not str(out).strip():
+        raise InputFileError(MSG_OUT_EMPTY)
+    config_path, out = Path(config_path), Path(out)
+    config, folder = load_llm_config(config_path)
+    prompts_path = resolve(folder, config.prompts.path)
+    response_paths = [resolve(folder, r.path) for r in config.responses]
+    inputs_by_name = {"config": config_path, "prompt set": prompts_path}
+    for spec, path in zip(config.responses, response_paths, strict=True):
+        inputs_by_name[f"responses {spec.model_version}"] = path
+    check_out(out, force=force, inputs=inputs_by_name)
+    prompts = read_text_table(prompts_path, key="prompts.path")
+    for dimension in config.prompts.dimensions:
+        if dimension in prompts.columns:  # an empty cell is a missing value
+            prompts[dimension] = prompts[dimension].where(prompts[dimension] != "")
+    versions = []
+    for index, (spec, path) in enumerate(zip(config.responses, response_paths, strict=True)):
+        table = read_text_table(path, key=f"responses[{index}].path")
+        versions.append(VersionInput(spec=spec, table=table, digest=file_sha256(path),
+                                     file=str(path)))  # fmt: skip
+    prompts_digest = file_sha256(prompts_path)
+    evaluation = evaluate_llm_safety(prompts, versions, config, prompts_file=str(prompts_path))
+    config_digest = config.digest()
+    identity = "\n".join([config_digest, prompts_digest, *(v.digest for v in versions)])
+    evaluation_id = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    lineage = {
+        "evaluation_id": evaluation_id,
+        "model_name": config.model_name,
+        "model_versions": ", ".join(v.spec.model_version for v in versions),
+        "config_sha256": config_digest,
+        "prompt_set_sha256": prompts_digest,
+        "judge": evaluation.judge.describe(),
+        **code_version(),
+    }
+    judge = evaluation.judge
+    metrics = evaluation.metrics.assign(
+        model_name=config.model_name,
+        evaluation_id=evaluation_id,
+        judge_name=judge.name,
+        judge_version=judge.version,
+        judge_template_sha256=judge.template_digest,
+    )
+    tables = {
+        "llm_safety_metrics": metrics,
+        "llm_safety_verdicts": evaluation.verdicts,
+        "llm_data_checks": evaluation.checks,
+        "llm_coverage": evaluation.coverage,
+        "llm_failure_modes": evaluation.failures,
+        "llm_low_agreement": evaluation.low_agreement,
+        "llm_rater_agreement": evaluation.rater_agreement,
+    }
+    inputs = [
+        {"kind": "config", "name": config_path.name, "path": str(config_path.resolve()),
+         "sha256": file_sha256(config_path), "config_digest": config_digest},
+        {"kind": "prompt_set", "name": prompts_path.name, "path": str(prompts_path.resolve()),
+         "sha256": prompts_digest, "rows": len(prompts)},
+        *({"kind": "responses", "model_version": v.spec.model_version,
+           "name": Path(v.file).name, "path": str(Path(v.file).resolve()),
+           "sha256": v.digest, "rows": len(v.table)} for v in versions),
+    ]  # fmt: skip
+    sweep_beside(out)
+
+    def build(staging: Path) -> dict[str, object]:
+        written = []
+        for name, frame in tables.items():
+            if len(frame.columns):
+                written += write_table(frame, staging, name)
+        context = LlmReportContext(
+            model_name=config.model_name,
+            evaluation_id=evaluation_id,
+            evaluation=evaluation,
+            lineage=lineage,
+            prompts=len(prompts),
+            dimensions=list(config.prompts.dimensions),
+            min_group_size=config.min_group_size,
+            confidence_level=config.confidence_level,
+            policy=config.policy.model_dump(),
+            files=sorted(p.name for p in written),
+        )
+        for filename, template in LLM_DOCUMENTS.items():
+            (staging / filename).write_text(
+                render_llm_document(template, context), encoding="utf-8"
+            )
+        return build_manifest(staging, inputs=inputs, lineage=lineage)
+
+    published = stage_and_publish(out, force=force, build=build)
+    return LlmFileEvaluation(
+        out=out,
+        evaluation_id=evaluation_id,
+        verdicts={
+            v.spec.model_version: overall_verdict(evaluation.verdicts, v.spec.model_version)
+            for v in versions
+        },
+        evidence_digest=published.evidence_digest,
+        files=published.files,
+        previous=published.previous,
+    )
