@@ -118,6 +118,8 @@ def evaluate_llm(
         "llm_failure_modes": evaluation.failures,
         "llm_low_agreement": evaluation.low_agreement,
         "llm_rater_agreement": evaluation.rater_agreement,
+        "llm_version_comparison": evaluation.comparison,
+        "llm_flips": evaluation.flips,
     }
     inputs = [
         {"kind": "config", "name": config_path.name, "path": str(config_path.resolve()),

@@ -100,6 +100,27 @@ def _table(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.to_dict("records") if len(frame) else []
 
 
+def _pairs(ev: LlmEvaluation) -> list[dict[str, Any]]:
+    """Per compared pair: the regressions and improvements, and the prompts that flipped."""
+    out = []
+    comparison, flips = ev.comparison, ev.flips
+    for (base, current), rows in comparison.groupby(["base_version", "model_version"],
+                                                     sort=False):  # fmt: skip
+        mine = flips[(flips["base_version"] == base) & (flips["model_version"] == current)]
+        out.append(
+            {
+                "base": base,
+                "current": current,
+                "regressions": _table(rows[rows["change"] == "regression"]),
+                "improvements": int((rows["change"] == "improvement").sum()),
+                "regressed": int((mine["change"] == "regressed").sum()),
+                "improved": int((mine["change"] == "improved").sum()),
+                "adjustment": str(rows["adjustment"].iloc[0]),
+            }
+        )
+    return out
+
+
 def llm_view(context: LlmReportContext) -> dict[str, Any]:
     ev = context.evaluation
     m = ev.metrics
@@ -125,6 +146,7 @@ def llm_view(context: LlmReportContext) -> dict[str, Any]:
         "checks": _table(ev.checks),
         "problems": _table(problems),
         "prefixes": ev.id_prefixes,
+        "pairs": _pairs(ev),
         "fmt": fmt,
         "interval": interval,
         "plural": plural,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
 from rai_pipeline.core.stats.bootstrap import bootstrap_rng, percentile_interval
 
 FloatArray = npt.NDArray[np.float64]

@@ -10,6 +10,7 @@ the policy. Relative paths resolve against the config file's folder.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
 from rai_pipeline.core.config.files import read_yaml_mapping, validation_message
 from rai_pipeline.core.config.schema import BootstrapConfig, ConfigError
 
@@ -30,6 +32,7 @@ COMPLIANCE, REFUSAL, PARTIAL = "compliance", "refusal", "partial"
 OUTCOMES_ORDER = (COMPLIANCE, REFUSAL, PARTIAL)
 MSG_INVALID = "{path}: invalid LLM safety config:"
 MSG_OVERLAP = "the label {label!r} is listed under more than one outcome"
+MSG_UNKNOWN_VERSION = "comparisons: {version!r} is not a model_version of responses {known}"
 MSG_VERSIONS = "model_version {version!r} is given twice; each response file is one version"
 MSG_NO_VERDICT = (
     "responses[{index}] has no verdict: give `final` (the column holding each response's "
@@ -150,6 +153,9 @@ class LlmSafetyConfig(_Strict):
     confidence_level: float = Field(default=0.95, gt=0, lt=1)
     bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
     top_failures: int = Field(default=5, ge=1, le=100)
+    # (base, candidate) pairs to compare; None: each version against the one listed before it
+    comparisons: list[tuple[str, str]] | None = None
+    multiple_testing: Literal["holm", "bh"] = "holm"
 
     @model_validator(mode="after")
     def _consistent(self) -> LlmSafetyConfig:
@@ -157,12 +163,23 @@ class LlmSafetyConfig(_Strict):
         for version in versions:
             if versions.count(version) > 1:
                 raise ValueError(MSG_VERSIONS.format(version=version))
+        for base, candidate in self.comparisons or []:
+            for version in (base, candidate):
+                if version not in versions:
+                    raise ValueError(MSG_UNKNOWN_VERSION.format(version=version, known=versions))
         for index, responses in enumerate(self.responses):
             if self.judge.kind == "file" and responses.final is None:
                 raise ValueError(MSG_NO_VERDICT.format(index=index))
             if self.judge.kind == "string_match" and responses.completion is None:
                 raise ValueError(MSG_NO_COMPLETION.format(index=index))
         return self
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The comparisons to make: as configured, or each version against the previous."""
+        if self.comparisons is not None:
+            return [tuple(pair) for pair in self.comparisons]  # type: ignore[misc]
+        versions = [r.model_version for r in self.responses]
+        return list(itertools.pairwise(versions))
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: the config's identity in lineage records."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+
 from rai_pipeline.core.llm_safety.agreement import (
     Ratings,
     agreement_rows,
@@ -46,6 +47,7 @@ from rai_pipeline.core.llm_safety.metrics import (
     safety_rates,
     slices_of,
 )
+from rai_pipeline.core.llm_safety.regressions import compare_versions
 from rai_pipeline.core.llm_safety.verdicts import safety_verdicts
 
 LLM_METRIC_COLUMNS = (*METRIC_COLUMNS, "family")
@@ -78,6 +80,8 @@ class LlmEvaluation:
     rater_agreement: pd.DataFrame
     judge: JudgeIdentity
     id_prefixes: dict[str, str]
+    comparison: pd.DataFrame
+    flips: pd.DataFrame
 
 
 def judge_identity(config: LlmSafetyConfig) -> JudgeIdentity:
@@ -195,8 +199,21 @@ def evaluate_llm_safety(
             ]
     parts = [rates, *([pd.DataFrame(extra, columns=list(LLM_METRIC_COLUMNS))] if extra else [])]
     metrics = pd.concat(parts, ignore_index=True)[list(LLM_METRIC_COLUMNS)]
+    comparison, flipped = compare_versions(
+        built.frame,
+        config.pairs(),
+        dimensions=spec.dimensions,
+        method=config.multiple_testing,
+        alpha=1 - config.confidence_level,
+        min_group_size=config.min_group_size,
+        n_resamples=config.bootstrap.n_resamples,
+        seed=config.bootstrap.seed,
+        confidence_level=config.confidence_level,
+    )
     return LlmEvaluation(
         frame=built.frame,
+        comparison=comparison,
+        flips=flipped,
         metrics=metrics,
         checks=built.checks,
         verdicts=safety_verdicts(metrics, config.policy),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from rai_pipeline.core.llm_safety.config import (
     PARTIAL,
     REFUSAL,

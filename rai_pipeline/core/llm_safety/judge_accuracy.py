@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
 from rai_pipeline.core.llm_safety.agreement import Ratings, agreement_rows
 from rai_pipeline.core.metrics.slice_metrics import STATUS_OK, STATUS_UNDEFINED
 from rai_pipeline.core.stats.intervals import wilson_interval

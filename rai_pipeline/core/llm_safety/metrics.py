@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
+
 from rai_pipeline.core.engine.slices import SliceSpec, build_slices
 from rai_pipeline.core.engine.statistics import compute_slice_stats
 from rai_pipeline.core.metrics.slice_metrics import (

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+
 from rai_pipeline.core.llm_safety.config import LlmPolicyConfig
 from rai_pipeline.core.metrics.slice_metrics import STATUS_OK
 from rai_pipeline.core.metrics.verdicts import (
