@@ -27,10 +27,12 @@ from rai_pipeline.core.llm_safety.agreement import (
     disagreements,
 )
 from rai_pipeline.core.llm_safety.config import LlmSafetyConfig, ResponsesConfig
+from rai_pipeline.core.llm_safety.correction import corrected_rows
 from rai_pipeline.core.llm_safety.frame import (
     LlmInputError,
     match_ids,
     prompt_table,
+    refused_of,
     safety_frame,
 )
 from rai_pipeline.core.llm_safety.judge_accuracy import judge_rows
@@ -185,6 +187,9 @@ def evaluate_llm_safety(
             judged = verdicts[version].set_index("prompt_id")["verdict"]
             human = rows.set_index("_prompt")[item.spec.final]
             judged = judged.reindex(human.index)
+            unsafe = rows["unsafe"].to_numpy()
+            corrected = _corrected(built.frame, version, judged, human, unsafe, config)
+            extra += [{**row, "family": "judge"} for row in corrected]
             extra += [
                 {**row, "family": "judge"}
                 for row in judge_rows(
@@ -223,6 +228,37 @@ def evaluate_llm_safety(
         rater_agreement=pd.concat(raters, ignore_index=True) if raters else pd.DataFrame(),
         judge=judge_identity(config),
         id_prefixes={v: p for v, p in prefixes.items() if p},
+    )
+
+
+def _corrected(
+    frame: pd.DataFrame,
+    version: str,
+    judged: pd.Series,
+    human: pd.Series,
+    unsafe: np.ndarray,
+    config: LlmSafetyConfig,
+) -> list[dict[str, object]]:
+    """Rogan–Gladen corrected rates (:mod:`.correction`): the validation sample is the
+    prompts whose response carries a human verdict within the configured outcomes."""
+    judge_outcome, human_outcome = _outcome(judged, config), _outcome(human, config)
+    labelled = (judge_outcome.notna() & human_outcome.notna()).to_numpy()
+    side = pd.Series(unsafe, index=judged.index)
+    mine = frame[frame["model_version"] == version]
+    return corrected_rows(
+        mine["refused"].to_numpy(np.float64),
+        mine["unsafe"].to_numpy(),
+        validation_judge=refused_of(
+            judge_outcome[labelled], side[labelled], config.outcomes
+        ).to_numpy(np.float64),
+        validation_human=refused_of(
+            human_outcome[labelled], side[labelled], config.outcomes
+        ).to_numpy(np.float64),
+        validation_unsafe=side[labelled].to_numpy(),
+        model_version=version,
+        n_resamples=config.bootstrap.n_resamples,
+        seed=config.bootstrap.seed,
+        confidence_level=config.confidence_level,
     )
 
 
