@@ -16,6 +16,7 @@ Steps; nothing is written before the last one:
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,9 @@ from rai_pipeline.core.evidence.llm_report import (
 )
 from rai_pipeline.core.evidence.manifest import build_manifest
 from rai_pipeline.core.evidence.pack import write_table
-from rai_pipeline.core.llm_safety.config import load_llm_config, resolve
+from rai_pipeline.core.llm_safety.config import ResponsesConfig, load_llm_config, resolve
 from rai_pipeline.core.llm_safety.evaluation import VersionInput, evaluate_llm_safety
+from rai_pipeline.core.llm_safety.label_studio import LabelStudioError, label_studio_ratings
 from rai_pipeline.core.llm_safety.verdicts import overall_verdict
 from rai_pipeline.core.storage import file_sha256
 
@@ -65,6 +67,34 @@ def read_text_table(path: Path, *, key: str) -> pd.DataFrame:
         raise InputFileError(MSG_READ.format(file=path, kind=kind, reason=error)) from None
 
 
+def with_label_studio(
+    spec: ResponsesConfig, table: pd.DataFrame, export: Path, *, index: int
+) -> tuple[ResponsesConfig, pd.DataFrame]:
+    """The responses with one more ratings column per Label Studio rater (matched on the
+    responses' id column), and the config entry naming them."""
+    key = f"responses[{index}].label_studio.path"
+    if not export.is_file():
+        raise InputFileError(MSG_MISSING.format(file=export, key=key))
+    try:
+        tasks = json.loads(export.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        raise InputFileError(MSG_READ.format(file=export, kind="JSON", reason=error)) from None
+    assert spec.label_studio is not None
+    try:
+        ratings = label_studio_ratings(
+            tasks,
+            id_field=spec.label_studio.id_field,
+            from_name=spec.label_studio.from_name,
+            file=str(export),
+        )
+    except LabelStudioError as error:
+        raise InputFileError(str(error)) from None
+    columns = [c for c in ratings.columns if c != "response_id"]
+    merged = table.merge(ratings, left_on=spec.id, right_on="response_id", how="left")
+    merged = merged.drop(columns=["response_id"]).fillna({c: "" for c in columns})
+    return spec.model_copy(update={"ratings": [*spec.ratings, *columns]}), merged
+
+
 def evaluate_llm(
     config_path: Path | str, *, out: Path | str, force: bool = False
 ) -> LlmFileEvaluation:
@@ -83,9 +113,15 @@ def evaluate_llm(
     for dimension in config.prompts.dimensions:
         if dimension in prompts.columns:  # an empty cell is a missing value
             prompts[dimension] = prompts[dimension].where(prompts[dimension] != "")
-    versions = []
+    versions, extra_inputs = [], []
     for index, (spec, path) in enumerate(zip(config.responses, response_paths, strict=True)):
         table = read_text_table(path, key=f"responses[{index}].path")
+        if spec.label_studio is not None:
+            export = resolve(folder, spec.label_studio.path)
+            spec, table = with_label_studio(spec, table, export, index=index)
+            extra_inputs.append({"kind": "label_studio_export", "model_version": spec.model_version,
+                                 "name": export.name, "path": str(export.resolve()),
+                                 "sha256": file_sha256(export)})  # fmt: skip
         versions.append(VersionInput(spec=spec, table=table, digest=file_sha256(path),
                                      file=str(path)))  # fmt: skip
     prompts_digest = file_sha256(prompts_path)
@@ -129,6 +165,7 @@ def evaluate_llm(
         *({"kind": "responses", "model_version": v.spec.model_version,
            "name": Path(v.file).name, "path": str(Path(v.file).resolve()),
            "sha256": v.digest, "rows": len(v.table)} for v in versions),
+        *extra_inputs,
     ]  # fmt: skip
     sweep_beside(out)
 

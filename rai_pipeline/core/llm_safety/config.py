@@ -73,6 +73,14 @@ class PromptsConfig(_Strict):
     _labels = field_validator("safe_value", "unsafe_value", mode="before")(_no_booleans)
 
 
+class LabelStudioConfig(_Strict):
+    """Raters' verdicts from a Label Studio JSON export, added to the responses' ``ratings``."""
+
+    path: str
+    id_field: str = "id"  # the task data field holding the response's id
+    from_name: str | None = None  # the choices control, when the config has several
+
+
 class ResponsesConfig(_Strict):
     model_version: str = Field(min_length=1)
     path: str
@@ -83,6 +91,7 @@ class ResponsesConfig(_Strict):
     final: str | None = None  # the verdict of record (a human label, or a judge's column)
     ratings: list[str] = Field(default_factory=list)  # individual raters' columns
     completion: str | None = None  # the response text, for judges that read it
+    label_studio: LabelStudioConfig | None = None
 
 
 class OutcomesConfig(_Strict):
