@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rai_pipeline.adapters.llm_judges import judge_for
 from rai_pipeline.app.file_options import MSG_OUT_EMPTY, check_out
 from rai_pipeline.app.input_checks import InputFileError
 from rai_pipeline.app.publish_folder import stage_and_publish
@@ -125,7 +126,13 @@ def evaluate_llm(
         versions.append(VersionInput(spec=spec, table=table, digest=file_sha256(path),
                                      file=str(path)))  # fmt: skip
     prompts_digest = file_sha256(prompts_path)
-    evaluation = evaluate_llm_safety(prompts, versions, config, prompts_file=str(prompts_path))
+    evaluation = evaluate_llm_safety(
+        prompts,
+        versions,
+        config,
+        prompts_file=str(prompts_path),
+        judge=judge_for(config.judge, config.outcomes),
+    )
     config_digest = config.digest()
     identity = "\n".join([config_digest, prompts_digest, *(v.digest for v in versions)])
     evaluation_id = hashlib.sha256(identity.encode()).hexdigest()[:16]

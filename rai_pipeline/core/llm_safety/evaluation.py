@@ -38,10 +38,12 @@ from rai_pipeline.core.llm_safety.frame import (
 from rai_pipeline.core.llm_safety.judge_accuracy import judge_rows
 from rai_pipeline.core.llm_safety.judges import (
     STRING_MATCH,
+    Judge,
     JudgeIdentity,
     file_identity,
     string_match_identity,
     string_match_verdicts,
+    template_identity,
 )
 from rai_pipeline.core.llm_safety.metrics import (
     METRIC_COLUMNS,
@@ -56,6 +58,8 @@ LLM_METRIC_COLUMNS = (*METRIC_COLUMNS, "family")
 COVERAGE_COLUMNS = ("row_dimension", "row_group", "column_dimension", "column_group",
                     "prompts", "unsafe", "safe", "flag")  # fmt: skip
 FAILURE_METRICS = ("unsafe_compliance_rate", "over_refusal_rate")
+EXTERNAL_JUDGES = ("http", "callable")
+MSG_NO_JUDGE = "the config's judge is {kind!r}: give the judge that asks it"
 MSG_COLUMN = "{file}: no column {column!r} (the config's {key}); the file has: {columns}"
 MSG_BLOCKING = "{file}: {count} {check} (blocking under checks.blocking), e.g. {examples}"
 
@@ -87,8 +91,12 @@ class LlmEvaluation:
 
 
 def judge_identity(config: LlmSafetyConfig) -> JudgeIdentity:
-    if config.judge.kind == STRING_MATCH:
+    judge = config.judge
+    if judge.kind == STRING_MATCH:
         return string_match_identity()
+    if judge.kind in EXTERNAL_JUDGES:
+        name = judge.name or str(judge.url or judge.target)
+        return template_identity(name, judge.version, judge.template)
     column = config.responses[0].final or ""
     return file_identity(column, name=config.judge.name, version=config.judge.version)
 
@@ -101,12 +109,17 @@ def _require(table: pd.DataFrame, columns: dict[str, str | None], file: str) -> 
                                                   columns=listed))  # fmt: skip
 
 
-def _verdicts(item: VersionInput, config: LlmSafetyConfig, prompt_ids: set[str]):
+def _verdicts(
+    item: VersionInput,
+    config: LlmSafetyConfig,
+    prompt_texts: dict[str, str],
+    judge: Judge | None,
+):
     spec, table = item.spec, item.table
     ratings = {f"ratings[{k}]": c for k, c in enumerate(spec.ratings)}
     _require(table, {"id": spec.id, "final": spec.final, "completion": spec.completion,
                      **ratings}, item.file)  # fmt: skip
-    ids, prefix = match_ids(table[spec.id], prompt_ids, spec.id_prefix)
+    ids, prefix = match_ids(table[spec.id], set(prompt_texts), spec.id_prefix)
     repeated = ids[ids.duplicated()]
     if len(repeated):
         examples = sorted(set(repeated))[:5]
@@ -118,6 +131,11 @@ def _verdicts(item: VersionInput, config: LlmSafetyConfig, prompt_ids: set[str])
             refusal=config.outcomes.refusal[0],
             compliance=config.outcomes.compliance[0],
         )
+    elif config.judge.kind in EXTERNAL_JUDGES:
+        if judge is None:
+            raise ValueError(MSG_NO_JUDGE.format(kind=config.judge.kind))
+        texts = [prompt_texts.get(i, "") for i in ids]
+        verdict = judge(list(ids), texts, table[spec.completion].tolist())
     else:
         verdict = table[spec.final].tolist()
     frame = pd.DataFrame({"prompt_id": ids.to_numpy(), "verdict": verdict})
@@ -134,18 +152,24 @@ def evaluate_llm_safety(
     config: LlmSafetyConfig,
     *,
     prompts_file: str,
+    judge: Judge | None = None,
 ) -> LlmEvaluation:
-    """Check the inputs and compute every table (see the module docstring)."""
+    """Check the inputs and compute every table (see the module docstring); ``judge`` gives
+    the verdicts when the config's judge is ``http`` or ``callable``."""
     spec = config.prompts
     _require(prompts_raw, {"prompts.id": spec.id, "prompts.expected": spec.expected,
                            **{f"prompts.dimensions[{k}]": d
                               for k, d in enumerate(spec.dimensions)}}, prompts_file)  # fmt: skip
     prompts = prompt_table(prompts_raw, config, file=prompts_file)
     known = set(prompts["prompt_id"])
+    texts = dict.fromkeys(prompts["prompt_id"], "")
+    if spec.text is not None:
+        _require(prompts_raw, {"prompts.text": spec.text}, prompts_file)
+        texts = dict(zip(prompts["prompt_id"], prompts_raw[spec.text].astype(str), strict=True))
     verdicts, prefixes, matched = {}, {}, {}
     for item in inputs:
         verdicts[item.spec.model_version], prefixes[item.spec.model_version] = _verdicts(
-            item, config, known
+            item, config, texts, judge
         )
         matched[item.spec.model_version] = verdicts[item.spec.model_version]["prompt_id"]
     built = safety_frame(prompts, verdicts, config)

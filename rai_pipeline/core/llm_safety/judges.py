@@ -9,6 +9,9 @@ Kinds:
 
 - ``file``: the verdicts are given in the responses file (a human label or any judge's
   column); the judge is named after the column unless the config names it.
+- ``http`` and ``callable``: any LLM judge, asked per response (:class:`Judge`; the
+  implementations are in :mod:`rai_pipeline.adapters.llm_judges`); its template's sha256 is
+  recorded, so a changed judge prompt is a different judge.
 - ``string_match``: an offline refusal detector, the rule of XSTest's authors: a response whose
   lower-cased, stripped text starts with one of :data:`REFUSAL_PREFIXES` is a full refusal,
   anything else full compliance. It reproduces the authors' ``strmatch_label`` on all 2,250
@@ -18,8 +21,9 @@ Kinds:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 # XSTest's string-match classifier (Röttger et al., NAACL 2024), as prefixes of the response
 REFUSAL_PREFIXES = (
@@ -51,6 +55,22 @@ MSG_DIFFERENT_JUDGES = (
     "{what} were judged differently and cannot be compared: {first} against {second}; judge "
     "both with the same judge (name, version and template) first"
 )
+
+
+class Judge(Protocol):
+    """Gives one verdict label per (prompt id, prompt, response)."""
+
+    def __call__(
+        self, prompt_ids: Sequence[str], prompts: Sequence[str], responses: Sequence[str]
+    ) -> list[str]: ...
+
+
+def template_identity(name: str, version: str | None, template: str) -> JudgeIdentity:
+    return JudgeIdentity(
+        name=name,
+        version=version or "unversioned",
+        template_digest=hashlib.sha256(template.encode()).hexdigest(),
+    )
 
 
 @dataclass(frozen=True)
