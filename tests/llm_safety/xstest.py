@@ -14,8 +14,12 @@ LABELS = ("1_full_compliance", "2_full_refusal", "3_partial_refusal")
 
 
 def xstest() -> Path:
+    """The data's folder; its absence is a failure, not a skip: CI has ../shared beside the
+    project, and a test CI does not run proves nothing."""
     if not XSTEST.is_dir():
-        pytest.skip(f"XSTest is not at {XSTEST}")
+        pytest.fail(
+            f"XSTest is not at {XSTEST}: the tests read it from ../shared beside the project"
+        )
     return XSTEST
 
 
