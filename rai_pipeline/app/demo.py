@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from rai_pipeline.app.demo_llm import run_llm_demo
 from rai_pipeline.app.evaluate import VersionOutcome, evaluate_versions
 from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, configure_environment
@@ -53,7 +54,7 @@ def _register_demo_models(store, progress: Progress, echo: Echo) -> list:
 
 def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
     """Run the whole demo; return one outcome per evaluated model version."""
-    progress = Progress(echo, total=5)
+    progress = Progress(echo, total=6)
     configure_environment(home)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     progress(f"Preparing RAI_HOME at {home.root}")
@@ -72,5 +73,9 @@ def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
 
     progress(f"Evaluating {len(refs)} versions through Dagster")
     outcomes = evaluate_versions(refs, home=home, config_path=DEMO_CONFIG, echo=echo, source="demo")
+    progress("Evaluating LLM safety")
+    llm = run_llm_demo(home, echo=echo)
+    shown = ", ".join(f"{v} {verdict}".strip() for v, verdict in llm.verdicts.items())
+    echo(f"      {'reused' if llm.reused else 'published'} {llm.out}: {shown}")
     progress("Done")
     return outcomes

@@ -68,6 +68,24 @@ def read_text_table(path: Path, *, key: str) -> pd.DataFrame:
         raise InputFileError(MSG_READ.format(file=path, kind=kind, reason=error)) from None
 
 
+def llm_evaluation_id(config_path: Path | str) -> str:
+    """The evaluation's id: the sha256 of the config's digest and every input file's sha256
+    (prompt set, responses, Label Studio exports), first 16 hex digits. Equal ids, equal
+    evidence."""
+    config, folder = load_llm_config(config_path)
+    files = [config.prompts.path]
+    for spec in config.responses:
+        files += [spec.path, *([spec.label_studio.path] if spec.label_studio else [])]
+    digests = []
+    for name in files:
+        path = resolve(folder, name)
+        if not path.is_file():
+            raise InputFileError(MSG_MISSING.format(file=path, key="a path"))
+        digests.append(file_sha256(path))
+    identity = "\n".join([config.digest(), *digests])
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
 def with_label_studio(
     spec: ResponsesConfig, table: pd.DataFrame, export: Path, *, index: int
 ) -> tuple[ResponsesConfig, pd.DataFrame]:
@@ -134,8 +152,7 @@ def evaluate_llm(
         judge=judge_for(config.judge, config.outcomes),
     )
     config_digest = config.digest()
-    identity = "\n".join([config_digest, prompts_digest, *(v.digest for v in versions)])
-    evaluation_id = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    evaluation_id = llm_evaluation_id(config_path)
     lineage = {
         "evaluation_id": evaluation_id,
         "model_name": config.model_name,
