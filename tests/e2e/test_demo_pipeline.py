@@ -62,6 +62,10 @@ def test_demo_publishes_two_complete_packs(demo):
     for index, outcome in enumerate(outcomes):
         assert {p.name for p in outcome.pack.iterdir()} == expected_files(index)
     assert any("Done" in line for line in lines)
+    # the LLM safety evaluation says which set it used and publishes its pack
+    assert any("XSTest from" in line for line in lines)  # ../shared is beside the project
+    llm = home.evidence / "llm-safety" / "xstest"
+    assert (llm / "llm_safety_report.html").is_file() and (llm / "manifest.json").is_file()
     assert not any(home.staging.glob("*")) if home.staging.exists() else True
 
 
