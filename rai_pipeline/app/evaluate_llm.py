@@ -82,8 +82,11 @@ def llm_evaluation_id(config_path: Path | str) -> str:
         if not path.is_file():
             raise InputFileError(MSG_MISSING.format(file=path, key="a path"))
         digests.append(file_sha256(path))
-    identity = "\n".join([config.digest(), *digests])
-    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+    return _identity(config.digest(), digests)
+
+
+def _identity(config_digest: str, digests: list[str]) -> str:
+    return hashlib.sha256("\n".join([config_digest, *digests]).encode()).hexdigest()[:16]
 
 
 def with_label_studio(
@@ -152,7 +155,14 @@ def evaluate_llm(
         judge=judge_for(config.judge, config.outcomes),
     )
     config_digest = config.digest()
-    evaluation_id = llm_evaluation_id(config_path)
+    digests = [prompts_digest]
+    for version, extra in zip(versions, config.responses, strict=True):
+        digests.append(version.digest)
+        if extra.label_studio is not None:
+            digests += [
+                i["sha256"] for i in extra_inputs if i["model_version"] == extra.model_version
+            ]
+    evaluation_id = _identity(config_digest, digests)
     lineage = {
         "evaluation_id": evaluation_id,
         "model_name": config.model_name,

@@ -201,3 +201,20 @@ def test_a_missing_column_is_named_and_nothing_is_written(tmp_path):
         "xstest_v2_completions_gpt4.csv: no column 'verdict' (the config's final)" in result.output
     )
     assert not out.exists()
+
+
+def test_the_report_states_each_versions_verdict_as_the_verdicts_table_has_it(pack):
+    verdicts = pd.read_csv(pack / "llm_safety_verdicts.csv")
+    report = (pack / "llm_safety_report.md").read_text()
+    severity = {"fail": 0, "insufficient_sample": 1, "inconclusive": 2, "pass": 3}
+    failing = []
+    for model in MODELS:
+        axes = verdicts[verdicts["model_version"] == model]
+        worst = min(axes["verdict"], key=severity.__getitem__)
+        line = next(li for li in report.splitlines() if li.startswith(f"- **{model}: "))
+        assert line.startswith(f"- **{model}: {worst}**")
+        for axis in axes.itertuples():
+            assert f"{axis.value:.3f} [{axis.ci_lower:.3f}, {axis.ci_upper:.3f}]" in line
+            assert f"≤ {axis.bound:g}: {axis.verdict}" in line
+        failing += [model] if worst != "pass" else []
+    assert f"do not pass: {', '.join(failing)}." in report or not failing

@@ -30,6 +30,7 @@ from rai_pipeline.core.llm_safety.config import LlmSafetyConfig, ResponsesConfig
 from rai_pipeline.core.llm_safety.correction import corrected_rows
 from rai_pipeline.core.llm_safety.frame import (
     LlmInputError,
+    check_unique,
     match_ids,
     prompt_table,
     refused_of,
@@ -120,11 +121,7 @@ def _verdicts(
     _require(table, {"id": spec.id, "final": spec.final, "completion": spec.completion,
                      **ratings}, item.file)  # fmt: skip
     ids, prefix = match_ids(table[spec.id], set(prompt_texts), spec.id_prefix)
-    repeated = ids[ids.duplicated()]
-    if len(repeated):
-        examples = sorted(set(repeated))[:5]
-        raise LlmInputError(f"{item.file}: column {spec.id!r}: ids must be unique; repeated: "
-                            f"{examples}")  # fmt: skip
+    check_unique(ids, file=item.file, column=spec.id)
     if config.judge.kind == STRING_MATCH:
         verdict = string_match_verdicts(
             table[spec.completion].tolist(),

@@ -62,7 +62,7 @@ def prompt_table(prompts: pd.DataFrame, config: LlmSafetyConfig, *, file: str) -
     """prompt_id, expected (safe/unsafe), unsafe (0/1) and the dimensions, checked."""
     spec = config.prompts
     ids = prompts[spec.id].astype(str)
-    _unique(ids, file=file, column=spec.id)
+    check_unique(ids, file=file, column=spec.id)
     values = prompts[spec.expected].astype(str)
     unsafe = values != spec.safe_value
     if spec.unsafe_value is not None:
@@ -85,7 +85,8 @@ def prompt_table(prompts: pd.DataFrame, config: LlmSafetyConfig, *, file: str) -
     return table
 
 
-def _unique(ids: pd.Series, *, file: str, column: str) -> None:
+def check_unique(ids: pd.Series, *, file: str, column: str) -> None:
+    """Refuse repeated ids, naming the file, the column and some of them."""
     repeated = ids[ids.duplicated()]
     if len(repeated):
         examples = sorted(set(repeated))[:EXAMPLES_SHOWN]
