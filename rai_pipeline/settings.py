@@ -15,6 +15,7 @@ Everything lives under one home folder, ``RAI_HOME`` (default ``./.rai``)::
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ class RaiHome:
     @property
     def landing(self) -> Path:
         return self.root / "landing" / "evaluation"
+
+    def llm_landing(self, model_name: str) -> Path:
+        """Where an LLM safety set of ``model_name`` is landed (one folder per model name)."""
+        return self.root / "landing" / "llm" / re.sub(r"[^A-Za-z0-9_.-]", "_", model_name)
 
     @property
     def mlflow_dir(self) -> Path:

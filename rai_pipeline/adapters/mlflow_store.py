@@ -6,7 +6,9 @@ write into the current directory). ``mlflow`` is imported lazily: it costs secon
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -18,7 +20,12 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from rai_pipeline.core.governance.registry import ModelVersionInfo, ModelVersionRef, Scorer
+from rai_pipeline.core.governance.registry import (
+    FEATURE_LABEL_TAG,
+    ModelVersionInfo,
+    ModelVersionRef,
+    Scorer,
+)
 
 EXPERIMENT_PREFIX = "rai/"
 MSG_MISSING_INPUTS = (
@@ -212,6 +219,35 @@ class MlflowStore:
         client = self.client()
         for key, value in tags.items():
             client.set_model_version_tag(ref.name, ref.version, key, value)
+
+    def register_feature(
+        self, name: str, *, feature: Mapping[str, str], tags: Mapping[str, str]
+    ) -> ModelVersionRef:
+        """Register an LLM feature (model id, system prompt, template) as a new version of
+        ``name``: a run logs ``feature.json``, and the version's source is that artifact
+        folder. The version is READY at once (nothing to upload but the JSON)."""
+        from mlflow.exceptions import MlflowException
+
+        client = self.client()
+        experiment_id = self.ensure_experiment(experiment_name(name))
+        run = client.create_run(
+            experiment_id, run_name=f"register {name} {tags.get(FEATURE_LABEL_TAG, '')}".strip()
+        )
+        run_id = str(run.info.run_id)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "feature"
+            folder.mkdir()
+            (folder / "feature.json").write_text(
+                json.dumps(dict(feature), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            )
+            client.log_artifacts(run_id, str(folder), artifact_path="feature")
+        client.set_terminated(run_id, status="FINISHED")
+        with contextlib.suppress(MlflowException):  # registered before
+            client.create_registered_model(name)
+        version = client.create_model_version(
+            name, source=f"{run.info.artifact_uri}/feature", run_id=run_id, tags=dict(tags)
+        )
+        return ModelVersionRef(name, str(version.version))
 
     def delete_version(self, ref: ModelVersionRef) -> None:
         self.client().delete_model_version(ref.name, ref.version)

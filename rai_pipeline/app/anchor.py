@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rai_pipeline.app.input_checks import first_line
-from rai_pipeline.app.pack_sources import PackSourceError, is_file_pack, pipeline_sources
+from rai_pipeline.app.pack_sources import PackSourceError, has_registry_entry, pipeline_sources
 from rai_pipeline.core.evidence.anchor import Anchor, compare_anchor, offline
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
 from rai_pipeline.core.governance.registry import EVIDENCE_DIGEST_TAG, ModelVersionRef
@@ -20,7 +20,8 @@ from rai_pipeline.core.storage import file_sha256
 GIVEN = "--digest"
 
 MSG_FILE_PACK = (
-    "an rai evaluate-file pack has no registry entry: give --digest <the evidence digest "
+    "an rai evaluate-file or evaluate-llm pack has no registry entry: give --digest <the "
+    "evidence digest "
     "printed when the pack was created>, or --offline to check the files only"
 )
 MSG_NO_STORE = "the registry {uri} does not exist here (give --tracking-uri, or --offline)"
@@ -62,7 +63,7 @@ def resolve_anchor(
         return offline(actual)
     if digest is not None:
         return compare_anchor(actual, digest, GIVEN)
-    if is_file_pack(manifest):
+    if not has_registry_entry(manifest):
         return compare_anchor(actual, None, "", MSG_FILE_PACK)
     lineage = manifest["lineage"]
     ref = ModelVersionRef(str(lineage.get("model_name")), str(lineage.get("model_version")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from rai_pipeline.adapters.warehouse_lock import WarehouseBusyError
 from rai_pipeline.app.evaluate import EvaluateError
 from rai_pipeline.app.input_checks import InputFileError
+from rai_pipeline.app.land_llm import LandLlmError
 from rai_pipeline.app.pack_sources import PackSourceError
 from rai_pipeline.app.reproduce import ReproduceError
 from rai_pipeline.app.trace import TraceError
@@ -31,6 +32,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
     LandingConflictError,
     LandingError,
     LandingIntegrityError,
+    LandLlmError,
     LlmInputError,
     PackError,
     PackSourceError,

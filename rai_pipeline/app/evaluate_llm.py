@@ -28,14 +28,13 @@ from rai_pipeline.app.input_checks import InputFileError
 from rai_pipeline.app.publish_folder import stage_and_publish
 from rai_pipeline.app.recovery import sweep_beside
 from rai_pipeline.code_version import code_version
-from rai_pipeline.core.evidence.llm_report import (
-    LLM_DOCUMENTS,
-    LlmReportContext,
-    render_llm_document,
+from rai_pipeline.core.evidence.llm_pack import write_llm_pack
+from rai_pipeline.core.llm_safety.config import (
+    LlmSafetyConfig,
+    ResponsesConfig,
+    load_llm_config,
+    resolve,
 )
-from rai_pipeline.core.evidence.manifest import build_manifest
-from rai_pipeline.core.evidence.pack import write_table
-from rai_pipeline.core.llm_safety.config import ResponsesConfig, load_llm_config, resolve
 from rai_pipeline.core.llm_safety.evaluation import VersionInput, evaluate_llm_safety
 from rai_pipeline.core.llm_safety.label_studio import LabelStudioError, label_studio_ratings
 from rai_pipeline.core.llm_safety.verdicts import overall_verdict
@@ -117,6 +116,39 @@ def with_label_studio(
     return spec.model_copy(update={"ratings": [*spec.ratings, *columns]}), merged
 
 
+@dataclass(frozen=True)
+class LlmInputs:
+    """The files a config names, read and hashed (nothing checked beyond reading them)."""
+
+    prompts: pd.DataFrame
+    prompts_path: Path
+    versions: list[VersionInput]
+    extra_inputs: list[dict[str, str]]  # the Label Studio exports merged into the ratings
+
+
+def read_llm_inputs(config: LlmSafetyConfig, folder: Path) -> LlmInputs:
+    """Read the prompt set and every responses file (Label Studio exports merged in) as
+    text; an empty dimension cell is a missing value."""
+    prompts_path = resolve(folder, config.prompts.path)
+    prompts = read_text_table(prompts_path, key="prompts.path")
+    for dimension in config.prompts.dimensions:
+        if dimension in prompts.columns:
+            prompts[dimension] = prompts[dimension].where(prompts[dimension] != "")
+    versions, extra_inputs = [], []
+    for index, spec in enumerate(config.responses):
+        path = resolve(folder, spec.path)
+        table = read_text_table(path, key=f"responses[{index}].path")
+        if spec.label_studio is not None:
+            export = resolve(folder, spec.label_studio.path)
+            spec, table = with_label_studio(spec, table, export, index=index)
+            extra_inputs.append({"kind": "label_studio_export", "model_version": spec.model_version,
+                                 "name": export.name, "path": str(export.resolve()),
+                                 "sha256": file_sha256(export)})  # fmt: skip
+        versions.append(VersionInput(spec=spec, table=table, digest=file_sha256(path),
+                                     file=str(path)))  # fmt: skip
+    return LlmInputs(prompts, prompts_path, versions, extra_inputs)
+
+
 def evaluate_llm(
     config_path: Path | str, *, out: Path | str, force: bool = False
 ) -> LlmFileEvaluation:
@@ -131,21 +163,8 @@ def evaluate_llm(
     for spec, path in zip(config.responses, response_paths, strict=True):
         inputs_by_name[f"responses {spec.model_version}"] = path
     check_out(out, force=force, inputs=inputs_by_name)
-    prompts = read_text_table(prompts_path, key="prompts.path")
-    for dimension in config.prompts.dimensions:
-        if dimension in prompts.columns:  # an empty cell is a missing value
-            prompts[dimension] = prompts[dimension].where(prompts[dimension] != "")
-    versions, extra_inputs = [], []
-    for index, (spec, path) in enumerate(zip(config.responses, response_paths, strict=True)):
-        table = read_text_table(path, key=f"responses[{index}].path")
-        if spec.label_studio is not None:
-            export = resolve(folder, spec.label_studio.path)
-            spec, table = with_label_studio(spec, table, export, index=index)
-            extra_inputs.append({"kind": "label_studio_export", "model_version": spec.model_version,
-                                 "name": export.name, "path": str(export.resolve()),
-                                 "sha256": file_sha256(export)})  # fmt: skip
-        versions.append(VersionInput(spec=spec, table=table, digest=file_sha256(path),
-                                     file=str(path)))  # fmt: skip
+    read = read_llm_inputs(config, folder)
+    prompts, versions, extra_inputs = read.prompts, read.versions, read.extra_inputs
     prompts_digest = file_sha256(prompts_path)
     evaluation = evaluate_llm_safety(
         prompts,
@@ -172,25 +191,6 @@ def evaluate_llm(
         "judge": evaluation.judge.describe(),
         **code_version(),
     }
-    judge = evaluation.judge
-    metrics = evaluation.metrics.assign(
-        model_name=config.model_name,
-        evaluation_id=evaluation_id,
-        judge_name=judge.name,
-        judge_version=judge.version,
-        judge_template_sha256=judge.template_digest,
-    )
-    tables = {
-        "llm_safety_metrics": metrics,
-        "llm_safety_verdicts": evaluation.verdicts,
-        "llm_data_checks": evaluation.checks,
-        "llm_coverage": evaluation.coverage,
-        "llm_failure_modes": evaluation.failures,
-        "llm_low_agreement": evaluation.low_agreement,
-        "llm_rater_agreement": evaluation.rater_agreement,
-        "llm_version_comparison": evaluation.comparison,
-        "llm_flips": evaluation.flips,
-    }
     inputs = [
         {"kind": "config", "name": config_path.name, "path": str(config_path.resolve()),
          "sha256": file_sha256(config_path), "config_digest": config_digest},
@@ -204,27 +204,9 @@ def evaluate_llm(
     sweep_beside(out)
 
     def build(staging: Path) -> dict[str, object]:
-        written = []
-        for name, frame in tables.items():
-            if len(frame.columns):
-                written += write_table(frame, staging, name)
-        context = LlmReportContext(
-            model_name=config.model_name,
-            evaluation_id=evaluation_id,
-            evaluation=evaluation,
-            lineage=lineage,
-            prompts=len(prompts),
-            dimensions=list(config.prompts.dimensions),
-            min_group_size=config.min_group_size,
-            confidence_level=config.confidence_level,
-            policy=config.policy.model_dump(),
-            files=sorted(p.name for p in written),
-        )
-        for filename, template in LLM_DOCUMENTS.items():
-            (staging / filename).write_text(
-                render_llm_document(template, context), encoding="utf-8"
-            )
-        return build_manifest(staging, inputs=inputs, lineage=lineage)
+        return write_llm_pack(staging, evaluation=evaluation, config=config,
+                              model_name=config.model_name, evaluation_id=evaluation_id,
+                              lineage=lineage, prompts=len(prompts), inputs=inputs)  # fmt: skip
 
     published = stage_and_publish(out, force=force, build=build)
     return LlmFileEvaluation(

@@ -10,17 +10,32 @@ from typing import Any
 import pandas as pd
 
 from rai_pipeline.app.anchor import resolve_anchor
-from rai_pipeline.app.pack_sources import is_file_pack
+from rai_pipeline.app.pack_sources import has_registry_entry
 from rai_pipeline.core.evidence.verify import PackError, read_manifest, verify_pack
 from rai_pipeline.core.governance.dispositions import load_dispositions
-from rai_pipeline.core.governance.gate import EXIT_ERROR, decide_gate
+from rai_pipeline.core.governance.gate import EXIT_ERROR, GateDecision, decide_gate
 from rai_pipeline.core.governance.registry import GATE_TAG, ModelVersionRef
+from rai_pipeline.core.llm_safety.verdicts import gate_frame
 
 MSG_TAMPERED = (
     "{pack}: the pack does not match its manifest (modified: {modified}; missing: {missing}; "
     "unexpected: {unexpected}); run `rai verify` for details"
 )
 MSG_NOT_ANCHORED = "{pack}: {line}"
+LLM_VERDICTS = "llm_safety_verdicts.parquet"
+LLM_METRICS = "llm_safety_metrics.parquet"
+MSG_MIXED_JUDGES = (
+    "{pack}: its metrics were judged by more than one judge ({judges}); a gate compares "
+    "verdicts of one judge with the policy: refused"
+)
+MSG_OTHER_JUDGE = (
+    "{pack}: judged by {actual}, not by {expected} (--judge): the policy's bounds were set "
+    "for verdicts of {expected}; refused"
+)
+MSG_UNKNOWN_LLM_VERSION = "{pack}: no model version {version!r}; the pack holds {versions}"
+MSG_WHICH_LLM_VERSION = (
+    "{pack}: the pack holds several model versions ({versions}); give --llm-version"
+)
 
 
 MSG_REGISTRY_STALE = (
@@ -46,7 +61,7 @@ def _registry_gate(
 
     lineage = manifest["lineage"]
     uri = tracking_uri or lineage.get("mlflow_tracking_uri")
-    if is_file_pack(manifest) or not uri or local_store_missing(str(uri)):
+    if not has_registry_entry(manifest) or not uri or local_store_missing(str(uri)):
         return None
     ref = ModelVersionRef(str(lineage["model_name"]), str(lineage["model_version"]))
     store = MlflowStore(tracking_uri=str(uri), artifact_root="")
@@ -68,6 +83,8 @@ def run_gate(
     digest: str | None = None,
     tracking_uri: str | None = None,
     update_registry: bool = False,
+    judge: str | None = None,
+    llm_version: str | None = None,
 ) -> GateReport:
     """Verify the pack and its anchor, apply the dispositions valid ``today``, and explain the
     decision. A pack that is not intact or not anchored is an error: no decision is made.
@@ -90,6 +107,18 @@ def run_gate(
     if not anchor.ok:
         raise PackError(MSG_NOT_ANCHORED.format(pack=pack, line=" ".join(anchor.line().split())))
     lineage = manifest["lineage"]
+    if (pack / LLM_VERDICTS).exists():
+        return _llm_gate(
+            pack,
+            manifest,
+            anchor.line(),
+            dispositions=dispositions,
+            today=today,
+            judge=judge,
+            version=llm_version,
+            tracking_uri=tracking_uri,
+            update_registry=update_registry,
+        )
     fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
     decision = decide_gate(
         fairness,
@@ -99,12 +128,35 @@ def run_gate(
         today=today,
         source=dispositions or "the dispositions file",
     )
+    return _report(
+        pack,
+        manifest,
+        anchor.line(),
+        decision,
+        tracking_uri=tracking_uri,
+        update_registry=update_registry,
+        subject=str(lineage["model_uri"]),
+    )
+
+
+def _report(
+    pack: Path,
+    manifest: dict[str, Any],
+    anchor_line: str,
+    decision: GateDecision,
+    *,
+    tracking_uri: str | None,
+    update_registry: bool,
+    subject: str,
+    extra: dict[str, Any] | None = None,
+) -> GateReport:
+    """The gate's lines and JSON payload for one decision."""
     lines = [
-        f"{lineage['model_uri']}: gate {decision.result.upper()} "
+        f"{subject}: gate {decision.result.upper()} "
         f"(verdict before dispositions: {decision.verdict}; "
         f"{len(decision.resolutions)} findings, {len(decision.blocking)} blocking)"
     ]
-    lines.append(f"  {anchor.line()}")
+    lines.append(f"  {anchor_line}")
     entries = []
     for resolution in decision.resolutions:
         covering, expired = resolution.disposition, resolution.expired
@@ -130,16 +182,92 @@ def run_gate(
         lines.append(f"  {registry}")
     payload = {
         "pack": str(pack),
-        "model_uri": lineage["model_uri"],
+        "model_uri": subject,
         "gate": decision.result,
         "verdict": decision.verdict,
         "exit_code": decision.exit_code,
-        "anchor": " ".join(anchor.line().split()),
+        "anchor": " ".join(anchor_line.split()),
         "findings": entries,
         "blocking": [e["finding"] for e in entries if e["blocks"]],
         "registry": registry,
+        **(extra or {}),
     }
     return GateReport(decision.exit_code, lines, payload)
+
+
+def pack_judge(pack: Path) -> str:
+    """The one judge whose verdicts an LLM pack's metrics are (name and version); refuse a
+    pack whose metrics name more than one."""
+    metrics = pd.read_parquet(
+        pack / LLM_METRICS, columns=["judge_name", "judge_version", "judge_template_sha256"]
+    )
+    judges = sorted(
+        {
+            f"{n}@{v} (template {t[:12]})"
+            for n, v, t in metrics.drop_duplicates().itertuples(index=False)
+        }
+    )
+    if len(judges) != 1:
+        raise PackError(MSG_MIXED_JUDGES.format(pack=pack, judges="; ".join(judges) or "none"))
+    return judges[0]
+
+
+def _llm_gate(
+    pack: Path,
+    manifest: dict[str, Any],
+    anchor_line: str,
+    *,
+    dispositions: Path | None,
+    today: dt.date,
+    judge: str | None,
+    version: str | None,
+    tracking_uri: str | None,
+    update_registry: bool,
+) -> GateReport:
+    """The gate of an LLM safety pack: each policy bound not passed (fail, inconclusive,
+    insufficient sample) is a finding ``llm_safety/<metric>`` that blocks unless a
+    disposition covers it. ``judge`` (``name`` or ``name@version``): refuse a pack judged by
+    another. A pack of several versions (``rai evaluate-llm``) is gated on ``version``."""
+    lineage = manifest["lineage"]
+    actual = pack_judge(pack)
+    if judge is not None:
+        name, _, wanted_version = judge.partition("@")
+        metrics = pd.read_parquet(pack / LLM_METRICS, columns=["judge_name", "judge_version"])
+        row = metrics.iloc[0]
+        if row["judge_name"] != name or (wanted_version and row["judge_version"] != wanted_version):
+            raise PackError(MSG_OTHER_JUDGE.format(pack=pack, actual=actual, expected=judge))
+    verdicts = pd.read_parquet(pack / LLM_VERDICTS)
+    held = list(dict.fromkeys(verdicts["model_version"].astype(str)))
+    label = version or str(lineage.get("feature_label") or "")
+    if not label and len(held) == 1:
+        label = held[0]
+    if not label:
+        raise PackError(MSG_WHICH_LLM_VERSION.format(pack=pack, versions=", ".join(held)))
+    if label not in held:
+        raise PackError(
+            MSG_UNKNOWN_LLM_VERSION.format(pack=pack, version=label or None, versions=held)
+        )
+    registered = has_registry_entry(manifest)
+    model_version = str(lineage["model_version"]) if registered else label
+    decision = decide_gate(
+        gate_frame(verdicts, label),
+        load_dispositions(dispositions),
+        model=str(lineage["model_name"]),
+        model_version=model_version,
+        today=today,
+        source=dispositions or "the dispositions file",
+    )
+    subject = str(lineage["model_uri"]) if registered else f"{lineage['model_name']} {label}"
+    return _report(
+        pack,
+        manifest,
+        anchor_line,
+        decision,
+        tracking_uri=tracking_uri,
+        update_registry=update_registry and registered,
+        subject=subject,
+        extra={"model_version": label, "judge": actual},
+    )
 
 
 __all__ = ["EXIT_ERROR", "GateReport", "run_gate"]

@@ -18,6 +18,7 @@ from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
 
 FILE_INPUT_KIND = "predictions_file"
+LLM_FILE_INPUT_KIND = "prompt_set"  # what an rai evaluate-llm pack read
 CONFIG_KIND = "config"
 
 MSG_NO_HOME = (
@@ -58,6 +59,16 @@ class FileSources:
 def is_file_pack(manifest: dict[str, Any]) -> bool:
     """Whether the pack was written by ``rai evaluate-file`` (it read a predictions file)."""
     return any(item.get("kind") == FILE_INPUT_KIND for item in manifest.get("inputs", []))
+
+
+def is_llm_file_pack(manifest: dict[str, Any]) -> bool:
+    """Whether the pack was written by ``rai evaluate-llm`` (it read a prompt-set file)."""
+    return any(item.get("kind") == LLM_FILE_INPUT_KIND for item in manifest.get("inputs", []))
+
+
+def has_registry_entry(manifest: dict[str, Any]) -> bool:
+    """Whether the pipeline published the pack for a registered version (not a file pack)."""
+    return not (is_file_pack(manifest) or is_llm_file_pack(manifest))
 
 
 def pipeline_sources(pack: Path, manifest: dict[str, Any]) -> PipelineSources:

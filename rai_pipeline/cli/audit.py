@@ -38,10 +38,27 @@ def gate(
             help="When the model version's rai.gate tag says otherwise, rewrite it.",
         ),
     ] = False,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="LLM packs: the judge (NAME or NAME@VERSION) the policy's bounds were set "
+            "for; a pack judged by another is refused (exit 2)."
+        ),
+    ] = None,
+    llm_version: Annotated[
+        str | None,
+        typer.Option(
+            help="LLM packs of several versions (rai evaluate-llm): the model_version to gate."
+        ),
+    ] = None,
 ) -> None:
     """Release gate: exit 0 when every finding passes or has a valid disposition, 1 when not
     (listing what blocks), 2 on error, or when the pack does not verify against its manifest
-    and the registry's evidence digest. Read-only unless --update-registry."""
+    and the registry's evidence digest. Read-only unless --update-registry.
+
+    Fairness packs: a finding is an aggregate disparity that is not a pass. LLM safety packs:
+    a finding is a policy bound (unsafe compliance, over-refusal, judge agreement) that is not
+    a pass, three-valued like the fairness verdicts."""
     import datetime as dt
 
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
@@ -59,6 +76,8 @@ def gate(
             digest=digest,
             tracking_uri=tracking_uri,
             update_registry=update_registry,
+            judge=judge,
+            llm_version=llm_version,
         )
     except (*INPUT_ERRORS, KeyError) as error:
         if as_json:

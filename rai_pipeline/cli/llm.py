@@ -54,3 +54,74 @@ def evaluate_llm(
     typer.echo(f"  files            {', '.join(result.files)}")
     if result.previous is not None:
         typer.echo(f"  previous output  kept as {result.previous}")
+
+
+@app.command("land-llm")
+def land_llm(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="LLM safety config YAML (docs/llm-safety.md).")
+    ],
+) -> None:
+    """Land the prompt set, responses and ratings a config names for the pipeline, and
+    register each responses entry as a version of the LLM feature ``model_name``.
+
+    The files are checked as `rai evaluate-llm` checks them (nothing is written when one
+    breaks a rule, exit 2). Landing the same files again is a no-op; a version registered
+    before is not registered again. The registry sensor, or `rai evaluate-llm-versions`,
+    then evaluates the new versions.
+    """
+    from rai_pipeline.adapters.mlflow_store import MlflowStore
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.land_llm import land_llm as run
+    from rai_pipeline.settings import configure_environment, rai_home
+
+    home = configure_environment(rai_home())
+    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
+    try:
+        result = run(config, home=home, store=store)
+    except INPUT_ERRORS as error:
+        typer.echo(f"rai land-llm: {error}", err=True)
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
+    landed = result.landed
+    state = "landed" if landed.created else "already landed"
+    typer.echo(f"LLM safety set {landed.set_version[:12]} {state} -> {landed.current_dir}")
+    for name in ("llm_prompts", "llm_responses", "llm_ratings"):
+        typer.echo(f"  {name:<14} {landed.rows[name]} rows")
+    for label, ref in result.versions.items():
+        new = "registered now" if label in result.registered else "registered before"
+        typer.echo(f"  {label:<16} {ref.uri} ({new})")
+
+
+@app.command("evaluate-llm-versions")
+def evaluate_llm_versions(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="LLM safety config YAML (docs/llm-safety.md).")
+    ],
+    version: Annotated[
+        str | None,
+        typer.Option(help="Registered version number. Default: every version not yet evaluated."),
+    ] = None,
+) -> None:
+    """Evaluate registered LLM feature versions through the Dagster job the UI and the LLM
+    registry sensor run, each against the version registered before it.
+
+    Prints progress per stage, then each pack's path, its verdicts and the policy checks
+    that did not pass. Exit code 0 when every pack is published, 1 when a blocking data
+    check stopped an evaluation, 2 on error.
+    """
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.evaluate import BLOCKED
+    from rai_pipeline.app.evaluate_llm_versions import run_evaluate_llm_versions
+    from rai_pipeline.cli.pipeline import print_outcomes
+    from rai_pipeline.settings import rai_home
+
+    try:
+        outcomes = run_evaluate_llm_versions(config, version, home=rai_home(), echo=typer.echo)
+    except INPUT_ERRORS as error:
+        typer.echo(f"rai evaluate-llm-versions: {error}", err=True)
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
+    print_outcomes(outcomes)
+    if any(outcome.status == BLOCKED for outcome in outcomes):
+        raise typer.Exit(code=1)
+    if any(not outcome.success for outcome in outcomes):
+        raise typer.Exit(code=EXIT_BAD_INPUT)

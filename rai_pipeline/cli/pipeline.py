@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,7 +23,7 @@ def demo() -> None:
     home = rai_home()
     outcomes = run_demo(home, echo=typer.echo)
     failed = [o for o in outcomes if not o.success]
-    _print_outcomes(outcomes)
+    print_outcomes(outcomes)
     typer.echo(f"Evidence packs: {home.evidence}")
     typer.echo(f"MLflow store:   {home.tracking_uri}  (experiments 'rai/<model>')")
     typer.echo("Browse the asset graph and runs: make ui  ->  http://127.0.0.1:3000")
@@ -34,13 +35,23 @@ def demo() -> None:
 def ui(
     port: int = typer.Option(3000, help="Port for the Dagster UI on 127.0.0.1."),
     config: ConfigOption = None,
+    llm_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--llm-config",
+            help="LLM safety config whose feature versions the LLM sensor watches "
+            "(default: $RAI_LLM_CONFIG).",
+        ),
+    ] = None,
 ) -> None:
-    """Start the Dagster UI (and daemon, so the registry sensor runs) on 127.0.0.1."""
+    """Start the Dagster UI (and daemon, so the registry sensors run) on 127.0.0.1."""
     from rai_pipeline.app.info import CONFIG_ENV
     from rai_pipeline.app.ui import start_ui
 
     if config is not None:
         os.environ[CONFIG_ENV] = str(config.resolve())
+    if llm_config is not None:
+        os.environ["RAI_LLM_CONFIG"] = str(llm_config.resolve())
     start_ui(port)
 
 
@@ -127,14 +138,14 @@ def evaluate(
     except INPUT_ERRORS as error:
         typer.echo(f"rai evaluate: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
-    _print_outcomes(outcomes)
+    print_outcomes(outcomes)
     if any(outcome.status == BLOCKED for outcome in outcomes):
         raise typer.Exit(code=1)
     if any(not outcome.success for outcome in outcomes):
         raise typer.Exit(code=EXIT_BAD_INPUT)
 
 
-def _print_outcomes(outcomes: list) -> None:
+def print_outcomes(outcomes: list) -> None:
     if outcomes:
         typer.echo("")
     for outcome in outcomes:
@@ -144,6 +155,9 @@ def _print_outcomes(outcomes: list) -> None:
             width = int(names.str.len().max())
             for name, value in zip(names, values, strict=True):
                 typer.echo(f"  {name:<{width}}  {value}")
+            if outcome.error:  # checks on the published pack that failed
+                typer.echo("  checks on the published pack that did not pass:")
+                typer.echo("\n".join(f"    {line}" for line in outcome.error.splitlines()))
         elif outcome.status == "blocked":
             typer.echo(
                 f"{outcome.partition_key}: stopped by a blocking check; no evidence published"

@@ -3,3 +3,6 @@
 import dagster as dg
 
 model_versions = dg.DynamicPartitionsDefinition(name="model_versions")
+
+# LLM features, registered like models: key ``<model>@<version>`` too.
+llm_feature_versions = dg.DynamicPartitionsDefinition(name="llm_feature_versions")

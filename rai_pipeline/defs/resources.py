@@ -17,10 +17,15 @@ import duckdb
 from rai_pipeline.adapters.mlflow_store import MlflowStore
 from rai_pipeline.adapters.warehouse_lock import DEFAULT_TIMEOUT_SECONDS, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig, load_config
+from rai_pipeline.core.llm_safety.config import LlmSafetyConfig, load_llm_config
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, rai_home
 
 WAREHOUSE_POOL = "rai_warehouse"
 DISPOSITIONS_FILENAME = "dispositions.yaml"
+MSG_NO_LLM_CONFIG = (
+    "no LLM safety config: set RAI_LLM_CONFIG or the llm_config resource's path "
+    "(docs/llm-safety.md)"
+)
 
 
 def _home(root: str | None) -> RaiHome:
@@ -103,3 +108,19 @@ class RaiHomeResource(dg.ConfigurableResource):
 
     def get(self) -> RaiHome:
         return _home(self.home)
+
+
+class LlmConfigResource(dg.ConfigurableResource):
+    """The LLM safety config (docs/llm-safety.md): ``path``, else ``$RAI_LLM_CONFIG``."""
+
+    path: str | None = None
+
+    def resolved_path(self) -> Path | None:
+        value = self.path or os.environ.get("RAI_LLM_CONFIG")
+        return Path(value).resolve() if value else None
+
+    def load(self) -> LlmSafetyConfig:
+        path = self.resolved_path()
+        if path is None:
+            raise ValueError(MSG_NO_LLM_CONFIG)
+        return load_llm_config(path)[0]

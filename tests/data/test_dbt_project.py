@@ -121,7 +121,10 @@ def warehouse(tmp_path_factory):
 
     per_version = ("build", "--select", "tag:per_model_version", "--vars")
     runs = {
-        "all_v1": run_dbt(rai_home, target, "build", "--vars", dbt_vars("1", 0.5)),
+        # every model of the classifier chain (the LLM safety models read other sources)
+        "all_v1": run_dbt(
+            rai_home, target, "build", "--exclude", "tag:llm_safety", "--vars", dbt_vars("1", 0.5)
+        ),
         "partial_v2": run_dbt(
             rai_home, target, *per_version, dbt_vars("2", 0.3), expect_success=False
         ),
@@ -269,8 +272,16 @@ def test_sources_read_the_current_landing_and_map_to_dagster_asset_keys(warehous
     sources = {
         s["name"]: s
         for s in warehouse["manifest"]["sources"].values()
-        if s["package_name"] == "rai"
+        if s["package_name"] == "rai" and s["source_name"] == "landing"
     }
+    llm = {
+        s["name"]: s
+        for s in warehouse["manifest"]["sources"].values()
+        if s["package_name"] == "rai" and s["source_name"] == "llm_landing"
+    }
+    for name in ("llm_prompts", "llm_responses", "llm_ratings", "llm_versions"):
+        assert llm.pop(name)["meta"]["dagster"]["asset_key"] == ["llm_landing", name]
+    assert llm == {}
     assert set(sources) == {
         "examples",
         "labels",
@@ -310,6 +321,11 @@ def test_every_model_states_its_grain_and_flags_sensitive_columns(warehouse):
         "int_subject_attributes",
         "eval_frame",
         "eval_frame_wide",
+        "stg_llm_prompts",
+        "stg_llm_responses",
+        "stg_llm_ratings",
+        "stg_llm_versions",
+        "llm_data_checks",
     }
     for name, node in models.items():
         assert "one row" in node["description"].lower(), name
@@ -321,6 +337,8 @@ def test_every_model_states_its_grain_and_flags_sensitive_columns(warehouse):
         assert models[name]["meta"].get("contains_sensitive_data") is True, name
     tagged = {name for name, node in models.items() if "per_model_version" in node["tags"]}
     assert tagged == {"stg_predictions", "eval_frame", "eval_frame_wide"}
+    llm = {name for name, node in models.items() if "llm_safety" in node["tags"]}
+    assert llm == {name for name in models if "llm" in name}
 
 
 def test_no_model_names_a_column_of_the_demo_data_set():
@@ -338,4 +356,6 @@ def test_default_vars_select_no_model_and_a_valid_threshold():
         "model_version": "unset",
         "threshold": 0.5,
         "sensitive_attributes": [],
+        "llm_landing_dir": "unset",
+        "llm_outcome_labels": [],
     }

@@ -12,11 +12,20 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
-from rai_pipeline.core.governance.registry import ModelRegistry, ModelVersionRef
+from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, write_manifest
+from rai_pipeline.core.governance.registry import (
+    EVALUATED_TAG,
+    EVIDENCE_DIGEST_TAG,
+    GATE_TAG,
+    VERDICT_TAG,
+    EvaluationStore,
+    ModelRegistry,
+    ModelVersionRef,
+)
 from rai_pipeline.core.storage import file_sha256, move_into_place
 
 MSG_NO_MANIFEST = (
@@ -105,3 +114,42 @@ def _restore_tags(
     raise RegistryMismatchError(
         MSG_MISMATCH.format(uri=ref.uri, failure=failure, error=error, tags=", ".join(written))
     ) from error
+
+
+def publish_evaluation(
+    staging: Path,
+    target: Path,
+    *,
+    store: EvaluationStore,
+    ref: ModelVersionRef,
+    run_id: str,
+    build: Callable[[Path], Mapping[str, Any]],
+    gate: str,
+    verdict: str,
+) -> tuple[Path, str]:
+    """The last steps of every pipeline evaluation: ``build`` writes the pack into
+    ``staging`` and returns its manifest; the manifest is written, the files logged to the
+    MLflow run ``run_id`` (FINISHED), and the pack published with the version's tags
+    (evaluation run, gate, verdict, evidence digest). On any error the staging folder is
+    removed and the run marked FAILED. Returns the pack's path and its evidence digest."""
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        digest = write_manifest(staging, build(staging))
+        store.finish_evaluation(run_id, artifacts_dir=staging, status="FINISHED")
+        published = publish_registered(
+            staging,
+            target,
+            registry=store,
+            ref=ref,
+            tags={
+                EVALUATED_TAG: run_id,
+                GATE_TAG: gate,
+                VERDICT_TAG: verdict,
+                EVIDENCE_DIGEST_TAG: digest,
+            },
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        store.fail_evaluation(run_id)
+        raise
+    return published, digest

@@ -20,6 +20,10 @@ EVALUATED_TAG = "rai.evaluation_run_id"
 # written on the model version with the pack; the digest anchors the pack (core/evidence/anchor)
 GATE_TAG, VERDICT_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.verdict", "rai.evidence_digest"
 READY = "READY"
+# on an LLM feature's version: the config's model_version label its responses carry, the
+# feature's digest (model id, system prompt, template) and its model id
+FEATURE_LABEL_TAG, FEATURE_DIGEST_TAG = "rai.llm.model_version", "rai.llm.feature_digest"
+FEATURE_MODEL_ID_TAG = "rai.llm.model_id"
 
 MSG_BAD_PARTITION_KEY = "partition key {key!r} is not of the form '<registered model>@<version>'"
 MSG_BAD_CURSOR = "sensor cursor {cursor!r} is not a JSON object of model name to version number"

@@ -253,12 +253,12 @@ def land_evaluation_extracts(
         rows[VERSION_FILE] = 1
 
         directory = versions_dir / version
-        created = _publish_version(tmp_dir, directory, sha256)
+        created = publish_version(tmp_dir, directory, sha256)
     finally:
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir)
 
-    previous = _point_current(landing_dir, version, replace_current=replace_current)
+    previous = point_current(landing_dir, version, replace_current=replace_current)
     return LandedDataset(
         dataset_version=version,
         directory=directory,
@@ -350,7 +350,7 @@ def _overlap(
     return sorted(clashes)
 
 
-def _publish_version(tmp_dir: Path, directory: Path, sha256: dict[str, str]) -> bool:
+def publish_version(tmp_dir: Path, directory: Path, sha256: dict[str, str]) -> bool:
     """Rename ``tmp_dir`` to ``directory``; if it exists, verify it instead. True if created."""
     if not directory.exists():
         try:
@@ -371,7 +371,7 @@ def _publish_version(tmp_dir: Path, directory: Path, sha256: dict[str, str]) -> 
     return False
 
 
-def _point_current(landing_dir: Path, version: str, *, replace_current: bool) -> str | None:
+def point_current(landing_dir: Path, version: str, *, replace_current: bool) -> str | None:
     """Make ``current`` point at ``versions/<version>``; return the version it replaced."""
     link = landing_dir / CURRENT_LINK
     if link.exists() and not link.is_symlink():

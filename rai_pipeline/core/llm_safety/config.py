@@ -93,6 +93,23 @@ class ResponsesConfig(_Strict):
     ratings: list[str] = Field(default_factory=list)  # individual raters' columns
     completion: str | None = None  # the response text, for judges that read it
     label_studio: LabelStudioConfig | None = None
+    # the verdict of record's harm category and severity columns, landed with the ratings
+    category: str | None = None
+    severity: str | None = None
+    # The LLM feature this version is (the pipeline registers it as a model version): the
+    # model id (default: model_version), its system prompt and prompt template.
+    model_id: str | None = None
+    system_prompt: str = ""
+    template: str = ""
+
+    def feature(self) -> dict[str, str]:
+        """What makes this version the feature it is: model id, system prompt, template."""
+        return {"model_id": self.model_id or self.model_version,
+                "system_prompt": self.system_prompt, "template": self.template}  # fmt: skip
+
+    def feature_digest(self) -> str:
+        text = json.dumps(self.feature(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 class OutcomesConfig(_Strict):

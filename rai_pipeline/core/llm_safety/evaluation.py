@@ -34,6 +34,7 @@ from rai_pipeline.core.llm_safety.frame import (
     match_ids,
     prompt_table,
     refused_of,
+    require_columns,
     safety_frame,
 )
 from rai_pipeline.core.llm_safety.judge_accuracy import judge_rows
@@ -61,7 +62,6 @@ COVERAGE_COLUMNS = ("row_dimension", "row_group", "column_dimension", "column_gr
 FAILURE_METRICS = ("unsafe_compliance_rate", "over_refusal_rate")
 EXTERNAL_JUDGES = ("http", "callable")
 MSG_NO_JUDGE = "the config's judge is {kind!r}: give the judge that asks it"
-MSG_COLUMN = "{file}: no column {column!r} (the config's {key}); the file has: {columns}"
 MSG_BLOCKING = "{file}: {count} {check} (blocking under checks.blocking), e.g. {examples}"
 
 
@@ -102,14 +102,6 @@ def judge_identity(config: LlmSafetyConfig) -> JudgeIdentity:
     return file_identity(column, name=config.judge.name, version=config.judge.version)
 
 
-def _require(table: pd.DataFrame, columns: dict[str, str | None], file: str) -> None:
-    for key, column in columns.items():
-        if column is not None and column not in table.columns:
-            listed = ", ".join(map(repr, table.columns))
-            raise LlmInputError(MSG_COLUMN.format(file=file, column=column, key=key,
-                                                  columns=listed))  # fmt: skip
-
-
 def _verdicts(
     item: VersionInput,
     config: LlmSafetyConfig,
@@ -118,7 +110,7 @@ def _verdicts(
 ):
     spec, table = item.spec, item.table
     ratings = {f"ratings[{k}]": c for k, c in enumerate(spec.ratings)}
-    _require(table, {"id": spec.id, "final": spec.final, "completion": spec.completion,
+    require_columns(table, {"id": spec.id, "final": spec.final, "completion": spec.completion,
                      **ratings}, item.file)  # fmt: skip
     ids, prefix = match_ids(table[spec.id], set(prompt_texts), spec.id_prefix)
     check_unique(ids, file=item.file, column=spec.id)
@@ -154,14 +146,14 @@ def evaluate_llm_safety(
     """Check the inputs and compute every table (see the module docstring); ``judge`` gives
     the verdicts when the config's judge is ``http`` or ``callable``."""
     spec = config.prompts
-    _require(prompts_raw, {"prompts.id": spec.id, "prompts.expected": spec.expected,
+    require_columns(prompts_raw, {"prompts.id": spec.id, "prompts.expected": spec.expected,
                            **{f"prompts.dimensions[{k}]": d
                               for k, d in enumerate(spec.dimensions)}}, prompts_file)  # fmt: skip
     prompts = prompt_table(prompts_raw, config, file=prompts_file)
     known = set(prompts["prompt_id"])
     texts = dict.fromkeys(prompts["prompt_id"], "")
     if spec.text is not None:
-        _require(prompts_raw, {"prompts.text": spec.text}, prompts_file)
+        require_columns(prompts_raw, {"prompts.text": spec.text}, prompts_file)
         texts = dict(zip(prompts["prompt_id"], prompts_raw[spec.text].astype(str), strict=True))
     verdicts, prefixes, matched = {}, {}, {}
     for item in inputs:

@@ -40,6 +40,7 @@ MSG_EXPECTED = (
     "{file}: column {column!r}: {count} prompt(s) have an expected value that is neither "
     "{safe!r} nor {unsafe!r}, e.g. {examples}"
 )
+MSG_COLUMN = "{file}: no column {column!r} (the config's {key}); the file has: {columns}"
 MSG_DUPLICATE = "{file}: column {column!r}: ids must be unique; repeated: {examples}"
 
 
@@ -83,6 +84,15 @@ def prompt_table(prompts: pd.DataFrame, config: LlmSafetyConfig, *, file: str) -
     for dimension in spec.dimensions:
         table[dimension] = prompts[dimension].astype(object).where(prompts[dimension].notna())
     return table
+
+
+def require_columns(table: pd.DataFrame, columns: dict[str, str | None], file: str) -> None:
+    """Refuse a table without a column the config names (``columns``: config key -> column)."""
+    for key, column in columns.items():
+        if column is not None and column not in table.columns:
+            listed = ", ".join(map(repr, table.columns))
+            raise LlmInputError(MSG_COLUMN.format(file=file, column=column, key=key,
+                                                  columns=listed))  # fmt: skip
 
 
 def check_unique(ids: pd.Series, *, file: str, column: str) -> None:

@@ -24,12 +24,14 @@ import pandas as pd
 from rai_pipeline.core.llm_safety.config import LlmPolicyConfig
 from rai_pipeline.core.metrics.slice_metrics import STATUS_OK
 from rai_pipeline.core.metrics.verdicts import (
+    AGGREGATE_GROUP,
     VERDICT_FAIL,
     VERDICT_INCONCLUSIVE,
     VERDICT_INSUFFICIENT,
     VERDICT_PASS,
 )
 
+GATE_DIMENSION = "llm_safety"
 SEVERITY = {VERDICT_FAIL: 0, VERDICT_INSUFFICIENT: 1, VERDICT_INCONCLUSIVE: 2, VERDICT_PASS: 3}
 VERDICT_COLUMNS = ("model_version", "axis", "metric", "value", "ci_lower", "ci_upper",
                    "bound", "kind", "verdict")  # fmt: skip
@@ -86,3 +88,22 @@ def safety_verdicts(metrics: pd.DataFrame, policy: LlmPolicyConfig) -> pd.DataFr
 def overall_verdict(verdicts: pd.DataFrame, version: str) -> str:
     mine = verdicts[verdicts["model_version"] == version]["verdict"]
     return min(mine, key=SEVERITY.__getitem__) if len(mine) else VERDICT_INSUFFICIENT
+
+
+def gate_frame(verdicts: pd.DataFrame, version: str) -> pd.DataFrame:
+    """One version's verdicts in the shape the release gate reads
+    (:func:`~rai_pipeline.core.governance.gate.decide_gate`): one aggregate row per policy
+    bound, dimension ``llm_safety``, so every bound not passed is a finding that blocks
+    unless a reviewer's disposition covers it (finding id ``llm_safety/<metric>``)."""
+    mine = verdicts[verdicts["model_version"] == version]
+    return pd.DataFrame(
+        {
+            "dimension": GATE_DIMENSION,
+            "metric": mine["metric"].astype(str).to_numpy(),
+            "group": AGGREGATE_GROUP,
+            "value": mine["value"].to_numpy(),
+            "ci_lower": mine["ci_lower"].to_numpy(),
+            "ci_upper": mine["ci_upper"].to_numpy(),
+            "verdict": mine["verdict"].astype(str).to_numpy(),
+        }
+    )

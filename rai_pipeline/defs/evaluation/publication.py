@@ -8,7 +8,6 @@ The store is any :class:`~rai_pipeline.core.governance.registry.EvaluationStore`
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +18,13 @@ import pandas as pd
 from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.engine import results
-from rai_pipeline.core.evidence.manifest import build_manifest, public_uri, write_manifest
+from rai_pipeline.core.evidence.manifest import build_manifest, public_uri
 from rai_pipeline.core.evidence.pack import assemble_pack
-from rai_pipeline.core.evidence.publish import publish_registered
+from rai_pipeline.core.evidence.publish import publish_evaluation
 from rai_pipeline.core.evidence.render import DatasheetInfo
 from rai_pipeline.core.governance.dispositions import load_dispositions
 from rai_pipeline.core.governance.gate import decide_gate
-from rai_pipeline.core.governance.registry import (
-    EVALUATED_TAG,
-    EVIDENCE_DIGEST_TAG,
-    GATE_TAG,
-    VERDICT_TAG,
-    EvaluationStore,
-    ModelVersionRef,
-)
+from rai_pipeline.core.governance.registry import EvaluationStore, ModelVersionRef
 from rai_pipeline.core.schemas.attributes import dataset_columns, sensitive_attributes
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.dbt.project import dbt_relation
@@ -166,7 +158,8 @@ def publish_evidence(
     inputs = _inputs(landed, score_row, config_path, dispositions_path, config.digest())
     staging = home.staging / f"{ref.name}-{ref.version}-{uuid.uuid4().hex[:8]}"
     columns = dataset_columns(config, features)
-    try:
+
+    def build(staging: Path) -> dict[str, Any]:
         context = evaluation.report_context(
             config,
             model_name=ref.name,
@@ -207,25 +200,18 @@ def publish_evidence(
             )
         hidden = sorted({column["column"] for column in columns if not column["shown"]})
         (staging / "lineage" / "restricted_columns.json").write_text(json.dumps(hidden) + "\n")
-        manifest = build_manifest(staging, inputs=inputs, lineage=lineage)
-        digest = write_manifest(staging, manifest)
-        store.finish_evaluation(run_id, artifacts_dir=staging, status="FINISHED")
-        target = publish_registered(
-            staging,
-            home.pack_dir(ref.name, ref.version),
-            registry=store,
-            ref=ref,
-            tags={
-                EVALUATED_TAG: run_id,
-                GATE_TAG: gate,
-                VERDICT_TAG: decision.verdict,
-                EVIDENCE_DIGEST_TAG: digest,
-            },
-        )
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        store.fail_evaluation(run_id)
-        raise
+        return build_manifest(staging, inputs=inputs, lineage=lineage)
+
+    target, digest = publish_evaluation(
+        staging,
+        home.pack_dir(ref.name, ref.version),
+        store=store,
+        ref=ref,
+        run_id=run_id,
+        build=build,
+        gate=gate,
+        verdict=decision.verdict,
+    )
     return PublishedPack(ref, target, digest, run_id, gate, eval_id)
 
 

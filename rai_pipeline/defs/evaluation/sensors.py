@@ -24,18 +24,30 @@ def registered_model_versions(
     config = evaluation_config.load()
     store = mlflow.store()
     versions = {name: store.list_versions(name) for name in config.registered_models}
+    watched = ", ".join(config.registered_models) or "(no registered_models in the config)"
+    return registry_tick(context, versions, partitions=model_versions, watched=watched)
+
+
+def registry_tick(
+    context: dg.SensorEvaluationContext,
+    versions: dict,
+    *,
+    partitions: dg.DynamicPartitionsDefinition,
+    watched: str,
+) -> dg.SensorResult:
+    """One tick over the registered ``versions`` (per model name): a partition and a run for
+    each version :func:`plan_registry_tick` requests, and the new cursor."""
     plan = plan_registry_tick(
         parse_cursor(context.cursor), versions, max_requests=MAX_REQUESTS_PER_TICK
     )
     for ref, reason in plan.skipped:
         context.log.info(f"{ref.uri}: not requested ({reason})")
     keys = [ref.partition_key for ref in plan.requests]
-    watched = ", ".join(config.registered_models) or "(no registered_models in the config)"
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(partition_key=key, run_key=key, tags=WAREHOUSE_RUN_TAGS) for key in keys
         ],
-        dynamic_partitions_requests=[model_versions.build_add_request(keys)] if keys else [],
+        dynamic_partitions_requests=[partitions.build_add_request(keys)] if keys else [],
         cursor=format_cursor(plan.cursor),
         skip_reason=None if keys else f"no new versions of {watched}",
     )
