@@ -119,6 +119,7 @@ def build_policy_check(name: str, metric: str) -> dg.AssetChecksDefinition:
                 "value": float(first["value"]),
                 "ci_lower": float(first["ci_lower"]),
                 "ci_upper": float(first["ci_upper"]),
+                **({"failed_rules": dg.MetadataValue.md(text)} if verdict != VERDICT_PASS else {}),
             },
             description=text,
         )

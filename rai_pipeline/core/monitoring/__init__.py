@@ -1,0 +1,1 @@
+"""Monitoring after launch: drift, performance before and after labels, alerts."""
