@@ -41,6 +41,8 @@ def logs():
     return simulate_logs(
         _reference(),
         scorer=_scorer,
+        model_name="m",
+        model_version="2",
         features=["x", "y"],
         label="outcome",
         threshold=0.5,
@@ -83,6 +85,7 @@ def test_labels_arrive_with_the_delay_and_not_after_the_last_day(logs):
     ]
     assert set(old["request_id"]) <= set(logs.labels["request_id"])
     assert "outcome" not in logs.requests.columns
+    assert set(logs.requests["model_version"]) == {"2"}
 
 
 def test_a_drift_that_names_nothing_real_is_refused():
@@ -90,6 +93,8 @@ def test_a_drift_that_names_nothing_real_is_refused():
         simulate_logs(
             _reference(),
             scorer=_scorer,
+            model_name="m",
+            model_version="2",
             features=["x"],
             label="outcome",
             threshold=0.5,

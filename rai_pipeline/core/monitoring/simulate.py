@@ -13,7 +13,8 @@ are drawn from the reference as it is, so nothing has drifted. From the onset da
    scoring (clipped to [0, 1]): that group's score distribution moves, the others' only
    through the feature.
 
-Every request is scored by ``scorer`` (the deployed model) and decided at ``threshold``. Its
+Every request is scored by ``scorer`` (the deployed model ``model_name`` version
+``model_version``, recorded with the request) and decided at ``threshold``. Its
 outcome label arrives ``label_delay_days`` plus 0 to ``label_jitter_days`` days later (drawn
 per request); a label that would arrive after the last day is not in the labels table yet.
 """
@@ -54,6 +55,8 @@ def simulate_logs(
     reference: pd.DataFrame,
     *,
     scorer: Callable[[pd.DataFrame], np.ndarray],
+    model_name: str,
+    model_version: str,
     features: list[str],
     label: str,
     threshold: float,
@@ -88,6 +91,8 @@ def simulate_logs(
         date = start + dt.timedelta(days=day)
         seconds = np.sort(rng.integers(0, 86_400, rows_per_day))
         rows.insert(0, "example_id", rows.index.to_numpy())
+        rows.insert(0, "model_version", model_version)
+        rows.insert(0, "model_name", model_name)
         rows.insert(0, "ts", pd.Timestamp(date) + pd.to_timedelta(seconds, unit="s"))
         rows.insert(0, "day", date)
         rows.insert(0, "request_id", [f"{date:%Y%m%d}-{k:05d}" for k in range(rows_per_day)])
