@@ -123,7 +123,14 @@ def warehouse(tmp_path_factory):
     runs = {
         # every model of the classifier chain (the LLM safety models read other sources)
         "all_v1": run_dbt(
-            rai_home, target, "build", "--exclude", "tag:llm_safety", "--vars", dbt_vars("1", 0.5)
+            rai_home,
+            target,
+            "build",
+            "--exclude",
+            "tag:llm_safety",
+            "tag:monitoring",
+            "--vars",
+            dbt_vars("1", 0.5),
         ),
         "partial_v2": run_dbt(
             rai_home, target, *per_version, dbt_vars("2", 0.3), expect_success=False
@@ -279,6 +286,12 @@ def test_sources_read_the_current_landing_and_map_to_dagster_asset_keys(warehous
         for s in warehouse["manifest"]["sources"].values()
         if s["package_name"] == "rai" and s["source_name"] == "llm_landing"
     }
+    monitoring = {
+        s["name"]: s["meta"]["dagster"]["asset_key"]
+        for s in warehouse["manifest"]["sources"].values()
+        if s["package_name"] == "rai" and s["source_name"] == "monitoring_landing"
+    }
+    assert monitoring == {n: ["monitoring_landing", n] for n in ("requests", "labels")}
     for name in ("llm_prompts", "llm_responses", "llm_ratings", "llm_versions"):
         assert llm.pop(name)["meta"]["dagster"]["asset_key"] == ["llm_landing", name]
     assert llm == {}
@@ -326,6 +339,12 @@ def test_every_model_states_its_grain_and_flags_sensitive_columns(warehouse):
         "stg_llm_ratings",
         "stg_llm_versions",
         "llm_data_checks",
+        "stg_inference_requests",
+        "stg_outcome_labels",
+        "monitoring_reference_rows",
+        "monitoring_edges",
+        "monitoring_reference_counts",
+        "monitoring_bucket_counts",
     }
     for name, node in models.items():
         assert "one row" in node["description"].lower(), name
@@ -339,6 +358,10 @@ def test_every_model_states_its_grain_and_flags_sensitive_columns(warehouse):
     assert tagged == {"stg_predictions", "eval_frame", "eval_frame_wide"}
     llm = {name for name, node in models.items() if "llm_safety" in node["tags"]}
     assert llm == {name for name in models if "llm" in name}
+    monitoring = {name for name, node in models.items() if "monitoring" in node["tags"]}
+    assert monitoring == {n for n in models if "monitoring" in n or n.startswith("stg_inf")} | {
+        "stg_outcome_labels"
+    }
 
 
 def test_no_model_names_a_column_of_the_demo_data_set():
@@ -358,4 +381,11 @@ def test_default_vars_select_no_model_and_a_valid_threshold():
         "sensitive_attributes": [],
         "llm_landing_dir": "unset",
         "llm_outcome_labels": [],
+        "monitoring_landing_dir": "unset",
+        "monitoring_model_name": "unset",
+        "monitoring_model_version": "unset",
+        "monitoring_features": [],
+        "monitoring_buckets": 10,
+        "monitoring_from": "1970-01-01",
+        "monitoring_to": "1970-01-01",
     }

@@ -90,7 +90,8 @@ def simulate_logs(
             scores = np.where(hit, np.clip(scores + drift.score_shift, 0.0, 1.0), scores)
         date = start + dt.timedelta(days=day)
         seconds = np.sort(rng.integers(0, 86_400, rows_per_day))
-        rows.insert(0, "example_id", rows.index.to_numpy())
+        if "example_id" not in rows.columns:  # the reference row a request was drawn from
+            rows.insert(0, "example_id", rows.index.to_numpy())
         rows.insert(0, "model_version", model_version)
         rows.insert(0, "model_name", model_name)
         rows.insert(0, "ts", pd.Timestamp(date) + pd.to_timedelta(seconds, unit="s"))

@@ -23,8 +23,10 @@ from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import WAREHOUSE_POOL, EvaluationConfigResource, RaiHomeResource
 
 PER_VERSION_TAG = "tag:per_model_version"
-# the LLM safety models are built by the LLM safety domain (defs/llm_safety/dbt.py)
+# the LLM safety models are built by the LLM safety domain (defs/llm_safety/dbt.py), the
+# monitoring models by the monitoring domain
 LLM_SAFETY_TAG = "tag:llm_safety"
+MONITORING_TAG = "tag:monitoring"
 
 
 def invocation_target(context: dg.AssetExecutionContext, rai_home: RaiHomeResource) -> Path:
@@ -37,7 +39,7 @@ def invocation_target(context: dg.AssetExecutionContext, rai_home: RaiHomeResour
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    exclude=f"{PER_VERSION_TAG} {LLM_SAFETY_TAG}",
+    exclude=f"{PER_VERSION_TAG} {LLM_SAFETY_TAG} {MONITORING_TAG}",
     name="warehouse_models",
     pool=WAREHOUSE_POOL,
 )
