@@ -192,3 +192,43 @@ def drift_rows(
         adjust_p_values(table["p_value"].to_numpy(), method="bh") if len(table) else []
     )
     return table
+
+
+def window_counts(daily: pd.DataFrame, *, last_day: object, days: int) -> pd.DataFrame:
+    """The counts of the ``days`` days ending on ``last_day`` (inclusive), summed per
+    (feature, dimension, group, bucket): a window is a sum of days."""
+    end = pd.Timestamp(last_day)  # type: ignore[arg-type]
+    start = end - pd.Timedelta(days=days - 1)
+    when = pd.to_datetime(daily["day"])
+    part = daily[(when >= start) & (when <= end)]
+    keys = ["feature", "dimension", "group", "bucket"]
+    return part.groupby(keys, as_index=False, sort=True)["rows"].sum()
+
+
+def daily_drift(
+    reference: pd.DataFrame,
+    daily: pd.DataFrame,
+    kinds: dict[str, str],
+    *,
+    window_days: int,
+    base: float = 2.0,
+) -> pd.DataFrame:
+    """:func:`drift_rows` for every day of ``daily``, each over the window of ``window_days``
+    days ending that day (fewer at the start), with columns ``day`` and ``window_start``; the
+    Benjamini–Hochberg adjustment is made within each day's rows (features × groups)."""
+    out = []
+    for day in sorted(pd.to_datetime(daily["day"]).dt.date.unique()):
+        window = window_counts(daily, last_day=day, days=window_days)
+        first = max(
+            pd.to_datetime(daily["day"]).min(),
+            pd.Timestamp(day) - pd.Timedelta(days=window_days - 1),
+        )
+        rows = drift_rows(reference, window, kinds, base=base)
+        rows.insert(0, "window_start", first.date())
+        rows.insert(0, "day", day)
+        out.append(rows)
+    return (
+        pd.concat(out, ignore_index=True)
+        if out
+        else pd.DataFrame(columns=["day", "window_start", *DRIFT_COLUMNS])
+    )
