@@ -1,8 +1,7 @@
-"""The planted drift through the drift statistics: 30 days of requests drawn from the bundled
-Adult test split, the planted shift from day 18; over 7-day windows, with an alert when a
-Benjamini–Hochberg-adjusted p-value is at most 0.01 and the PSI at least 0.1, the shifted
-feature and the score alert on or after the onset and never before, and no undrifted feature
-alerts on any day."""
+"""The planted drift through the drift statistics and a drift monitor with the documented
+defaults: 30 days of requests drawn from the bundled Adult test split, the planted shift from
+day 18; over 7-day windows, the shifted feature and the score alert on or after the onset and
+never before, and no undrifted feature alerts on any day."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from rai_pipeline.core.monitoring.drift import (
     daily_drift,
     reference_edges,
 )
+from rai_pipeline.core.monitoring.monitors import Monitor, detection_lead_time, drift_alerts
 from rai_pipeline.core.monitoring.simulate import PlantedDrift, simulate_logs
 from rai_pipeline.settings import PROJECT_ROOT
 
@@ -103,7 +103,17 @@ def drift():
         _counts(reference, edges, False), _counts(logs.requests, edges, True), KINDS, window_days=7
     )
     table["index"] = (pd.to_datetime(table["day"]) - pd.Timestamp(START)).dt.days
-    table["alert"] = (table["p_adjusted"] <= 0.01) & (table["psi"] >= 0.1)
+    monitor = Monitor(
+        name="feature_drift", metric="psi", why="inputs move", how="PSI", owner="ml-engineer"
+    )  # the defaults: 7 days, PSI >= 0.1, p <= 0.01
+    alerts = drift_alerts(table, monitor)
+    keys = ["day", "feature", "dimension", "group"]
+    fired = set(map(tuple, alerts[keys].astype(str).to_numpy()))
+    table["alert"] = [tuple(r) in fired for r in table[keys].astype(str).to_numpy()]
+    # the rule, by hand
+    by_hand = (table["p_adjusted"] <= 0.01) & (table["psi"] >= 0.1) & (table["window_rows"] >= 100)
+    assert (table["alert"] == by_hand).all()
+    table.attrs["alerts"] = alerts
     return table
 
 
@@ -112,6 +122,9 @@ def test_the_shifted_feature_alerts_from_the_onset_and_never_before(drift):
     alerted = sorted(set(mine.loc[mine["alert"], "index"]))
     assert alerted and min(alerted) >= ONSET
     assert set(range(ONSET + 2, 30)) <= set(alerted)  # detected within two days, and stays
+    onset = START + dt.timedelta(ONSET)
+    lead = detection_lead_time(drift.attrs["alerts"], feature="hours_per_week", onset=onset)
+    assert lead == min(alerted) - ONSET
 
 
 def test_the_groups_scores_alert_after_the_onset_only(drift):
