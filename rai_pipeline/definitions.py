@@ -16,10 +16,14 @@ from rai_pipeline.defs.llm_safety import jobs as llm_jobs
 from rai_pipeline.defs.llm_safety import sensors as llm_sensors
 from rai_pipeline.defs.llm_safety.dbt import llm_warehouse_models
 from rai_pipeline.defs.llm_safety.sources import llm_landing
+from rai_pipeline.defs.monitoring import assets as monitoring_assets
+from rai_pipeline.defs.monitoring import jobs as monitoring_jobs
+from rai_pipeline.defs.monitoring.dbt import monitoring_daily_models, monitoring_reference_models
 from rai_pipeline.defs.resources import (
     EvaluationConfigResource,
     LlmConfigResource,
     MlflowResource,
+    MonitoringConfigResource,
     RaiHomeResource,
     WarehouseResource,
 )
@@ -35,9 +39,18 @@ defs = dg.Definitions(
         llm_landing,
         llm_warehouse_models,
         *llm_assets.llm_safety_assets,
+        *monitoring_assets.monitoring_landing_specs,
+        monitoring_reference_models,
+        monitoring_daily_models,
+        *monitoring_assets.monitoring_assets,
     ],
-    asset_checks=[*checks.frame_checks, *llm_checks.llm_checks],
-    jobs=[jobs.evaluate_model_version, llm_jobs.evaluate_llm_feature_version],
+    asset_checks=[*checks.frame_checks, *llm_checks.llm_checks, monitoring_assets.monitors_pass],
+    jobs=[
+        jobs.evaluate_model_version,
+        llm_jobs.evaluate_llm_feature_version,
+        monitoring_jobs.monitor_model,
+    ],
+    schedules=[monitoring_jobs.daily_monitoring],
     sensors=[sensors.registered_model_versions, llm_sensors.registered_llm_feature_versions],
     resources={
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE)),
@@ -45,6 +58,7 @@ defs = dg.Definitions(
         "mlflow": MlflowResource(),
         "evaluation_config": EvaluationConfigResource(),
         "llm_config": LlmConfigResource(),
+        "monitoring_config": MonitoringConfigResource(),
         "rai_home": RaiHomeResource(),
     },
 )

@@ -48,6 +48,10 @@ class RaiHome:
         """Where an LLM safety set of ``model_name`` is landed (one folder per model name)."""
         return self.root / "landing" / "llm" / re.sub(r"[^A-Za-z0-9_.-]", "_", model_name)
 
+    def monitoring_landing(self, model_name: str) -> Path:
+        """Where the production logs of ``model_name`` are landed by day."""
+        return self.root / "landing" / "monitoring" / re.sub(r"[^A-Za-z0-9_.-]", "_", model_name)
+
     @property
     def mlflow_dir(self) -> Path:
         return self.root / "mlflow"

@@ -13,6 +13,9 @@ from rai_pipeline.cli import files  # noqa: F401
 from rai_pipeline.cli import llm  # noqa: F401
 
 # isort: split
+from rai_pipeline.cli import monitoring  # noqa: F401
+
+# isort: split
 from rai_pipeline.cli import audit  # noqa: F401
 
 # isort: split

@@ -18,10 +18,15 @@ from rai_pipeline.adapters.mlflow_store import MlflowStore
 from rai_pipeline.adapters.warehouse_lock import DEFAULT_TIMEOUT_SECONDS, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig, load_config
 from rai_pipeline.core.llm_safety.config import LlmSafetyConfig, load_llm_config
+from rai_pipeline.core.monitoring.monitors import MonitoringConfig, load_monitoring_config
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, rai_home
 
 WAREHOUSE_POOL = "rai_warehouse"
 DISPOSITIONS_FILENAME = "dispositions.yaml"
+MSG_NO_MONITORING_CONFIG = (
+    "no monitoring config: set RAI_MONITORING_CONFIG or the monitoring_config resource's path "
+    "(docs/monitoring.md)"
+)
 MSG_NO_LLM_CONFIG = (
     "no LLM safety config: set RAI_LLM_CONFIG or the llm_config resource's path "
     "(docs/llm-safety.md)"
@@ -124,3 +129,19 @@ class LlmConfigResource(dg.ConfigurableResource):
         if path is None:
             raise ValueError(MSG_NO_LLM_CONFIG)
         return load_llm_config(path)[0]
+
+
+class MonitoringConfigResource(dg.ConfigurableResource):
+    """The monitoring config (docs/monitoring.md): ``path``, else ``$RAI_MONITORING_CONFIG``."""
+
+    path: str | None = None
+
+    def resolved_path(self) -> Path | None:
+        value = self.path or os.environ.get("RAI_MONITORING_CONFIG")
+        return Path(value).resolve() if value else None
+
+    def load(self) -> MonitoringConfig:
+        path = self.resolved_path()
+        if path is None:
+            raise ValueError(MSG_NO_MONITORING_CONFIG)
+        return load_monitoring_config(path)

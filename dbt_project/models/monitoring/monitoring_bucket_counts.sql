@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key=['day'],
         on_schema_change='fail',
+        tags=['monitoring_daily'],
     )
 }}
 -- The logged requests' bucket counts per day: one row per (day, feature, dimension, group,
