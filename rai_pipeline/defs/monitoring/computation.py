@@ -91,8 +91,9 @@ def compute_alerts(
         if len(earlier) and "disposition" in earlier.columns
         else pd.DataFrame(columns=list(DISPOSITION_COLUMNS))
     )
-    for column in DISPOSITION_COLUMNS:
-        alerts[column] = alerts["alert_id"].map(kept[column]) if len(kept) else None
+    for column in DISPOSITION_COLUMNS:  # text columns even while empty (VARCHAR, not NULL)
+        carried = alerts["alert_id"].map(kept[column]) if len(kept) else None
+        alerts[column] = pd.Series(carried, index=alerts.index, dtype="string")
     alerts["status"] = alerts["disposition"].where(alerts["disposition"].notna(), OPEN)
     for day in _days(start, end):
         rows = alerts[alerts["day"].astype(str) == day.isoformat()].assign(day=day.isoformat())
