@@ -73,3 +73,39 @@ def monitor(
         typer.echo(summary.to_string(index=False))
     if (alerts["severity"] == "ERROR").any() if len(alerts) else False:
         raise typer.Exit(code=1)
+
+
+alerts_app = typer.Typer(help="The alert history: record a reviewer's disposition.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("resolve")
+def resolve(
+    alert: Annotated[str, typer.Argument(help="The alert's alert_id (rai.alert_history).")],
+    disposition: Annotated[str, typer.Option(help="actionable or noise.")],
+    by: Annotated[str, typer.Option(help="Who disposed of it.")],
+    at: Annotated[str | None, typer.Option(help="When (YYYY-MM-DD). Default: today.")] = None,
+) -> None:
+    """Record whether an alert was actionable or noise, by whom and when; prints the alert
+    and its model's alert quality (share actionable, days to acknowledge). Exit 2 when the
+    alert is unknown or the values are invalid (nothing written)."""
+    from rai_pipeline.app.alerts import resolve_alert
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.settings import rai_home
+
+    when = _day(at) if at else dt.date.today()
+    try:
+        stored, quality = resolve_alert(rai_home(), alert, disposition=disposition, by=by, at=when)
+    except INPUT_ERRORS as error:
+        typer.echo(f"rai alerts resolve: {error}", err=True)
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
+    typer.echo(
+        f"{alert}: {stored['monitor']} on {stored['feature']} ({stored['dimension']} = "
+        f"{stored['group']}) of {stored['day']}: {disposition} by {by} on {when}"
+    )
+    share = quality["actionable_share"]
+    typer.echo(
+        f"alert quality of {stored['model_name']}: {quality['disposed']} of {quality['alerts']} "
+        f"disposed, {'-' if share is None else f'{share:.0%}'} actionable, median "
+        f"{quality['median_days_to_acknowledge']} day(s) to acknowledge"
+    )

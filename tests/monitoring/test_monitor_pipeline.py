@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -129,3 +130,42 @@ def test_a_rerun_replaces_its_days_and_duplicates_nothing(monitored):
     assert second["alert_history"]["alert_id"].is_unique
     keys = ["day", "feature", "dimension", "group", "window_days"]
     assert not second["drift_metrics"].duplicated(keys).any()
+
+
+def test_dispositions_are_recorded_counted_and_kept_across_a_rerun(monitored):
+    _, first, _, _ = monitored
+    alerts = first["alert_history"].sort_values(["day", "feature", "dimension", "group"])
+    one, two = alerts.iloc[0], alerts.iloc[1]
+    day = dt.date.fromisoformat(str(one["day"]))
+    runner = CliRunner()
+    for alert, disposition, late in ((one, "actionable", 2), (two, "noise", 4)):
+        when = (dt.date.fromisoformat(str(alert["day"])) + dt.timedelta(late)).isoformat()
+        result = runner.invoke(
+            app,
+            [
+                "alerts",
+                "resolve",
+                str(alert["alert_id"]),
+                "--disposition",
+                disposition,
+                "--by",
+                "analyst",
+                "--at",
+                when,
+            ],
+        )
+        assert result.exit_code == 0, result.output
+    # by hand: two disposed, one actionable, acknowledged after 2 and 4 days
+    assert f"2 of {len(alerts)} disposed, 50% actionable, median 3.0 day(s)" in result.output
+    unknown = runner.invoke(
+        app, ["alerts", "resolve", "nope", "--disposition", "noise", "--by", "analyst"]
+    )
+    assert unknown.exit_code == 2 and "no alert 'nope'" in unknown.output
+    home = RaiHome(Path(os.environ["RAI_HOME"]))
+    config = home.root / "monitoring.yaml"
+    outcome = run_monitor(
+        config, start=day, end=day, home=home, evaluation_config=DEMO_CONFIG, echo=lambda _: None
+    )
+    kept = outcome.alerts.set_index("alert_id")
+    assert kept.loc[one["alert_id"], "status"] == "actionable"
+    assert kept.loc[one["alert_id"], "disposed_by"] == "analyst"
