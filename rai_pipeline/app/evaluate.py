@@ -153,11 +153,11 @@ def _watch_steps(instance: Any, run_id: str, out: TextIO, stop: threading.Event)
 
 def _published_by(pack: Path, run_id: str) -> bool:
     """Whether the pack at ``pack`` was published by the Dagster run ``run_id``."""
-    import json
+    from rai_pipeline.core.evidence.verify import PackError, read_manifest
 
     try:
-        manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(pack)
+    except (OSError, PackError):
         return False
     return manifest.get("lineage", {}).get("dagster_run_id") == run_id
 

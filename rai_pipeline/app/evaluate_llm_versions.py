@@ -25,14 +25,14 @@ MSG_NOT_LANDED = (
 
 def summarize_llm_pack(pack: Path) -> pd.DataFrame:
     """One row per policy axis (value, interval, verdict) and the gate."""
-    import json
+    from rai_pipeline.core.evidence.verify import read_manifest
 
     verdicts = pd.read_parquet(pack / "llm_safety_verdicts.parquet")
     rows = [
         (str(r.metric), f"{r.value:.3f} [{r.ci_lower:.3f}, {r.ci_upper:.3f}] ({r.verdict})")
         for r in verdicts.itertuples()
     ]
-    lineage = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))["lineage"]
+    lineage = read_manifest(pack)["lineage"]
     rows.insert(0, ("model_version", str(lineage.get("feature_label", ""))))
     return pd.DataFrame(rows, columns=["", "value"])
 

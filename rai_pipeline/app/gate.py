@@ -195,21 +195,18 @@ def _report(
     return GateReport(decision.exit_code, lines, payload)
 
 
-def pack_judge(pack: Path) -> str:
-    """The one judge whose verdicts an LLM pack's metrics are (name and version); refuse a
-    pack whose metrics name more than one."""
+def pack_judge(pack: Path) -> tuple[str, str, str]:
+    """The one judge whose verdicts an LLM pack's metrics are: (name, version, description);
+    refuse a pack whose metrics name more than one."""
     metrics = pd.read_parquet(
         pack / LLM_METRICS, columns=["judge_name", "judge_version", "judge_template_sha256"]
     )
-    judges = sorted(
-        {
-            f"{n}@{v} (template {t[:12]})"
-            for n, v, t in metrics.drop_duplicates().itertuples(index=False)
-        }
-    )
+    judges = sorted(set(metrics.itertuples(index=False, name=None)))
+    described = [f"{n}@{v} (template {t[:12]})" for n, v, t in judges]
     if len(judges) != 1:
-        raise PackError(MSG_MIXED_JUDGES.format(pack=pack, judges="; ".join(judges) or "none"))
-    return judges[0]
+        raise PackError(MSG_MIXED_JUDGES.format(pack=pack, judges="; ".join(described) or "none"))
+    ((name, version, _),) = judges
+    return str(name), str(version), described[0]
 
 
 def _llm_gate(
@@ -229,12 +226,10 @@ def _llm_gate(
     disposition covers it. ``judge`` (``name`` or ``name@version``): refuse a pack judged by
     another. A pack of several versions (``rai evaluate-llm``) is gated on ``version``."""
     lineage = manifest["lineage"]
-    actual = pack_judge(pack)
+    judge_name, judge_version, actual = pack_judge(pack)
     if judge is not None:
-        name, _, wanted_version = judge.partition("@")
-        metrics = pd.read_parquet(pack / LLM_METRICS, columns=["judge_name", "judge_version"])
-        row = metrics.iloc[0]
-        if row["judge_name"] != name or (wanted_version and row["judge_version"] != wanted_version):
+        wanted_name, _, wanted_version = judge.partition("@")
+        if judge_name != wanted_name or (wanted_version and judge_version != wanted_version):
             raise PackError(MSG_OTHER_JUDGE.format(pack=pack, actual=actual, expected=judge))
     verdicts = pd.read_parquet(pack / LLM_VERDICTS)
     held = list(dict.fromkeys(verdicts["model_version"].astype(str)))

@@ -47,43 +47,34 @@ class LandedLlm:
     registered: list[str]  # the labels registered by this call
 
 
-def register_features(
+def plan_registration(
     store, config: LlmSafetyConfig, *, config_path: Path
-) -> tuple[dict[str, ModelVersionRef], list[str]]:
-    """Each responses entry's registered version, registering the ones not there yet."""
-    known: dict[str, tuple[ModelVersionRef, str]] = {}
-    for info in sorted(store.list_versions(config.model_name), key=lambda i: int(i.ref.version)):
-        label = info.tags.get(FEATURE_LABEL_TAG)
-        if label is not None:
-            known[label] = (info.ref, info.tags.get(FEATURE_DIGEST_TAG, ""))
-    refs, registered = {}, []
+) -> dict[str, ModelVersionRef | None]:
+    """Each responses entry's registered version, None for those to register; a label
+    registered with a different feature is refused."""
+    known = {
+        info.tags[FEATURE_LABEL_TAG]: info
+        for info in store.list_versions(config.model_name)
+        if FEATURE_LABEL_TAG in info.tags
+    }
+    plan: dict[str, ModelVersionRef | None] = {}
     for spec in config.responses:
-        label, digest = spec.model_version, spec.feature_digest()
-        if label in known:
-            ref, held = known[label]
-            if held != digest:
-                raise LandLlmError(
-                    MSG_FEATURE_CHANGED.format(config=config_path, label=label, uri=ref.uri)
+        info = known.get(spec.model_version)
+        if info is not None and info.tags.get(FEATURE_DIGEST_TAG) != spec.feature_digest():
+            raise LandLlmError(
+                MSG_FEATURE_CHANGED.format(
+                    config=config_path, label=spec.model_version, uri=info.ref.uri
                 )
-            refs[label] = ref
-            continue
-        feature = spec.feature()
-        refs[label] = store.register_feature(
-            config.model_name,
-            feature=feature,
-            tags={
-                FEATURE_LABEL_TAG: label,
-                FEATURE_DIGEST_TAG: digest,
-                FEATURE_MODEL_ID_TAG: feature["model_id"],
-            },
-        )
-        registered.append(label)
-    return refs, registered
+            )
+        plan[spec.model_version] = info.ref if info is not None else None
+    return plan
 
 
-def land_llm(config_path: Path | str, *, home: RaiHome, store) -> LandedLlm:
-    """Read, check and land the config's files, then register the versions (module docstring).
-    A file that breaks a rule stops it before anything is written."""
+def land_llm(config_path: Path | str, *, home: RaiHome, store=None) -> LandedLlm:
+    """Read, check and land the config's files, then register the versions (module
+    docstring). A file that breaks a rule, or a label registered with another feature, stops
+    it before anything is written (``store``: the registry, default RAI_HOME's, opened only
+    once the files have passed)."""
     config_path = Path(config_path)
     config, folder = load_llm_config(config_path)
     read = read_llm_inputs(config, folder)
@@ -94,20 +85,28 @@ def land_llm(config_path: Path | str, *, home: RaiHome, store) -> LandedLlm:
         prompts_file=str(read.prompts_path),
         prompt_set=read.prompts_path.stem,
     )
-    # the registry is checked before anything is landed: a refused label leaves no trace
-    known = {
-        info.tags.get(FEATURE_LABEL_TAG): info
-        for info in store.list_versions(config.model_name)
-        if FEATURE_LABEL_TAG in info.tags
-    }
-    for spec in config.responses:
-        info = known.get(spec.model_version)
-        if info is not None and info.tags.get(FEATURE_DIGEST_TAG) != spec.feature_digest():
-            raise LandLlmError(
-                MSG_FEATURE_CHANGED.format(
-                    config=config_path, label=spec.model_version, uri=info.ref.uri
-                )
-            )
+    if store is None:
+        from rai_pipeline.adapters.mlflow_store import MlflowStore
+        from rai_pipeline.settings import configure_environment
+
+        configure_environment(home)
+        store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
+    plan = plan_registration(store, config, config_path=config_path)
     landed = land_llm_tables(tables.as_dict(), home.llm_landing(config.model_name))
-    versions, registered = register_features(store, config, config_path=config_path)
+    versions, registered = {}, []
+    for spec in config.responses:
+        ref = plan[spec.model_version]
+        if ref is None:
+            feature = spec.feature()
+            ref = store.register_feature(
+                config.model_name,
+                feature=feature,
+                tags={
+                    FEATURE_LABEL_TAG: spec.model_version,
+                    FEATURE_DIGEST_TAG: spec.feature_digest(),
+                    FEATURE_MODEL_ID_TAG: feature["model_id"],
+                },
+            )
+            registered.append(spec.model_version)
+        versions[spec.model_version] = ref
     return LandedLlm(config, landed, versions, registered)

@@ -70,15 +70,12 @@ def land_llm(
     before is not registered again. The registry sensor, or `rai evaluate-llm-versions`,
     then evaluates the new versions.
     """
-    from rai_pipeline.adapters.mlflow_store import MlflowStore
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
     from rai_pipeline.app.land_llm import land_llm as run
-    from rai_pipeline.settings import configure_environment, rai_home
+    from rai_pipeline.settings import rai_home
 
-    home = configure_environment(rai_home())
-    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
     try:
-        result = run(config, home=home, store=store)
+        result = run(config, home=rai_home())
     except INPUT_ERRORS as error:
         typer.echo(f"rai land-llm: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
@@ -110,9 +107,8 @@ def evaluate_llm_versions(
     check stopped an evaluation, 2 on error.
     """
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
-    from rai_pipeline.app.evaluate import BLOCKED
     from rai_pipeline.app.evaluate_llm_versions import run_evaluate_llm_versions
-    from rai_pipeline.cli.pipeline import print_outcomes
+    from rai_pipeline.cli.pipeline import exit_for, print_outcomes
     from rai_pipeline.settings import rai_home
 
     try:
@@ -121,7 +117,4 @@ def evaluate_llm_versions(
         typer.echo(f"rai evaluate-llm-versions: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     print_outcomes(outcomes)
-    if any(outcome.status == BLOCKED for outcome in outcomes):
-        raise typer.Exit(code=1)
-    if any(not outcome.success for outcome in outcomes):
-        raise typer.Exit(code=EXIT_BAD_INPUT)
+    exit_for(outcomes)

@@ -103,9 +103,9 @@ def resolve(
         f"{alert}: {stored['monitor']} on {stored['feature']} ({stored['dimension']} = "
         f"{stored['group']}) of {stored['day']}: {disposition} by {by} on {when}"
     )
-    share = quality["actionable_share"]
+    # a disposition was just recorded: the share and the days are defined
     typer.echo(
         f"alert quality of {stored['model_name']}: {quality['disposed']} of {quality['alerts']} "
-        f"disposed, {'-' if share is None else f'{share:.0%}'} actionable, median "
+        f"disposed, {quality['actionable_share']:.0%} actionable, median "
         f"{quality['median_days_to_acknowledge']} day(s) to acknowledge"
     )

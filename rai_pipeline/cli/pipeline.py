@@ -127,7 +127,7 @@ def evaluate(
     sample rows are printed), 2 on error. Nothing left to evaluate is said, with exit code 0.
     """
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
-    from rai_pipeline.app.evaluate import BLOCKED, run_evaluate
+    from rai_pipeline.app.evaluate import run_evaluate
     from rai_pipeline.app.info import active_config
 
     chosen = active_config(config)
@@ -139,6 +139,14 @@ def evaluate(
         typer.echo(f"rai evaluate: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     print_outcomes(outcomes)
+    exit_for(outcomes)
+
+
+def exit_for(outcomes: list) -> None:
+    """Exit 1 when a blocking check stopped an evaluation, 2 when one failed."""
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT
+    from rai_pipeline.app.evaluate import BLOCKED
+
     if any(outcome.status == BLOCKED for outcome in outcomes):
         raise typer.Exit(code=1)
     if any(not outcome.success for outcome in outcomes):

@@ -214,3 +214,23 @@ def test_gate_refuses_a_pack_judged_by_another_judge(run):
         run_gate(
             pack, dispositions=None, today=pd.Timestamp("2026-12-01").date(), judge="string_match"
         )
+
+
+def test_each_packs_report_states_its_verdicts_and_regressions_as_its_tables_have_them(run):
+    severity = {"fail": 0, "insufficient_sample": 1, "inconclusive": 2, "pass": 3}
+    for index, label in enumerate(MODELS):
+        pack = _pack(run, label)
+        report = (pack / "llm_safety_report.md").read_text()
+        verdicts = pd.read_parquet(pack / "llm_safety_verdicts.parquet")
+        worst = min(verdicts["verdict"], key=severity.__getitem__)
+        line = next(li for li in report.splitlines() if li.startswith(f"- **{label}: "))
+        assert line.startswith(f"- **{label}: {worst}**")
+        for axis in verdicts.itertuples():
+            assert f"{axis.value:.3f} [{axis.ci_lower:.3f}, {axis.ci_upper:.3f}]" in line
+        assert f"answered by 1 model version ({label})" in report
+        if index == 0:
+            continue
+        comparison = pd.read_parquet(pack / "llm_version_comparison.parquet")
+        flagged = int((comparison["change"] == "regression").sum())
+        noun = "regression" if flagged == 1 else "regressions"
+        assert f"{label} against {MODELS[index - 1]}: {flagged} {noun} flagged" in report

@@ -98,6 +98,7 @@ def test_land_llm_refuses_a_broken_file_and_writes_nothing(tmp_path, monkeypatch
     assert result.exit_code == 2, result.output
     assert f"{folder / 'prompts.csv'}: no column 'expected'" in result.output
     assert not (home / "landing" / "llm").exists()
+    assert not home.exists()  # not even RAI_HOME: the files are checked first
     store = MlflowStore(
         tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
         artifact_root=str(home / "mlflow" / "artifacts"),

@@ -24,6 +24,8 @@ the tests' p-values together (Benjamini–Hochberg).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,9 +199,12 @@ def drift_rows(
 def window_counts(daily: pd.DataFrame, *, last_day: object, days: int) -> pd.DataFrame:
     """The counts of the ``days`` days ending on ``last_day`` (inclusive), summed per
     (feature, dimension, group, bucket): a window is a sum of days."""
-    end = pd.Timestamp(last_day)  # type: ignore[arg-type]
-    start = end - pd.Timedelta(days=days - 1)
     when = pd.to_datetime(daily["day"])
+    return _window(daily, when, pd.Timestamp(last_day), days)  # type: ignore[arg-type]
+
+
+def _window(daily: pd.DataFrame, when: pd.Series, end: pd.Timestamp, days: int) -> pd.DataFrame:
+    start = end - pd.Timedelta(days=days - 1)
     part = daily[(when >= start) & (when <= end)]
     keys = ["feature", "dimension", "group", "bucket"]
     return part.groupby(keys, as_index=False, sort=True)["rows"].sum()
@@ -212,18 +217,20 @@ def daily_drift(
     *,
     window_days: int,
     base: float = 2.0,
+    days: Sequence[dt.date] | None = None,
 ) -> pd.DataFrame:
-    """:func:`drift_rows` for every day of ``daily``, each over the window of ``window_days``
-    days ending that day (fewer at the start), with columns ``day`` and ``window_start``; the
-    Benjamini–Hochberg adjustment is made within each day's rows (features × groups)."""
+    """:func:`drift_rows` for every day of ``daily`` (or only ``days``), each over the window
+    of ``window_days`` days ending that day (fewer at the start of ``daily``), with columns
+    ``day`` and ``window_start``; the Benjamini–Hochberg adjustment is made within each day's
+    rows (features × groups)."""
+    when = pd.to_datetime(daily["day"])
+    earliest = when.min()
+    chosen = sorted(when.dt.date.unique()) if days is None else sorted(days)
     out = []
-    for day in sorted(pd.to_datetime(daily["day"]).dt.date.unique()):
-        window = window_counts(daily, last_day=day, days=window_days)
-        first = max(
-            pd.to_datetime(daily["day"]).min(),
-            pd.Timestamp(day) - pd.Timedelta(days=window_days - 1),
-        )
-        rows = drift_rows(reference, window, kinds, base=base)
+    for day in chosen:
+        end = pd.Timestamp(day)
+        rows = drift_rows(reference, _window(daily, when, end, window_days), kinds, base=base)
+        first = max(earliest, end - pd.Timedelta(days=window_days - 1))
         rows.insert(0, "window_start", first.date())
         rows.insert(0, "day", day)
         out.append(rows)

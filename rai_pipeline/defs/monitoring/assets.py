@@ -116,7 +116,7 @@ def monitors_pass(
     monitoring_config: MonitoringConfigResource,
 ) -> dg.AssetCheckResult:
     config = monitoring_config.load()
-    keys = context.partition_keys if hasattr(context, "partition_keys") else [context.partition_key]
+    keys = context.partition_keys
     with warehouse.connect() as conn:
         alerts = conn.execute(
             f"select * from rai.{computation.ALERTS_TABLE} where model_name = ? "

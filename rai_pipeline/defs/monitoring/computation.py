@@ -39,8 +39,11 @@ def compute_drift(
             f"select * from {dbt_relation('monitoring_bucket_counts')} where day between ? and ?",
             [first, end],
         ).df()
-        table = daily_drift(reference, daily, kinds, window_days=window, base=config.js_base)
-        table = table[pd.to_datetime(table["day"]).dt.date >= start]
+        served = set(pd.to_datetime(daily["day"]).dt.date) if len(daily) else set()
+        wanted = [d for d in _days(start, end) if d in served]  # a day without requests: none
+        table = daily_drift(
+            reference, daily, kinds, window_days=window, base=config.js_base, days=wanted
+        )
         out.append(table.assign(model_name=config.model_name, window_days=window))
     drift = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
     for day in _days(start, end):
@@ -97,7 +100,6 @@ def compute_alerts(
     alerts["status"] = alerts["disposition"].where(alerts["disposition"].notna(), OPEN)
     for day in _days(start, end):
         rows = alerts[alerts["day"].astype(str) == day.isoformat()].assign(day=day.isoformat())
-        conn.execute(f"create schema if not exists {results.RESULTS_SCHEMA}")
         if len(rows):
             results.replace_rows(
                 conn,
