@@ -8,7 +8,10 @@ Everything lives under one home folder, ``RAI_HOME`` (default ``./.rai``)::
       mlflow/mlflow.db          MLflow tracking store and model registry (SQLite)
       mlflow/artifacts/         MLflow artifacts
       dagster/                  Dagster instance (DAGSTER_HOME; dagster.yaml copied here)
+      landing/monitoring/<model>/  production logs by day (requests, labels)
       evidence/<model>/<ver>/   published evidence packs
+      evidence/<model>/monitoring/         the model's monitoring evidence
+      evidence/<model>/incidents/<id>/     incident evidence bundles
       staging/                  packs being assembled (never read as evidence)
 """
 
@@ -26,6 +29,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "rai.yaml"
+DEMO_MONITORING_CONFIG = Path(__file__).resolve().parent / "demo" / "monitoring.yaml"
 # The dbt beside the running interpreter: found whether or not the venv is on PATH.
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
@@ -78,6 +82,13 @@ class RaiHome:
 
     def pack_dir(self, model_name: str, model_version: str) -> Path:
         return self.evidence / model_name / model_version
+
+    def monitoring_pack(self, model_name: str) -> Path:
+        """The monitoring evidence of ``model_name`` (drift, alerts, performance, the page)."""
+        return self.evidence / model_name / "monitoring"
+
+    def incident_bundle(self, model_name: str, incident_id: str) -> Path:
+        return self.evidence / model_name / "incidents" / incident_id
 
 
 def rai_home() -> RaiHome:

@@ -29,8 +29,10 @@ MSG_NO_TAG = "{source} has no {tag} tag: no pack was published for this version"
 MSG_UNREADABLE = "cannot read {source} ({reason}); give --tracking-uri, or --offline"
 
 
-def registry_digest(uri: str, ref: ModelVersionRef) -> tuple[str | None, str]:
-    """The version's evidence-digest tag in the registry at ``uri``, or None and why."""
+def registry_digest(
+    uri: str, ref: ModelVersionRef, tag: str = EVIDENCE_DIGEST_TAG
+) -> tuple[str | None, str]:
+    """The version's digest tag ``tag`` in the registry at ``uri``, or None and why."""
     source = f"{ref.uri} in {uri}"
     from rai_pipeline.adapters.mlflow_store import MlflowStore, local_store_missing
 
@@ -43,9 +45,9 @@ def registry_digest(uri: str, ref: ModelVersionRef) -> tuple[str | None, str]:
         tags = MlflowStore(tracking_uri=uri, artifact_root="").version_tags(ref)
     except Exception as error:  # any store failure is a missing anchor, said in one line
         return None, MSG_UNREADABLE.format(source=source, reason=first_line(error))
-    digest = tags.get(EVIDENCE_DIGEST_TAG)
+    digest = tags.get(tag)
     if not digest:
-        return None, MSG_NO_TAG.format(source=source, tag=EVIDENCE_DIGEST_TAG)
+        return None, MSG_NO_TAG.format(source=source, tag=tag)
     return digest, ""
 
 
@@ -73,5 +75,7 @@ def resolve_anchor(
             uri = pipeline_sources(pack, manifest).tracking_uri
         except PackSourceError as error:
             return compare_anchor(actual, None, ref.uri, str(error))
-    expected, reason = registry_digest(str(uri), ref)
+    # a monitoring pack or an incident bundle names the tag that anchors it
+    tag = str(lineage.get("anchor_tag") or EVIDENCE_DIGEST_TAG)
+    expected, reason = registry_digest(str(uri), ref, tag)
     return compare_anchor(actual, expected, f"{ref.uri} in {uri}", reason)

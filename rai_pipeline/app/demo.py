@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from rai_pipeline.app.demo_llm import run_llm_demo
+from rai_pipeline.app.demo_monitoring import run_monitoring_demo
 from rai_pipeline.app.evaluate import VersionOutcome, evaluate_versions
 from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, configure_environment
@@ -54,7 +55,7 @@ def _register_demo_models(store, progress: Progress, echo: Echo) -> list:
 
 def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
     """Run the whole demo; return one outcome per evaluated model version."""
-    progress = Progress(echo, total=6)
+    progress = Progress(echo, total=7)
     configure_environment(home)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     progress(f"Preparing RAI_HOME at {home.root}")
@@ -73,6 +74,13 @@ def run_demo(home: RaiHome, *, echo: Echo = print) -> list[VersionOutcome]:
 
     progress(f"Evaluating {len(refs)} versions through Dagster")
     outcomes = evaluate_versions(refs, home=home, config_path=DEMO_CONFIG, echo=echo, source="demo")
+    progress("Monitoring 30 days of production logs with a planted drift (one backfill run)")
+    monitoring = run_monitoring_demo(home, store, echo=echo)
+    echo(
+        f"      {monitoring.alerts} alert(s), the first on {monitoring.first_alert or '(none)'}; "
+        f"monitoring evidence: {monitoring.pack}"
+    )
+    echo(f"      incident bundle (verified): {monitoring.incident.bundle}")
     progress("Evaluating LLM safety")
     llm = run_llm_demo(home, echo=echo)
     shown = ", ".join(f"{v} {verdict}".strip() for v, verdict in llm.verdicts.items())

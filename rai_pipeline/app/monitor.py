@@ -16,7 +16,7 @@ from rai_pipeline.app.evaluate import Echo, EvaluateError
 from rai_pipeline.settings import RaiHome
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-CHECK_STEP = "monitors_pass"
+CHECK_FAILED = "DagsterAssetCheckFailedError"  # a blocking monitor fired: the alerts say which
 MSG_ORDER = "--from {start} is after --to {end}"
 MSG_NO_LOGS = (
     "{folder}: no landed requests for {model!r}; land production logs first "
@@ -56,10 +56,10 @@ def run_monitor(
         raise EvaluateError(MSG_NO_LOGS.format(folder=folder, model=config.model_name))
     configure_environment(home)
     ensure_dbt_manifest()
-    from rai_pipeline.definitions import defs
+    from rai_pipeline.definitions import build_definitions
     from rai_pipeline.defs.monitoring.jobs import MONITOR_JOB
 
-    job = defs.resolve_job_def(MONITOR_JOB)
+    job = build_definitions(config.monitors).resolve_job_def(MONITOR_JOB)
     instance = dg.DagsterInstance.get()
     run_id = str(uuid.uuid4())
     log_path = home.root / "logs" / f"monitor-{config.model_name}-{start}-{end}.log"
@@ -90,12 +90,12 @@ def run_monitor(
     with contextlib.closing(duckdb.connect(str(home.warehouse), read_only=True)) as conn:
         alerts = results.read_rows(conn, "alert_history", key={"model_name": config.model_name})
         drift = results.read_rows(conn, "drift_metrics", key={"model_name": config.model_name})
-    # the check failing is the monitors firing (the alerts say which), not a failed run
+    # a blocking check failing is a monitor firing (the alerts say which), not a failed run
     failures = [
         f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
         for event in result.all_events
         if event.is_step_failure
         and event.event_specific_data.error
-        and not str(event.step_key).endswith(CHECK_STEP)
+        and event.event_specific_data.error.cls_name != CHECK_FAILED
     ]
     return MonitorOutcome(not failures, run_id, alerts, len(drift), "\n".join(failures))

@@ -31,6 +31,7 @@ from rai_pipeline.core.engine.slices import (
     split_group_label,
 )
 from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
+from rai_pipeline.core.evidence.incident import MASK
 from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP
 from rai_pipeline.settings import RaiHome
 
@@ -43,7 +44,6 @@ CELLS = {
     "negative": "label = 0",
     "selected": "decision = 1",
 }
-MASK = "***"
 WIDE_FRAME = "eval_frame_wide"
 # The columns of eval_frame; eval_frame_wide adds one per sensitive attribute.
 FRAME_COLUMNS = {

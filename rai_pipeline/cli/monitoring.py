@@ -109,3 +109,65 @@ def resolve(
         f"disposed, {quality['actionable_share']:.0%} actionable, median "
         f"{quality['median_days_to_acknowledge']} day(s) to acknowledge"
     )
+
+
+incident_app = typer.Typer(help="Incident evidence bundles.")
+app.add_typer(incident_app, name="incident")
+
+
+@incident_app.command("open")
+def incident_open(
+    model: Annotated[str, typer.Option(help="The registered model's name.")],
+    start: Annotated[str, typer.Option("--from", help="First day of the window (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day of the window (YYYY-MM-DD).")],
+    reason: Annotated[str, typer.Option(help="Why the incident is opened, in words.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Monitoring config YAML. Default: the one the model's monitoring evidence "
+            "was published with.",
+        ),
+    ] = None,
+    evaluation_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--evaluation-config",
+            help="Evaluation config whose dataset.restricted columns are masked too. Default: "
+            "$RAI_CONFIG, else the demo's config.",
+        ),
+    ] = None,
+) -> None:
+    """Write an incident evidence bundle for MODEL over the days FROM .. TO: the versions live
+    in the window with their evaluation packs' digests, the window's drift rows and alerts,
+    the logged requests behind the alerts (restricted columns masked), a timeline and the
+    commands that reproduce it; published to evidence/<model>/incidents/<id>/ and anchored in
+    the registry, so that rai verify checks it. Exit 0, or 2 on error (nothing written)."""
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.incident import open_incident
+    from rai_pipeline.app.info import active_config
+    from rai_pipeline.core.config.schema import load_config
+    from rai_pipeline.settings import rai_home
+
+    first, last = _day(start), _day(end)
+    try:
+        evaluation = load_config(active_config(evaluation_config))
+        outcome = open_incident(
+            rai_home(),
+            model=model,
+            start=first,
+            end=last,
+            reason=reason,
+            config_path=config,
+            restricted=list(evaluation.dataset.restricted) if evaluation.dataset else [],
+        )
+    except INPUT_ERRORS as error:
+        typer.echo(f"rai incident open: {error}", err=True)
+        raise typer.Exit(code=EXIT_BAD_INPUT) from None
+    typer.echo(
+        f"incident {outcome.incident_id}: versions {', '.join(outcome.versions)} live; "
+        f"{outcome.alerts} alert(s), {outcome.requests} logged request(s) behind them"
+    )
+    typer.echo(f"bundle: {outcome.bundle}")
+    typer.echo(f"evidence digest: {outcome.digest}")

@@ -43,15 +43,27 @@ def ui(
             "(default: $RAI_LLM_CONFIG).",
         ),
     ] = None,
+    monitoring_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--monitoring-config",
+            help="Monitoring config the monitoring job and its backfills use (default: "
+            "$RAI_MONITORING_CONFIG, else the demo's).",
+        ),
+    ] = None,
 ) -> None:
     """Start the Dagster UI (and daemon, so the registry sensors run) on 127.0.0.1."""
     from rai_pipeline.app.info import CONFIG_ENV
     from rai_pipeline.app.ui import start_ui
+    from rai_pipeline.settings import DEMO_MONITORING_CONFIG
 
     if config is not None:
         os.environ[CONFIG_ENV] = str(config.resolve())
     if llm_config is not None:
         os.environ["RAI_LLM_CONFIG"] = str(llm_config.resolve())
+    if monitoring_config is not None:
+        os.environ["RAI_MONITORING_CONFIG"] = str(monitoring_config.resolve())
+    os.environ.setdefault("RAI_MONITORING_CONFIG", str(DEMO_MONITORING_CONFIG))
     start_ui(port)
 
 

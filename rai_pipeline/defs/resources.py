@@ -140,8 +140,11 @@ class MonitoringConfigResource(dg.ConfigurableResource):
         value = self.path or os.environ.get("RAI_MONITORING_CONFIG")
         return Path(value).resolve() if value else None
 
-    def load(self) -> MonitoringConfig:
+    def path_or_error(self) -> Path:
         path = self.resolved_path()
         if path is None:
             raise ValueError(MSG_NO_MONITORING_CONFIG)
-        return load_monitoring_config(path)
+        return path
+
+    def load(self) -> MonitoringConfig:
+        return load_monitoring_config(self.path_or_error())

@@ -345,6 +345,8 @@ def test_every_model_states_its_grain_and_flags_sensitive_columns(warehouse):
         "monitoring_edges",
         "monitoring_reference_counts",
         "monitoring_bucket_counts",
+        "monitoring_requests",
+        "monitoring_labelled_requests",
     }
     for name, node in models.items():
         assert "one row" in node["description"].lower(), name

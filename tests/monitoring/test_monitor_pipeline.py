@@ -46,6 +46,7 @@ def monitored(demo, tmp_path_factory):
                 patch.setenv(key, os.environ[key])
         home = RaiHome(tmp_path_factory.mktemp("monitoring"))
         shutil.copy(source.warehouse, home.warehouse)
+        shutil.copytree(source.mlflow_dir, home.mlflow_dir, dirs_exist_ok=True)  # registry
         configure_environment(home)
         with duckdb.connect(str(home.warehouse), read_only=True) as conn:
             reference = conn.execute(

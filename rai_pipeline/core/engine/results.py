@@ -86,3 +86,15 @@ def read_rows(
         return pd.DataFrame()
     condition, params = _where(key)
     return conn.execute(f"select * from {_table(table)} where {condition}", params).df()
+
+
+def delete_rows(conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]) -> None:
+    """Delete the rows of ``rai.<table>`` matching ``key`` (nothing when the table is absent):
+    a re-run that no longer produces a key's rows keeps none of the earlier ones."""
+    exists = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [RESULTS_SCHEMA, table],
+    ).fetchone()
+    if exists and exists[0]:
+        condition, params = _where(key)
+        conn.execute(f"delete from {_table(table)} where {condition}", params)

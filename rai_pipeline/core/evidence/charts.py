@@ -29,17 +29,22 @@ def line_chart_svg(
     intervals: Sequence[tuple[Sequence[float], Sequence[float]]] | None = None,
     width: int = 360,
     height: int = 300,
+    y_max: float = 1.0,
+    x_ticks: Sequence[tuple[float, str]] | None = None,
+    threshold: float | None = None,
 ) -> str:
     """Lines on the unit square (x and y in [0, 1]) with a legend; NaN points are skipped.
     ``intervals`` (per series: the lower and upper y of each point) draws a vertical whisker
-    through each point."""
+    through each point. ``y_max`` stretches the y axis to [0, y_max] (values above it are
+    drawn at the top), ``x_ticks`` labels x positions (e.g. days), ``threshold`` draws a
+    dashed horizontal line at that y."""
     left, top, plot_w, plot_h = 44, 24, width - 60, height - 110
 
     def sx(x: float) -> float:
         return left + x * plot_w
 
     def sy(y: float) -> float:
-        return top + (1 - y) * plot_h
+        return top + (1 - min(y / y_max, 1.0)) * plot_h
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart curve" role="img" '
@@ -48,12 +53,21 @@ def line_chart_svg(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
         f'stroke="#999"/>',
     ]
-    for tick in (0, 0.5, 1):
+    for tick, label in x_ticks if x_ticks is not None else [(t, str(t)) for t in (0, 0.5, 1)]:
         parts.append(
-            f'<text x="{sx(tick):.1f}" y="{top + plot_h + 14}" font-size="10" '
-            f'text-anchor="middle">{tick}</text>'
-            f'<text x="{left - 4}" y="{sy(tick) + 3:.1f}" font-size="10" '
-            f'text-anchor="end">{tick}</text>'
+            f'<text class="tick" x="{sx(tick):.1f}" y="{top + plot_h + 14}" font-size="10" '
+            f'text-anchor="middle">{html.escape(label)}</text>'
+        )
+    for tick in (0, 0.5, 1):
+        y_tick = tick * y_max
+        parts.append(
+            f'<text x="{left - 4}" y="{sy(y_tick) + 3:.1f}" font-size="10" '
+            f'text-anchor="end">{y_tick:.3g}</text>'
+        )
+    if threshold is not None:
+        parts.append(
+            f'<line class="threshold" x1="{left}" y1="{sy(threshold):.1f}" x2="{left + plot_w}" '
+            f'y2="{sy(threshold):.1f}" stroke="#c00" stroke-dasharray="5 3"/>'
         )
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 28}" font-size="11" '

@@ -80,6 +80,8 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> spreadsheet_safe(pd.DataFrame({"g": ["=1+1", "a", "-x"], "v": [-1, 2, 3]})).values.tolist()
     [["'=1+1", -1], ['a', 2], ["'-x", 3]]
+    >>> len(spreadsheet_safe(pd.DataFrame({"g": pd.Series([], dtype="string")})))
+    0
     """
     out = frame.copy()
     for column in out.columns:
@@ -87,6 +89,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
         risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        risky = risky.astype(bool)  # an empty text column maps to an empty text column
         if risky.any():
             out[column] = values.where(~risky, "'" + values.astype(str))
     return out

@@ -19,6 +19,9 @@ PARTITION_SEPARATOR = "@"
 EVALUATED_TAG = "rai.evaluation_run_id"
 # written on the model version with the pack; the digest anchors the pack (core/evidence/anchor)
 GATE_TAG, VERDICT_TAG, EVIDENCE_DIGEST_TAG = "rai.gate", "rai.verdict", "rai.evidence_digest"
+# on the deployed version: its monitoring pack's digest; an incident bundle's is
+# INCIDENT_TAG_PREFIX + the incident id (each anchors its pack, as the evidence digest does)
+MONITORING_DIGEST_TAG, INCIDENT_TAG_PREFIX = "rai.monitoring_digest", "rai.incident."
 READY = "READY"
 # on an LLM feature's version: the config's model_version label its responses carry, the
 # feature's digest (model id, system prompt, template) and its model id

@@ -16,11 +16,12 @@ adjusted p ≤ 0.01, windows of 7 days, groups of at least 100 requests.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rai_pipeline.core.config.files import read_yaml_mapping, validation_message
 from rai_pipeline.core.config.schema import ConfigError
@@ -50,7 +51,7 @@ class _Strict(BaseModel):
 
 
 class Monitor(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")  # its check is monitor_<name>
     metric: Literal["psi", "js_distance"]
     why: str = Field(min_length=1)
     how: str = Field(min_length=1)
@@ -63,6 +64,16 @@ class Monitor(_Strict):
     owner: str = Field(min_length=1)
 
 
+class KnownChange(_Strict):
+    """A change whose onset is known (a planted drift in the demo; an upstream change or a
+    declared incident in production): the monitors' detection lead time is measured on it."""
+
+    name: str = Field(min_length=1)
+    onset: dt.date
+    features: list[str] = Field(min_length=1)
+    description: str = ""
+
+
 class MonitoringConfig(_Strict):
     model_name: str = Field(min_length=1)
     deployed_version: str = Field(min_length=1)
@@ -70,6 +81,18 @@ class MonitoringConfig(_Strict):
     buckets: int = Field(default=10, ge=2, le=100)
     js_base: float = Field(default=2.0, gt=1)
     monitors: list[Monitor] = Field(min_length=1)
+    known_changes: list[KnownChange] = Field(default_factory=list)
+    # logged columns an incident bundle masks (besides the evaluation config's restricted ones)
+    restricted: list[str] = Field(default_factory=list)
+
+    @field_validator("monitors")
+    @classmethod
+    def _names_once(cls, value: list[Monitor]) -> list[Monitor]:
+        names = [m.name for m in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"each monitor needs its own name; repeated: {', '.join(repeated)}")
+        return value
 
 
 def load_monitoring_config(path: Path | str) -> MonitoringConfig:
@@ -122,3 +145,44 @@ def detection_lead_time(alerts: pd.DataFrame, *, feature: str, onset: object) ->
     days = pd.to_datetime(alerts.loc[alerts["feature"] == feature, "day"])
     after = days[days >= start]
     return int((after.min() - start).days) if len(after) else None
+
+
+LEAD_TIME_COLUMNS = (
+    "change",
+    "feature",
+    "onset",
+    "first_alert_day",
+    "lead_days",
+    "alerts_before_onset",
+    "monitored_until",
+)
+
+
+def lead_times(
+    alerts: pd.DataFrame, changes: list[KnownChange], *, monitored_until: dt.date | None
+) -> pd.DataFrame:
+    """One row per known change and feature: the first alert on the feature on or after the
+    onset, the days from onset to it (empty when none yet), and how many alerts on the
+    feature fell before the onset (false alarms, as far as this change is concerned)."""
+    rows = []
+    days = pd.to_datetime(alerts["day"]) if len(alerts) else pd.Series(dtype="datetime64[ns]")
+    for change in changes:
+        onset = pd.Timestamp(change.onset)
+        for feature in change.features:
+            mine = days[alerts["feature"] == feature] if len(alerts) else days
+            after = mine[mine >= onset]
+            lead = detection_lead_time(alerts, feature=feature, onset=change.onset)
+            rows.append(
+                {
+                    "change": change.name,
+                    "feature": feature,
+                    "onset": change.onset.isoformat(),
+                    "first_alert_day": after.min().date().isoformat() if len(after) else None,
+                    "lead_days": lead,
+                    "alerts_before_onset": int((mine < onset).sum()),
+                    "monitored_until": monitored_until.isoformat() if monitored_until else None,
+                }
+            )
+    out = pd.DataFrame(rows, columns=list(LEAD_TIME_COLUMNS))
+    out["lead_days"] = out["lead_days"].astype("Int64")
+    return out

@@ -1,27 +1,50 @@
 """Monitoring assets, one partition per production day.
 
 (landed logs) -> (dbt) reference edges and counts, daily bucket counts -> drift_metrics ->
-monitor_alerts, with the check ``monitors_pass``. A backfill runs its whole range of days in
-one run. The decorated functions only wire resources to ``computation.py``.
+monitor_alerts -> monitoring_evidence, with one check per monitor on the evidence
+(``checks.py``): the alerts are published as evidence whether or not they fire, and an
+ERROR-severity monitor that fires blocks what is downstream of the evidence. A backfill runs
+its whole range of days in one run. The decorated functions only wire resources to
+``computation.py`` and ``publication.py``.
 """
 
 import datetime as dt
 
 import dagster as dg
+import pandas as pd
 from dagster_dbt import get_asset_key_for_model
 
+from rai_pipeline.core.evidence.monitoring_page import PAGE
 from rai_pipeline.defs.lineage import asset_code_version, frame_digest
-from rai_pipeline.defs.monitoring import computation
+from rai_pipeline.defs.monitoring import computation, performance, publication
 from rai_pipeline.defs.monitoring.dbt import monitoring_daily_models, monitoring_reference_models
 from rai_pipeline.defs.partitions import monitoring_days
-from rai_pipeline.defs.resources import WAREHOUSE_POOL, MonitoringConfigResource, WarehouseResource
+from rai_pipeline.defs.resources import (
+    WAREHOUSE_POOL,
+    EvaluationConfigResource,
+    MlflowResource,
+    MonitoringConfigResource,
+    RaiHomeResource,
+    WarehouseResource,
+)
 
 GROUP = "monitoring"
 DAILY_COUNTS_KEY = get_asset_key_for_model([monitoring_daily_models], "monitoring_bucket_counts")
 REFERENCE_COUNTS_KEY = get_asset_key_for_model(
     [monitoring_reference_models], "monitoring_reference_counts"
 )
-CODE_VERSION = asset_code_version(__name__, computation.__name__, "rai_pipeline.core.monitoring")
+CODE_VERSION = asset_code_version(
+    __name__,
+    computation.__name__,
+    performance.__name__,
+    publication.__name__,
+    "rai_pipeline.core.monitoring",
+    "rai_pipeline.core.evidence.monitoring_pack",
+)
+REQUESTS_KEY, LABELLED_KEY, REFERENCE_ROWS_KEY = (
+    get_asset_key_for_model([monitoring_reference_models], name)
+    for name in ("monitoring_requests", "monitoring_labelled_requests", "monitoring_reference_rows")
+)
 LANDING_CODE_VERSION = asset_code_version("rai_pipeline.core.landing.logs")
 
 # The landed logs (rai_pipeline.core.landing.logs), written outside Dagster.
@@ -103,38 +126,73 @@ def monitor_alerts(
     )
 
 
-@dg.asset_check(
-    asset=monitor_alerts,
-    name="monitors_pass",
-    description="Does no monitor fire on these days? ERROR-severity alerts fail it as ERROR.",
-    blocking=True,
-    partitions_def=monitoring_days,
+@dg.asset(
+    **DAILY,
+    deps=[REQUESTS_KEY, LABELLED_KEY, REFERENCE_ROWS_KEY],
+    description="Performance per day and group: estimated from calibrated scores before the "
+    "labels arrive, realized (slice and fairness metrics, by the evaluation's engine) after.",
 )
-def monitors_pass(
-    context: dg.AssetCheckExecutionContext,
+def monitoring_performance(
+    context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     monitoring_config: MonitoringConfigResource,
-) -> dg.AssetCheckResult:
-    config = monitoring_config.load()
-    keys = context.partition_keys
+    evaluation_config: EvaluationConfigResource,
+) -> dg.MaterializeResult:
+    start, end = _range(context)
+    config, evaluation = monitoring_config.load(), evaluation_config.load()
     with warehouse.connect() as conn:
-        alerts = conn.execute(
-            f"select * from rai.{computation.ALERTS_TABLE} where model_name = ? "
-            f"and day in ({', '.join('?' for _ in keys)})",
-            [config.model_name, *keys],
-        ).df()
-    errors = alerts[alerts["severity"] == "ERROR"]
-    return dg.AssetCheckResult(
-        passed=alerts.empty,
-        severity=dg.AssetCheckSeverity.ERROR if len(errors) else dg.AssetCheckSeverity.WARN,
-        metadata={"alerts": len(alerts), "error_alerts": len(errors)},
-        description=(
-            "no monitor fired"
-            if alerts.empty
-            else f"{len(alerts)} alert(s) ({len(errors)} ERROR) on "
-            f"{', '.join(sorted(map(str, set(alerts['feature']))))}"
-        ),
+        estimates = performance.compute_estimates(conn, config, evaluation, start, end)
+        realized, fairness = performance.compute_realized(conn, config, evaluation, start, end)
+    days = sorted(set(realized["day"])) if len(realized) else []
+    return dg.MaterializeResult(
+        metadata={
+            "days": f"{start} .. {end}",
+            "estimate_rows": len(estimates),
+            "realized_days": ", ".join(days) or "none (no label yet)",
+            "dagster/row_count": len(estimates) + len(realized) + len(fairness),
+        },
+        data_version=dg.DataVersion(frame_digest(pd.concat([estimates, realized, fairness]))),
     )
 
 
-monitoring_assets = [drift_metrics, monitor_alerts]
+@dg.asset(
+    **DAILY,
+    deps=[monitor_alerts, monitoring_performance, REQUESTS_KEY],
+    description="The model's monitoring evidence pack: every monitored day's drift and alerts, "
+    "alert quality and detection lead time (evidence/<model>/monitoring/).",
+)
+def monitoring_evidence(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    monitoring_config: MonitoringConfigResource,
+    mlflow: MlflowResource,
+    rai_home: RaiHomeResource,
+) -> dg.MaterializeResult:
+    config = monitoring_config.load()
+    with warehouse.connect() as conn:
+        pack, digest, evidence = publication.publish_monitoring(
+            conn,
+            config,
+            config_path=monitoring_config.path_or_error(),
+            home=rai_home.get(),
+            store=mlflow.store(),
+            dagster_run_id=context.run.run_id,
+        )
+    quality = evidence.quality
+    return dg.MaterializeResult(
+        metadata={
+            "pack": dg.MetadataValue.path(str(pack)),
+            "monitoring_page": dg.MetadataValue.path(str(pack / PAGE)),
+            "evidence_digest": digest,
+            "monitored_days": len(evidence.days),
+            "alerts": quality["alerts"],
+            "disposed": quality["disposed"],
+            "actionable_share": quality["actionable_share"]
+            if quality["actionable_share"] is not None
+            else "not measured",
+        },
+        data_version=dg.DataVersion(digest),
+    )
+
+
+monitoring_assets = [drift_metrics, monitor_alerts, monitoring_performance, monitoring_evidence]

@@ -108,18 +108,8 @@ def compute_alerts(
                 key={"model_name": config.model_name, "day": day.isoformat()},
             )
         else:
-            _delete_day(conn, config.model_name, day)
+            # a day that no longer raises an alert keeps none of the rows it raised before
+            results.delete_rows(
+                conn, ALERTS_TABLE, key={"model_name": config.model_name, "day": day.isoformat()}
+            )
     return alerts
-
-
-def _delete_day(conn: Any, model: str, day: dt.date) -> None:
-    """A day that no longer raises an alert keeps none of the rows it raised before."""
-    exists = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [results.RESULTS_SCHEMA, ALERTS_TABLE],
-    ).fetchone()[0]
-    if exists:
-        conn.execute(
-            f"delete from {results.RESULTS_SCHEMA}.{ALERTS_TABLE} where model_name = ? and day = ?",
-            [model, day.isoformat()],
-        )
