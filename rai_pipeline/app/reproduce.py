@@ -173,7 +173,9 @@ def _run(scratch: RaiHome, lineage: dict) -> dict[str, pd.DataFrame]:
 
     key = f"{lineage['model_name']}@{lineage['model_version']}"
     job = defs.resolve_job_def(EVALUATE_JOB)
-    selection = [k for k in job.asset_layer.executable_asset_keys if k.path[-1] != "evidence_pack"]
+    # the metric tables it compares; not the pack, nor the importances (no table it checks)
+    skipped = {"evidence_pack", "feature_importance"}
+    selection = [k for k in job.asset_layer.executable_asset_keys if k.path[-1] not in skipped]
     with (
         dg.DagsterInstance.ephemeral() as instance,
         (scratch.root / "reproduce.log").open("w") as log,

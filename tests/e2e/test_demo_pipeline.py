@@ -47,6 +47,12 @@ PACK_FILES = {
     "threshold_whatif.csv",
     "threshold_whatif_groups.parquet",
     "threshold_whatif_groups.csv",
+    "feature_importance.parquet",
+    "feature_importance.csv",
+    "feature_importance_differences.parquet",
+    "feature_importance_differences.csv",
+    "shap_summary.parquet",  # the dev install has the shap extra
+    "shap_summary.csv",
 }
 COMPARISON_FILES = {"version_comparison.parquet", "version_comparison.csv"}
 

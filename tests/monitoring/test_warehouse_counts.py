@@ -32,6 +32,8 @@ def built(demo, tmp_path_factory):
     root = tmp_path_factory.mktemp("monitoring_home")
     shutil.copy(home.warehouse, root / "warehouse.duckdb")
     with duckdb.connect(str(root / "warehouse.duckdb")) as conn:
+        # the demo monitored its own 30 days: this test builds its days from scratch
+        conn.execute("drop table if exists monitoring.monitoring_bucket_counts")
         reference = conn.execute(
             "select e.*, f.score, f.label from marts.eval_frame f "
             "join staging.stg_examples e using (example_id) "

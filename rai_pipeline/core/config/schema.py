@@ -134,6 +134,16 @@ class BootstrapConfig(_Strict):
     seed: int = 0
 
 
+class ExplainabilityConfig(_Strict):
+    """Permutation importance of a registered version's features (docs/configuration.md)."""
+
+    enabled: bool = True
+    n_repeats: int = Field(default=10, ge=2, le=100)
+    max_rows: int = Field(default=20_000, ge=100, le=10_000_000)
+    shap_rows: int = Field(default=50, ge=10, le=10_000)
+    shap_background: int = Field(default=25, ge=5, le=1_000)
+
+
 class LimitsConfig(_Strict):
     """Sizes past which an evaluation is refused before any heavy work, with an error that
     names the dimension: the defaults keep a run within minutes."""
@@ -219,6 +229,7 @@ class EvaluationConfig(_Strict):
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
     policy: FairnessPolicyConfig = FairnessPolicyConfig()
     bootstrap: BootstrapConfig = BootstrapConfig()
+    explainability: ExplainabilityConfig = ExplainabilityConfig()
     risk_tier: str = Field(default="medium", pattern="^(low|medium|high)$")
     owners: Owners = Owners()
     intended_use: str = ""

@@ -54,6 +54,15 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
     if context.threshold_whatif is not None:
         written += write_table(context.threshold_whatif.options, staging, "threshold_whatif")
         written += write_table(context.threshold_whatif.groups, staging, "threshold_whatif_groups")
+    if context.feature_importance is not None:
+        written += write_table(
+            context.feature_importance.importances, staging, "feature_importance"
+        )
+        written += write_table(
+            context.feature_importance.differences, staging, "feature_importance_differences"
+        )
+        if context.feature_importance.shap is not None:
+            written += write_table(context.feature_importance.shap, staging, "shap_summary")
     if context.calibration is not None and not context.calibration.curve.empty:
         written += write_table(context.calibration.curve, staging, "calibration_curves")
         written += write_table(context.calibration.errors, staging, "calibration_errors")

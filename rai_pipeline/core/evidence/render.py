@@ -30,6 +30,7 @@ from rai_pipeline.core.evidence.summary import (
     worst_findings,
 )
 from rai_pipeline.core.evidence.threshold_cost import current_accuracy, whatif_view
+from rai_pipeline.core.explain.importance import Importance
 from rai_pipeline.core.governance.dispositions import Resolution, finding_id
 from rai_pipeline.core.governance.gate import aggregate_verdict
 from rai_pipeline.core.metrics.calibration import CalibrationResult
@@ -94,6 +95,7 @@ class ReportContext:
     dataset_documentation: Mapping[str, str | None] = field(default_factory=dict)
     ethical_considerations: str = ""
     out_of_scope_uses: str = ""
+    feature_importance: Importance | None = None  # permutation importance (pipeline packs)
 
 
 def _low_information(by_metric: pd.DataFrame, n: int, minimums: Mapping[str, int]) -> str:
@@ -299,6 +301,70 @@ def _view(context: ReportContext, register: pd.DataFrame | None = None) -> dict[
             {"key": key, "title": title, "text": context.dataset_documentation.get(key)}
             for key, title in DATASHEET_KEYS.items()
         ],
+        "importance": _importance_view(context.feature_importance),
+    }
+
+
+IMPORTANCE_SHOWN = 8  # features in the model card's tables
+IMPORTANCE_DIFFERENCES_SHOWN = 5
+
+
+def _importance_view(result: Importance | None) -> dict[str, Any] | None:
+    """The model card's view of the importances: the top features overall with intervals,
+    and per dimension each group's difference from the reference on those features."""
+    if result is None:
+        return None
+    imp = result.importances
+    overall = imp[imp["dimension"] == "overall"].sort_values(
+        ["importance", "feature"], ascending=[False, True]
+    )
+    top = list(overall["feature"].head(IMPORTANCE_SHOWN))
+    unread = sorted(overall.loc[overall["importance"] == 0, "feature"])
+    rows = [
+        {
+            "feature": r.feature,
+            "importance": fmt(r.importance, 4),
+            "interval": Markdown(f"[{r.ci_lower:.4f}, {r.ci_upper:.4f}]"),
+        }
+        for r in overall.head(IMPORTANCE_SHOWN).itertuples()
+    ]
+    diffs = result.differences
+    on_top = diffs[diffs["feature"].isin(top)] if len(diffs) else diffs
+    apart = on_top[(on_top["ci_lower"] > 0) | (on_top["ci_upper"] < 0)] if len(on_top) else on_top
+    largest = apart.reindex(apart["difference"].abs().sort_values(ascending=False).index)
+    differences = [
+        {
+            "dimension": row.dimension,
+            "group": row.group,
+            "reference": row.reference_group,
+            "feature": row.feature,
+            "difference": fmt(row.difference, 4),
+            "interval": Markdown(f"[{row.ci_lower:.4f}, {row.ci_upper:.4f}]"),
+        }
+        for row in largest.head(IMPORTANCE_DIFFERENCES_SHOWN).itertuples()
+    ]
+    baseline = overall["baseline"].iloc[0] if len(overall) else float("nan")
+    shap = None
+    if result.shap is not None:
+        ranked = result.shap.sort_values(["mean_abs_shap", "feature"], ascending=[False, True])
+        shap = {
+            "rows": int(ranked["rows"].iloc[0]),
+            "background": int(ranked["background_rows"].iloc[0]),
+            "top": [
+                {"feature": r.feature, "value": fmt(r.mean_abs_shap, 4)}
+                for r in ranked.head(IMPORTANCE_SHOWN).itertuples()
+            ],
+        }
+    return {
+        "shap": shap,
+        "rows": rows,
+        "repeats": int(overall["repeats"].iloc[0]) if len(overall) else 0,
+        "baseline": fmt(float(baseline)),
+        "features": len(overall),
+        "unread": unread,
+        "differences": differences,
+        "apart": len(apart),
+        "compared": len(on_top),
     }
 
 

@@ -1,6 +1,7 @@
 """Evaluation assets, one partition per registered model version.
 
-predictions -> (dbt) eval_frame -> slice_metrics -> fairness_metrics -> evidence_pack.
+predictions -> (dbt) eval_frame -> slice_metrics -> fairness_metrics -> evidence_pack, with
+feature_importance (the model re-scored with each feature permuted) beside the metrics.
 The decorated functions only wire resources to the plain functions in ``scoring.py``,
 ``metrics.py``, ``publication.py``, ``dbt_lineage.py`` and ``metadata.py``.
 
@@ -14,7 +15,14 @@ from dagster_dbt import get_asset_key_for_model
 
 from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.defs.dbt.assets import evaluation_frame_models, warehouse_models
-from rai_pipeline.defs.evaluation import dbt_lineage, metadata, metrics, publication, scoring
+from rai_pipeline.defs.evaluation import (
+    dbt_lineage,
+    explain,
+    metadata,
+    metrics,
+    publication,
+    scoring,
+)
 from rai_pipeline.defs.lineage import asset_code_version, frame_digest
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import (
@@ -48,11 +56,20 @@ PREDICTIONS_CODE_VERSION = asset_code_version(
     "rai_pipeline.core.engine.results",
 )
 METRICS_CODE_VERSION = asset_code_version(*_WIRING, *_METRICS)
+EXPLAIN_CODE_VERSION = asset_code_version(
+    *_WIRING,
+    explain.__name__,
+    scoring.__name__,
+    "rai_pipeline.core.explain",
+    "rai_pipeline.adapters.mlflow_store",
+    "rai_pipeline.core.engine.results",
+)
 EVIDENCE_CODE_VERSION = asset_code_version(
     *_WIRING,
     *_METRICS,
     publication.__name__,
     dbt_lineage.__name__,
+    explain.__name__,
     "rai_pipeline.core.evidence",
     "rai_pipeline.core.governance.gate",
     "rai_pipeline.core.governance.dispositions",
@@ -136,7 +153,35 @@ def fairness_metrics(
     partitions_def=model_versions,
     pool=WAREHOUSE_POOL,
     group_name=GROUP,
-    deps=[fairness_metrics],
+    deps=[EVAL_FRAME_WIDE_KEY, STG_EXAMPLES_KEY],
+    kinds={"mlflow", "duckdb"},
+    code_version=EXPLAIN_CODE_VERSION,
+    description="Permutation importance of the version's features (drop in ROC AUC), overall "
+    "and per sensitive group, with intervals over repeats and the differences between groups.",
+)
+def feature_importance(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    mlflow: MlflowResource,
+    evaluation_config: EvaluationConfigResource,
+) -> dg.MaterializeResult:
+    ref = parse_partition_key(context.partition_key)
+    result = explain.compute_feature_importance(
+        ref, warehouse=warehouse, store=mlflow.store(), config=evaluation_config.load()
+    )
+    return dg.MaterializeResult(
+        metadata=metadata.importance_metadata(result),
+        data_version=dg.DataVersion(
+            frame_digest(result.importances) if result is not None else "disabled"
+        ),
+    )
+
+
+@dg.asset(
+    partitions_def=model_versions,
+    pool=WAREHOUSE_POOL,
+    group_name=GROUP,
+    deps=[fairness_metrics, feature_importance],
     kinds={"mlflow"},
     code_version=EVIDENCE_CODE_VERSION,
     description=(
@@ -171,4 +216,10 @@ def evidence_pack(
     )
 
 
-evaluation_assets = [predictions, slice_metrics, fairness_metrics, evidence_pack]
+evaluation_assets = [
+    predictions,
+    slice_metrics,
+    fairness_metrics,
+    feature_importance,
+    evidence_pack,
+]

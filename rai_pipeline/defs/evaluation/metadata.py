@@ -120,3 +120,18 @@ def evidence_metadata(
     if model_version_url:
         metadata["model_version_page"] = dg.MetadataValue.url(model_version_url)
     return metadata
+
+
+def importance_metadata(result: Any) -> dict[str, Any]:
+    """The most important features overall, as a table; or that explainability is off."""
+    if result is None:
+        return {"explainability": "disabled (explainability.enabled: false)"}
+    overall = result.importances[result.importances["dimension"] == "overall"]
+    top = overall.sort_values("importance", ascending=False).head(10)
+    shown = top[["feature", "importance", "ci_lower", "ci_upper"]]
+    return {
+        "features": int(overall["feature"].nunique()),
+        "repeats": int(overall["repeats"].iloc[0]) if len(overall) else 0,
+        "top_features": dg.MetadataValue.md(shown.to_markdown(index=False, floatfmt=".4f")),
+        "dagster/row_count": len(result.importances),
+    }

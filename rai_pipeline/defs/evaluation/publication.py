@@ -29,6 +29,7 @@ from rai_pipeline.core.schemas.attributes import dataset_columns, sensitive_attr
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.dbt.project import dbt_relation
 from rai_pipeline.defs.evaluation.dbt_lineage import write_dbt_lineage
+from rai_pipeline.defs.evaluation.explain import stored_importance
 from rai_pipeline.defs.evaluation.metrics import (
     compare_with_previous,
     missingness_by_group,
@@ -95,6 +96,7 @@ def publish_evidence(
         histograms = results.read_rows(conn, "score_histograms", key=version_key(ref))
         stats = results.read_rows(conn, "slice_stats", key=version_key(ref))
         slice_sql = results.read_rows(conn, "slice_sql", key=version_key(ref))
+        importance = stored_importance(conn, ref) if config.explainability.enabled else None
         previous = previous_version(conn, ref, str(metrics["dataset_version"].iloc[0]))
         comparison = (
             compare_with_previous(conn, ref, previous, config) if previous is not None else None
@@ -177,6 +179,7 @@ def publish_evidence(
             comparison=comparison,
             evaluated_on=evaluated_on,
             model_details=store.model_facts(ref),
+            feature_importance=importance,
             datasheet=DatasheetInfo(
                 sources=[
                     {"name": item["name"], "rows": item["rows"], "sha256": item["sha256"]}

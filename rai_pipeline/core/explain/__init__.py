@@ -1,0 +1,1 @@
+"""Explaining a model version's scores: permutation importance overall and per group."""

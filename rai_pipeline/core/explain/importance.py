@@ -1,0 +1,172 @@
+"""Permutation importance of a model version's features, overall and per sensitive group, with
+intervals over repeats and the difference between groups.
+
+scikit-learn's :func:`~sklearn.inspection.permutation_importance` permutes one feature at a
+time across the evaluation rows, ``n_repeats`` times, and re-scores them; the importance of a
+feature is the drop in ROC AUC it causes. One permutation serves every group: the scoring
+function returns the AUC of the whole sample and of each group's rows, so a group's importance
+is the drop in *its* AUC when the feature is replaced by values drawn from the whole data, and
+two groups' importances from the same repeat are paired.
+
+- ``importance``: the mean drop over the repeats; ``ci_lower`` / ``ci_upper``: Student's t
+  interval of that mean (the permutations' randomness; the evaluation sample is fixed, so
+  this is not the uncertainty of a new sample);
+- ``difference`` (a group against its dimension's reference group): the mean of the paired
+  per-repeat differences, with its t interval; an interval that excludes 0 says the feature
+  matters more (or less) for that group's ranking.
+
+A group whose rows hold one class only, or fewer than ``min_group_size`` rows, has no AUC:
+its rows say ``insufficient_sample``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+METRIC = "roc_auc_score"
+OVERALL, ALL = "overall", "all"
+STATUS_OK, STATUS_SMALL = "ok", "insufficient_sample"
+IMPORTANCE_COLUMNS = (
+    "dimension",
+    "group",
+    "n",
+    "feature",
+    "metric",
+    "baseline",
+    "importance",
+    "ci_lower",
+    "ci_upper",
+    "repeats",
+    "status",
+)
+DIFFERENCE_COLUMNS = (
+    "dimension",
+    "group",
+    "reference_group",
+    "feature",
+    "difference",
+    "ci_lower",
+    "ci_upper",
+    "repeats",
+)
+SEP = "\x1f"  # joins dimension and group in the scorer names
+
+
+@dataclass(frozen=True)
+class Importance:
+    importances: pd.DataFrame  # IMPORTANCE_COLUMNS
+    differences: pd.DataFrame  # DIFFERENCE_COLUMNS
+    shap: pd.DataFrame | None = None  # core/explain/shap_summary.SHAP_COLUMNS, when installed
+
+
+class _Scored:
+    """An estimator for scikit-learn built from a scoring function (it is never fitted)."""
+
+    def __init__(self, score: Callable[[pd.DataFrame], np.ndarray]) -> None:
+        self.score = score
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _Scored:
+        return self
+
+
+def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return (float(values.mean()) if len(values) else np.nan, np.nan, np.nan)
+    mean, half = values.mean(), stats.t.ppf((1 + level) / 2, len(values) - 1)
+    half *= values.std(ddof=1) / np.sqrt(len(values))
+    return float(mean), float(mean - half), float(mean + half)
+
+
+def permutation_importances(
+    score: Callable[[pd.DataFrame], np.ndarray],
+    features: pd.DataFrame,
+    labels: np.ndarray,
+    groups: Mapping[str, pd.Series],
+    *,
+    reference_groups: Mapping[str, str],
+    n_repeats: int = 10,
+    seed: int = 0,
+    confidence_level: float = 0.95,
+    min_group_size: int = 30,
+    columns: Sequence[str] | None = None,
+) -> Importance:
+    """Importances of ``columns`` (default: every column of ``features``) for ``score``."""
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels)
+    masks: dict[str, np.ndarray] = {f"{OVERALL}{SEP}{ALL}": np.ones(len(labels), dtype=bool)}
+    for dimension, values in groups.items():
+        for group in sorted(set(values.astype(str))):
+            masks[f"{dimension}{SEP}{group}"] = (values.astype(str) == group).to_numpy()
+    assessed = {
+        name: mask
+        for name, mask in masks.items()
+        if mask.sum() >= min_group_size and len(set(labels[mask])) == 2
+    }
+
+    def scorer(estimator: _Scored, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
+        scores = np.asarray(estimator.score(X), dtype=float)
+        return {name: float(roc_auc_score(y[m], scores[m])) for name, m in assessed.items()}
+
+    result = permutation_importance(
+        _Scored(score),
+        features,
+        labels,
+        scoring=scorer,
+        n_repeats=n_repeats,
+        random_state=seed,
+        n_jobs=None,
+    )
+    baseline = scorer(_Scored(score), features, labels)
+    names = list(columns) if columns is not None else list(features.columns)
+    index = [list(features.columns).index(c) for c in names]
+    rows, diffs = [], []
+    for name, mask in masks.items():
+        dimension, group = name.split(SEP)
+        for k, feature in zip(index, names, strict=True):
+            if name in assessed:
+                drops = result[name]["importances"][k]
+                mean, low, high = _t_interval(drops, confidence_level)
+                status, base = STATUS_OK, baseline[name]
+            else:
+                mean = low = high = base = np.nan
+                status = STATUS_SMALL
+            rows.append(
+                (
+                    dimension,
+                    group,
+                    int(mask.sum()),
+                    feature,
+                    METRIC,
+                    base,
+                    mean,
+                    low,
+                    high,
+                    n_repeats,
+                    status,
+                )
+            )
+    for dimension, values in groups.items():
+        reference = reference_groups.get(dimension) or values.astype(str).value_counts().idxmax()
+        ref_name = f"{dimension}{SEP}{reference}"
+        if ref_name not in assessed:
+            continue
+        for name in assessed:
+            this, group = name.split(SEP)
+            if this != dimension or group == reference:
+                continue
+            for k, feature in zip(index, names, strict=True):
+                paired = result[name]["importances"][k] - result[ref_name]["importances"][k]
+                mean, low, high = _t_interval(paired, confidence_level)
+                diffs.append((dimension, group, reference, feature, mean, low, high, n_repeats))
+    return Importance(
+        pd.DataFrame(rows, columns=list(IMPORTANCE_COLUMNS)),
+        pd.DataFrame(diffs, columns=list(DIFFERENCE_COLUMNS)),
+    )
