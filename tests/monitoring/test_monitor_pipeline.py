@@ -48,7 +48,17 @@ def monitored(demo, tmp_path_factory):
         shutil.copy(source.warehouse, home.warehouse)
         shutil.copytree(source.mlflow_dir, home.mlflow_dir, dirs_exist_ok=True)  # registry
         configure_environment(home)
-        with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        with duckdb.connect(str(home.warehouse)) as conn:
+            # the demo monitored (and disposed of alerts on) the same days: start afresh
+            for table in (
+                "rai.alert_history",
+                "rai.drift_metrics",
+                "rai.performance_estimates",
+                "rai.performance_realized",
+                "rai.fairness_realized",
+                "monitoring.monitoring_bucket_counts",
+            ):
+                conn.execute(f"drop table if exists {table}")
             reference = conn.execute(
                 "select e.*, f.label, a.sex, a.race from marts.eval_frame f "
                 "join staging.stg_examples e using (example_id) "
