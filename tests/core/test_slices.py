@@ -43,7 +43,7 @@ from tests.core.builders import (
     stats_for,
 )
 
-STRATEGIES = ["score_counts", "ranks", "auto"]
+STRATEGIES = ["score_counts", "cells", "ranks", "auto"]
 
 
 SCENARIOS = [

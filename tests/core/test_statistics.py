@@ -7,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 
 from rai_pipeline.core.engine import exact_auc as exact_auc_module
 from rai_pipeline.core.engine.binning import MSG_BINS, histogram_edges
-from rai_pipeline.core.engine.exact_auc import MSG_AUC_STRATEGY
+from rai_pipeline.core.engine.exact_auc import AUC_STRATEGIES, MSG_AUC_STRATEGY
 from rai_pipeline.core.engine.plan import MAX_GROUPING_FEATURES, plan_slices
 from rai_pipeline.core.engine.profile import (
     MSG_INVALID_ROWS,
@@ -47,7 +47,7 @@ def statistics_for(conn, slices, where=None, **options):
     )
 
 
-@pytest.mark.parametrize("strategy", ["score_counts", "ranks", "auto"])
+@pytest.mark.parametrize("strategy", ["score_counts", "cells", "ranks", "auto"])
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_exact_statistics_equal_sklearn_on_the_raw_rows(name, strategy):
     frame, where, _ = scenario(name)
@@ -187,7 +187,7 @@ def test_misused_options_are_rejected_with_their_messages():
         ({"auc": "approximate"}, MSG_AUC_METHOD.format(choices=AUC_METHODS, value="approximate")),
         (
             {"auc_strategy": "fast"},
-            MSG_AUC_STRATEGY.format(choices=("auto", "score_counts", "ranks"), value="fast"),
+            MSG_AUC_STRATEGY.format(choices=AUC_STRATEGIES, value="fast"),
         ),
         ({"bins": 0}, MSG_BINS.format(bins=0)),
     ):

@@ -1,6 +1,6 @@
 """The exact ROC AUC of every slice group in SQL: the Mann–Whitney statistic, mid-ranks for ties.
 
-The exact ROC AUC has two equivalent SQL plans, chosen by ``auc_strategy``:
+The exact ROC AUC has three equivalent SQL plans, chosen by ``auc_strategy``:
 
 ``score_counts``
     Per slice and group, count positives and negatives at each distinct score
@@ -8,30 +8,42 @@ The exact ROC AUC has two equivalent SQL plans, chosen by ``auc_strategy``:
     window, and sum :math:`pos(s)\\,(neg_{<s} + \\tfrac12 neg(s))`. Fast when scores repeat
     (10^3 distinct scores at 10^7 rows: under a second); with continuous scores the counts
     form a hash table as large as the data (measured: 25-36 s at 10^7 rows, 4 slices).
+``cells``
+    One ordering of the rows for every slice: the cell-pair matrix of
+    :mod:`~rai_pipeline.core.engine.cell_auc`, summed per slice group. Its work per row grows
+    with the number of cells (combinations of the features' groups).
 ``ranks``
     One query per slice: each row's lowest and highest rank among tied scores within its
     group, summed over positives (the Mann–Whitney rank sum with mid-ranks). The rows are
     sorted by (hash of the group's values, score), about twice as fast in DuckDB as a window
-    partitioned by group, which remains the fallback (:func:`rank_auc_branch`). Measured:
-    13 s at 10^7 rows and 7 slices (``docs/benchmarks.md``).
+    partitioned by group, which remains the fallback (:func:`rank_auc_branch`).
 ``auto`` (default)
     ``score_counts`` when the approximate number of distinct scores is at most
-    :data:`AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO` times the row count, else ``ranks``.
+    :data:`AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO` times the row count; else ``cells`` when the
+    features form at most :data:`~rai_pipeline.core.engine.cell_auc.MAX_CELLS` cells, else
+    ``ranks``. ``docs/benchmarks.md`` has the measured costs.
 
-Both compute the integer :math:`2U` exactly (HUGEINT) and divide once, so they agree bit for
-bit; the AUC is NULL when a group has no positives or no negatives.
+All compute the integer :math:`2U` exactly and divide once, so they agree bit for bit; the
+AUC is NULL when a group has no positives or no negatives.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from rai_pipeline.core.engine.cell_auc import MAX_CELLS, cell_pair_auc
 from rai_pipeline.core.engine.plan import SlicePlan
 
-AUC_STRATEGIES = ("auto", "score_counts", "ranks")
+AUC_STRATEGIES = ("auto", "score_counts", "cells", "ranks")
 AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO = 0.1
 STEP_EXACT_AUC = "exact ROC AUC per slice group ({strategy} plan)"
 STEP_EXACT_AUC_SLICE = "exact ROC AUC of the groups of {dimension} (mid-ranks: a sort of the rows)"
 STEP_EXACT_AUC_FALLBACK = "the same, partitioned by group (two groups' values hashed alike)"
 MSG_AUC_STRATEGY = "auc_strategy must be one of {choices}, got {value!r}"
+MSG_CELLS_FIRST = "the cells plan needs the cells table (cell_auc.count_cells) first"
 
 
 def score_counts_auc_sql(plan: SlicePlan) -> str:
@@ -133,3 +145,43 @@ def exact_auc_queries(plan: SlicePlan, strategy: str) -> list[tuple[str, str, st
         )
         for k, spec in enumerate(plan.slices)
     ]
+
+
+def exact_auc(
+    conn: duckdb.DuckDBPyConnection,
+    plan: SlicePlan,
+    strategy: str,
+    *,
+    n_rows: int,
+    n_scores: int,
+    cells: int | None = None,
+) -> tuple[pd.DataFrame, list[tuple[str, str, dict[str, Any]]]]:
+    """``slice_index, grp, twice_u`` of every slice group by ``strategy``, and the queries run.
+
+    ``auto``: ``score_counts`` when the approximate number of distinct scores ``n_scores`` is
+    at most :data:`AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO` of ``n_rows``, else ``cells`` (one
+    ordering of the rows, :mod:`~rai_pipeline.core.engine.cell_auc`) when the features form
+    at most :data:`~rai_pipeline.core.engine.cell_auc.MAX_CELLS` cells, else ``ranks``.
+    ``cells``: the number of cells of the table
+    :func:`~rai_pipeline.core.engine.cell_auc.count_cells` made, needed when ``strategy`` is
+    ``auto`` or ``cells`` (the caller drops the table).
+    """
+    if strategy == "auto" and 0 <= n_scores <= AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO * n_rows:
+        strategy = "score_counts"
+    if strategy in ("auto", "cells"):
+        if cells is None:
+            raise ValueError(MSG_CELLS_FIRST)
+        if strategy == "cells" or cells <= MAX_CELLS:
+            return cell_pair_auc(conn, plan, n_cells=cells, n_rows=n_rows)
+        strategy = "ranks"
+    queries: list[tuple[str, str, dict[str, Any]]] = []
+    parts = []
+    for step, auc_sql, fallback in exact_auc_queries(plan, strategy):
+        queries.append((step, auc_sql, plan.params))
+        part = conn.execute(auc_sql, plan.params).df()
+        if fallback is not None and not part["contiguous"].all():
+            queries.append((STEP_EXACT_AUC_FALLBACK, fallback, plan.params))
+            part = conn.execute(fallback, plan.params).df()
+        parts.append(part[["slice_index", "grp", "twice_u"]])
+    exact = pd.concat(parts, ignore_index=True).astype({"slice_index": "int64"})
+    return exact, queries

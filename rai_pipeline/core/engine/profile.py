@@ -207,6 +207,16 @@ def check_group_limit(
     if max_groups is None:
         return
     counts = count_groups(conn, relation, slices, where_sql=where_sql, params=params)
+    refuse_over_limit(counts, max_groups, filter_text=filter_text)
+
+
+def refuse_over_limit(
+    counts: Mapping[str, int], max_groups: int | None, *, filter_text: str = ""
+) -> None:
+    """Raise :class:`GroupLimitError` naming every dimension of ``counts`` (groups per
+    dimension) with more than ``max_groups`` groups (no limit when None)."""
+    if max_groups is None:
+        return
     over = {d: n for d, n in counts.items() if n > max_groups}
     if over:
         shown = "; ".join(f"{d!r} has {n:,} groups" for d, n in over.items())

@@ -12,8 +12,9 @@ rows. :func:`compute_slice_stats` (cells and exact AUC) and :func:`compute_score
    score bin), with a count and fixed-point sums of :math:`s` and :math:`s^2`. Every slice
    group is a union of finest cells, so the slices are then rolled up from this small result
    (``GROUPING SETS`` over at most groups x 4 x bins rows) instead of from the rows;
-3. with ``auc="exact"`` only, the exact AUC (see :mod:`~rai_pipeline.core.engine.slices` for its SQL
-   plans): one sort of the rows per slice, or a count per distinct score.
+3. with ``auc="exact"`` only, the exact AUC (see :mod:`~rai_pipeline.core.engine.exact_auc`
+   for its SQL plans): one ordering of the rows for every slice, a count per distinct score,
+   or (with very many cells) one sort of the rows per slice.
 
 Confusion cells are sums of finest counts, so they are exact. The Brier numerator is
 :math:`\\sum (s - y)^2 = \\sum s^2 - 2 \\sum_{y=1} s + P`, from the fixed-point sums: the same
@@ -23,9 +24,8 @@ The ROC AUC (``auc``)
 ---------------------
 ``exact`` (default)
     The Mann–Whitney AUC on the scores as given: equal to
-    :func:`sklearn.metrics.roc_auc_score`. It needs each group's rows in score order, so with
-    continuous scores it costs a sort of the rows per slice (about 13 s at 10^7 rows and 7
-    slices on two cores, against well under a second for everything else).
+    :func:`sklearn.metrics.roc_auc_score`. It needs the rows in score order: with continuous
+    scores one sort of the rows serves every slice (:mod:`~rai_pipeline.core.engine.cell_auc`).
 ``binned``
     The Mann–Whitney AUC of the bin indices: pairs of a positive and a negative in different
     bins are ordered exactly, pairs in the same bin count 1/2. As every such pair contributes
@@ -56,15 +56,10 @@ from rai_pipeline.core.engine.binning import (
     check_score_range,
     resolve_score_range,
 )
-from rai_pipeline.core.engine.exact_auc import (
-    AUC_STRATEGIES,
-    AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO,
-    MSG_AUC_STRATEGY,
-    STEP_EXACT_AUC_FALLBACK,
-    exact_auc_queries,
-)
+from rai_pipeline.core.engine.cell_auc import count_cells, drop_tables
+from rai_pipeline.core.engine.exact_auc import AUC_STRATEGIES, MSG_AUC_STRATEGY, exact_auc
 from rai_pipeline.core.engine.plan import finish_rows, plan_slices
-from rai_pipeline.core.engine.profile import check_group_limit, profile_frame
+from rai_pipeline.core.engine.profile import profile_frame, refuse_over_limit
 from rai_pipeline.core.engine.rollup import Cube, finest_sql, fixed_point_scale
 from rai_pipeline.core.engine.slices import STATS_COLUMNS, SliceSpec, SliceSpecError
 
@@ -130,7 +125,7 @@ def compute_slice_statistics(
     bins: int = DEFAULT_BINS,
     score_range: tuple[float, float] | Literal["auto"] = SCORE_RANGE_AUTO,
     auc: Literal["exact", "binned"] = "exact",
-    auc_strategy: Literal["auto", "score_counts", "ranks"] = "auto",
+    auc_strategy: Literal["auto", "score_counts", "cells", "ranks"] = "auto",
     labelled: bool = False,
     max_groups: int | None = None,
 ) -> SliceStatistics:
@@ -157,9 +152,9 @@ def compute_slice_statistics(
         A fixed range rejects scores outside it.
     auc : {"exact", "binned"}, default "exact"
         How the ROC AUC is computed (module docstring).
-    auc_strategy : {"auto", "score_counts", "ranks"}, default "auto"
-        SQL plan of the exact AUC (see :mod:`~rai_pipeline.core.engine.slices`); all give the same
-        numbers.
+    auc_strategy : {"auto", "score_counts", "cells", "ranks"}, default "auto"
+        SQL plan of the exact AUC (see :mod:`~rai_pipeline.core.engine.exact_auc`); all give
+        the same numbers.
     labelled : bool, default False
         The sensitive-attribute columns already hold group values
         (:func:`~rai_pipeline.core.engine.slices.group_value`), as in the pipeline's evaluation
@@ -214,51 +209,51 @@ def compute_slice_statistics(
         where=where,
         labelled=labelled,
     )
-    check_group_limit(
-        conn,
-        plan.relation,
-        plan.slices,
-        max_groups,
-        where_sql=plan.where_sql,
-        params=plan.params,
-        filter_text=plan.filter_text,
-    )
-    exact_auto = auc == "exact" and auc_strategy == "auto"
-    n_rows, n_scores, score_min, score_max = profile_frame(
-        conn, plan, score_range=fixed, distinct=exact_auto
-    )
-    lower, upper = resolve_score_range(fixed, score_min, score_max)
-    scale, integer_type = fixed_point_scale(n_rows, max(abs(score_min), abs(score_max)))
-    params = {
-        **plan.params,
-        "bins": bins,
-        "lower": lower,
-        "width": upper - lower,
-        "sum_scale": scale,
-    }
-    rows_sql = finest_sql(plan, integer_type)
-    queries = [(STEP_FINEST, rows_sql, params)]
-    sparse = conn.execute(rows_sql, params).df()
-    cube = Cube.from_rows(sparse, bins=bins)
-    histograms = cube.histograms(plan, score_range=(lower, upper))
-    cells = cube.cells()
-    if auc == "binned":
-        cells["twice_u"], cells["auc_error_bound"] = cube.binned_auc()
-    else:
-        if auc_strategy == "auto":
-            ratio = AUTO_SCORE_COUNTS_MAX_DISTINCT_RATIO
-            auc_strategy = "score_counts" if n_scores <= ratio * n_rows else "ranks"
-        parts = []
-        for step, auc_sql, fallback in exact_auc_queries(plan, auc_strategy):
-            queries.append((step, auc_sql, plan.params))
-            part = conn.execute(auc_sql, plan.params).df()
-            if fallback is not None and not part["contiguous"].all():
-                queries.append((STEP_EXACT_AUC_FALLBACK, fallback, plan.params))
-                part = conn.execute(fallback, plan.params).df()
-            parts.append(part[["slice_index", "grp", "twice_u"]])
-        exact = pd.concat(parts, ignore_index=True).astype({"slice_index": "int64"})
-        cells = cells.merge(exact, on=["slice_index", "grp"], how="left")
-        cells["auc_error_bound"] = 0.0
+    uses_cells = auc == "exact" and auc_strategy in ("auto", "cells")
+    try:
+        queries: list[tuple[str, str, dict[str, Any]]] = []
+        cell_table = None
+        if uses_cells or max_groups is not None:
+            # one scan: the distinct feature values give the groups of every dimension (checked
+            # against the limit before any other work) and the cells of the exact AUC
+            cell_table, cells_query = count_cells(conn, plan)
+            queries.append(cells_query)
+            refuse_over_limit(cell_table.groups, max_groups, filter_text=plan.filter_text)
+        exact_auto = auc == "exact" and auc_strategy == "auto"
+        n_rows, n_scores, score_min, score_max = profile_frame(
+            conn, plan, score_range=fixed, distinct=exact_auto
+        )
+        lower, upper = resolve_score_range(fixed, score_min, score_max)
+        scale, integer_type = fixed_point_scale(n_rows, max(abs(score_min), abs(score_max)))
+        params = {
+            **plan.params,
+            "bins": bins,
+            "lower": lower,
+            "width": upper - lower,
+            "sum_scale": scale,
+        }
+        rows_sql = finest_sql(plan, integer_type)
+        queries.append((STEP_FINEST, rows_sql, params))
+        sparse = conn.execute(rows_sql, params).df()
+        cube = Cube.from_rows(sparse, bins=bins)
+        histograms = cube.histograms(plan, score_range=(lower, upper))
+        cells = cube.cells()
+        if auc == "binned":
+            cells["twice_u"], cells["auc_error_bound"] = cube.binned_auc()
+        else:
+            exact, auc_queries = exact_auc(
+                conn,
+                plan,
+                auc_strategy,
+                n_rows=n_rows,
+                n_scores=n_scores,
+                cells=cell_table.cells if cell_table and uses_cells else None,
+            )
+            queries += auc_queries
+            cells = cells.merge(exact, on=["slice_index", "grp"], how="left")
+            cells["auc_error_bound"] = 0.0
+    finally:
+        drop_tables(conn)
     defined = (cells["n_pos"] > 0) & (cells["n_neg"] > 0)
     denominator = 2.0 * cells["n_pos"].astype("float64") * cells["n_neg"].astype("float64")
     cells["auc"] = (cells["twice_u"].astype("float64") / denominator).where(defined)
@@ -283,7 +278,7 @@ def compute_slice_stats(
     score: str,
     decision: str,
     where: Mapping[str, str | int] | None = None,
-    auc_strategy: Literal["auto", "score_counts", "ranks"] = "auto",
+    auc_strategy: Literal["auto", "score_counts", "cells", "ranks"] = "auto",
 ) -> pd.DataFrame:
     """Confusion cells, squared error and exact ROC AUC per slice group: the ``stats`` of
     :func:`compute_slice_statistics` (one score bin, exact AUC) without ``auc_error_bound``.
