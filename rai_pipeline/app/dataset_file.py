@@ -23,6 +23,7 @@ from rai_pipeline.app.csv_shape import check_csv_shape
 from rai_pipeline.app.input_checks import (
     InputFileError,
     Rule,
+    distinct_count_sql,
     first_line,
     label_rule,
     label_value,
@@ -148,7 +149,7 @@ def _problems_with_columns(
     return problems
 
 
-def _id_rules(column: str, relation: str) -> list[Rule]:
+def _id_rules(column: str, distinct: str) -> list[Rule]:
     key, quoted = "dataset.id", quote_identifier(column)
     as_integer = f"TRY_CAST({quoted} AS BIGINT)"
     not_integer = (
@@ -166,7 +167,7 @@ def _id_rules(column: str, relation: str) -> list[Rule]:
             count=f"count(*) FILTER (WHERE {not_integer})",
             example=f"min(CAST({quoted} AS VARCHAR)) FILTER (WHERE {not_integer})",
         ),
-        unique_rule(column, key),
+        unique_rule(column, key, distinct=distinct),
     ]
 
 
@@ -218,7 +219,10 @@ def read_dataset(
         conn.execute(f"CREATE TEMP TABLE {DATASET_RELATION} AS SELECT {selected} FROM {source}")
     except duckdb.Error as error:
         raise unreadable(error, shown, kind) from None
-    rules = _id_rules(dataset.id, DATASET_RELATION) if dataset.id is not None else []
+    rules = []
+    if dataset.id is not None:
+        distinct = distinct_count_sql(conn, DATASET_RELATION, dataset.id)
+        rules += _id_rules(dataset.id, distinct)
     rules += [
         null_rule(dataset.label, "dataset.label", "label"),
         label_rule(dataset.label, "dataset.label", dataset.positive_label, DATASET_RELATION),

@@ -157,8 +157,9 @@ def null_rule(column: str, key: str, role: str) -> Rule:
     )
 
 
-def unique_rule(column: str, key: str) -> Rule:
-    """The column's values are unique."""
+def unique_rule(column: str, key: str, *, distinct: str | None = None) -> Rule:
+    """The column's values are unique; ``distinct`` is the SQL counting its distinct values
+    (:func:`distinct_count_sql`; default ``count(DISTINCT ...)``)."""
     quoted = quote_identifier(column)
     return Rule(
         check="ids_are_unique",
@@ -166,7 +167,7 @@ def unique_rule(column: str, key: str) -> Rule:
         message=MSG_DUPLICATE_IDS,
         column=column,
         key=key,
-        count=f"count({quoted}) - count(DISTINCT {quoted})",
+        count=f"count({quoted}) - {distinct or f'count(DISTINCT {quoted})'}",
     )
 
 
@@ -224,10 +225,12 @@ def number_rules(column: str, key: str) -> list[Rule]:
     ]
 
 
-def _rules(columns: ColumnsConfig, config: EvaluationConfig, relation: str) -> list[Rule]:
+def _rules(
+    columns: ColumnsConfig, config: EvaluationConfig, relation: str, *, distinct_ids: str | None
+) -> list[Rule]:
     rules = [null_rule(column, f"columns.{role}", role) for role, column in columns.roles().items()]
     if columns.id is not None:
-        rules.append(unique_rule(columns.id, "columns.id"))
+        rules.append(unique_rule(columns.id, "columns.id", distinct=distinct_ids))
     rules.append(label_rule(columns.label, "columns.label", config.positive_label, relation))
     if columns.prediction is not None:
         rules.append(
@@ -266,8 +269,9 @@ def run_rules(
 ) -> tuple[int, list[dict[str, Any]], list[Any]]:
     """Count every rule's offending rows (and the ``extra`` measures) in one scan of
     ``relation``; raise :class:`InputFileError` listing every broken rule, or return the row
-    count, one check record per rule and the values of ``extra``."""
-    measures = ["count(*)", *extra, *(f"{r.count}, {r.example}" for r in rules)]
+    count, one check record per rule and the values of ``extra``. The offending values the
+    messages quote are read by a second query, only when a rule is broken."""
+    measures = ["count(*)", *extra, *(rule.count for rule in rules)]
     try:
         # fetchall, not fetchone: DuckDB keeps an unfinished result open on the connection
         [row] = conn.execute(f"SELECT {', '.join(measures)} FROM {relation}").fetchall()
@@ -276,26 +280,69 @@ def run_rules(
     rows, *values = row
     if not rows:
         raise InputFileError(MSG_NO_ROWS.format(file=shown))
-    extra_values, values = values[: len(extra)], values[len(extra) :]
-    problems, checks = [], []
-    for k, rule in enumerate(rules):
-        count, example = int(values[2 * k]), values[2 * k + 1]
-        broken = count == 0 if rule.broken_when_zero else count > 0
-        checks.append({"name": rule.check, "passed": not broken, "description": rule.description})
-        if broken:
-            problems.append(
-                rule.message.format(
-                    file=shown,
-                    column=rule.column,
-                    key=rule.key,
-                    example=rule.detail(conn) if rule.detail else example,
-                    positive=positive,
-                    **_counted(count),
-                )
-            )
-    if problems:
-        raise InputFileError(problems)
-    return int(rows), checks, extra_values
+    extra_values, counts = values[: len(extra)], [int(v) for v in values[len(extra) :]]
+    broken = [
+        count == 0 if rule.broken_when_zero else count > 0
+        for rule, count in zip(rules, counts, strict=True)
+    ]
+    checks = [
+        {"name": rule.check, "passed": not bad, "description": rule.description}
+        for rule, bad in zip(rules, broken, strict=True)
+    ]
+    if not any(broken):
+        return int(rows), checks, extra_values
+    failing = [rule for rule, bad in zip(rules, broken, strict=True) if bad]
+    quoted = [rule for rule in failing if rule.example != "NULL" and rule.detail is None]
+    found: dict[int, Any] = {}
+    if quoted:
+        [values] = conn.execute(
+            f"SELECT {', '.join(rule.example for rule in quoted)} FROM {relation}"
+        ).fetchall()
+        found = {id(rule): value for rule, value in zip(quoted, values, strict=True)}
+    examples = [found.get(id(rule)) for rule in failing]
+    problems = [
+        rule.message.format(
+            file=shown,
+            column=rule.column,
+            key=rule.key,
+            example=rule.detail(conn) if rule.detail else example,
+            positive=positive,
+            **_counted(count),
+        )
+        for rule, count, example in zip(
+            failing,
+            [c for c, bad in zip(counts, broken, strict=True) if bad],
+            examples,
+            strict=True,
+        )
+    ]
+    raise InputFileError(problems)
+
+
+_BITMAP_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+)
+BITMAP_SPAN_PER_ROW = 64  # a bitmap of at most 8 bytes a row
+
+
+def distinct_count_sql(conn: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
+    """SQL for the number of distinct values of ``column`` in ``relation``.
+
+    For an integer column whose values span at most :data:`BITMAP_SPAN_PER_ROW` values a row,
+    the set bits of a bitmap over that span (``bitstring_agg``: one pass, no hash table; at
+    10^7 ids about ten times faster); otherwise ``count(DISTINCT ...)``. The span comes from
+    the column's extremes, which DuckDB reads from Parquet statistics without a scan."""
+    quoted = quote_identifier(column)
+    [(kind,)] = conn.execute(f"SELECT typeof({quoted}) FROM {relation} LIMIT 1").fetchall() or [
+        ("",)
+    ]
+    if kind in _BITMAP_TYPES:
+        [(low, high, rows)] = conn.execute(
+            f"SELECT min({quoted}), max({quoted}), count(*) FROM {relation}"
+        ).fetchall()
+        if low is not None and int(high) - int(low) < BITMAP_SPAN_PER_ROW * max(int(rows), 1):
+            return f"bit_count(bitstring_agg({quoted}, {int(low)}, {int(high)}))"
+    return f"count(DISTINCT {quoted})"
 
 
 def check_values(
@@ -311,11 +358,12 @@ def check_values(
     nulls = [
         f"count(*) FILTER (WHERE {quote_identifier(f)} IS NULL)" for f in config.sensitive_features
     ]
+    distinct_ids = None if columns.id is None else distinct_count_sql(conn, relation, columns.id)
     rows, checks, feature_nulls = run_rules(
         conn,
         relation,
         shown,
-        _rules(columns, config, relation),
+        _rules(columns, config, relation, distinct_ids=distinct_ids),
         extra=nulls,
         positive=config.positive_label,
     )
