@@ -21,9 +21,10 @@ Steps, in order; nothing is written before the last one:
    folder, then moved into place with one ``rename``. With ``force`` an existing folder is
    first renamed to ``<out>.previous-<its evidence digest>``: nothing is lost.
 
-Identical inputs give byte-identical outputs. DuckDB sums floating-point numbers in an order
-that depends on thread scheduling, which can change ``brier_score_loss`` in its last digits,
-so the engine runs on one thread unless ``threads`` says otherwise.
+Identical inputs give byte-identical outputs with any number of threads: every sum over rows
+is an integer (counts, and scores in fixed point), so the order in which threads add them does
+not matter. The engine uses every core this process may run on unless ``threads`` says
+otherwise.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from rai_pipeline.app.file_options import (
     require_columns,
 )
 from rai_pipeline.app.input_checks import InputFileError, check_reference_groups
-from rai_pipeline.app.input_reader import connect, file_stem, reader_for
+from rai_pipeline.app.input_reader import connect, file_stem, reader_for, usable_cores
 from rai_pipeline.app.predictions_file import DECISION, FRAME_RELATION, LABEL, SCORE, load_frame
 from rai_pipeline.app.publish_folder import stage_and_publish
 from rai_pipeline.app.recovery import spill_prefix, sweep_beside
@@ -101,7 +102,7 @@ def evaluate_file(
     model_name: str | None = None,
     model_version: str | None = None,
     force: bool = False,
-    threads: int = 1,
+    threads: int | None = None,
     memory_limit: str | None = None,
     progress: Progress = _silent,
     dispositions: Path | str | None = None,
@@ -121,9 +122,9 @@ def evaluate_file(
         Recorded in every table row and document; default ``file`` and the file's stem.
     force : bool, default False
         Replace a non-empty ``out``, keeping it as ``<out>.previous-<digest>``.
-    threads : int, default 1
-        DuckDB threads. More is faster; ``brier_score_loss`` may then differ between runs in
-        its last digits (see the module docstring).
+    threads : int, optional
+        DuckDB threads; default every core this process may use (:func:`usable_cores`). The
+        outputs do not depend on it (see the module docstring).
     dispositions : path-like, optional
         Dispositions YAML (docs/governance.md) applied to the findings on the evaluation day;
         recorded among the pack's inputs.
@@ -174,7 +175,9 @@ def evaluate_file(
 
     sweep_beside(out)  # what killed runs left beside --out and in the temporary folder
     with tempfile.TemporaryDirectory(prefix=spill_prefix()) as spill:
-        conn = connect(threads=threads, memory_limit=memory_limit, spill=Path(spill))
+        conn = connect(
+            threads=threads or usable_cores(), memory_limit=memory_limit, spill=Path(spill)
+        )
         try:
             step(f"reading and checking {path.name}")
             rows, checks = load_frame(conn, path, columns=columns, config=config)

@@ -9,6 +9,7 @@ and exposes the needed columns as :data:`INPUT_RELATION`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
@@ -35,6 +36,13 @@ MSG_GLOB = (
 MSG_COLUMN_MISSING = "{file}: column {column!r} ({key}) not found; available: {available}"
 MSG_COLUMN_CASE = " (names are case-sensitive: did you mean {match!r}?)"
 MSG_ENGINE_SETTING = "{option} {value!r}: {reason}"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
 
 
 def connect(*, threads: int, memory_limit: str | None, spill: Path) -> duckdb.DuckDBPyConnection:

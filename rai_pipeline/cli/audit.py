@@ -61,7 +61,7 @@ def gate(
     a pass, three-valued like the fairness verdicts."""
     import datetime as dt
 
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.gate import run_gate
 
     chosen = dispositions or (
@@ -79,7 +79,7 @@ def gate(
             judge=judge,
             llm_version=llm_version,
         )
-    except (*INPUT_ERRORS, KeyError) as error:
+    except (*input_errors(), KeyError) as error:
         if as_json:
             typer.echo(json.dumps({"exit_code": EXIT_BAD_INPUT, "error": str(error)}, indent=2))
         typer.echo(f"rai gate: {error}", err=True)
@@ -102,14 +102,14 @@ def verify(
     """Recompute every digest in the pack's manifest and compare the manifest's own digest
     with the registered model version's rai.evidence_digest (or --digest); exit 0 only when
     both hold, 1 when not, 2 on error."""
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.verify import run_verify
 
     try:
         report, anchor, lines = run_verify(
             evidence_dir, offline=offline, digest=digest, tracking_uri=tracking_uri
         )
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai verify: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     for line in lines:
@@ -138,7 +138,7 @@ def trace(
     SQL and source extracts; with --rows, the rows themselves."""
     import json
 
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.trace import format_trace, trace_number
 
     try:
@@ -152,7 +152,7 @@ def trace(
             include_restricted=include_restricted,
             limit=limit,
         )
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai trace: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     if as_json:
@@ -167,12 +167,12 @@ def reproduce(
 ) -> None:
     """Re-run the evaluation from its recorded model and dataset versions; exit 0 when every
     metric is identical, 1 when any differs (listed), 2 when an input is missing or changed."""
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.reproduce import reproduce as run
 
     try:
         report = run(evidence_dir, echo=lambda line: typer.echo(line, err=True))
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai reproduce: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     for difference in report.differences:

@@ -23,11 +23,11 @@ def template(
     """Print a dispositions file with one stub per finding of the pack, to fill in:
     `rai dispositions template PACK > dispositions.yaml`. Read-only."""
     from rai_pipeline.app.dispositions_template import dispositions_template
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
 
     try:
         text = dispositions_template(evidence_dir)
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai dispositions template: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     typer.echo(text, nl=False)

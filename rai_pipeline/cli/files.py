@@ -38,13 +38,14 @@ def evaluate_file(
         ),
     ] = False,
     threads: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="DuckDB threads. Sums are computed in fixed point, so outputs are "
-            "byte-identical for identical inputs with any number of threads.",
+            help="DuckDB threads (default: every core this process may use). Sums are "
+            "computed in fixed point, so outputs are byte-identical for identical inputs with "
+            "any number of threads.",
         ),
-    ] = 1,
+    ] = None,
     memory_limit: Annotated[
         str | None,
         typer.Option(help="DuckDB memory limit such as 1GB; beyond it DuckDB spills to disk."),
@@ -66,7 +67,7 @@ def evaluate_file(
 
     Exit code 0 on success; 2 when the config, the file or OUT is unusable (nothing written).
     """
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.evaluate_file import evaluate_file as run
 
     def progress(line: str) -> None:
@@ -86,7 +87,7 @@ def evaluate_file(
             progress=progress,
             dispositions=dispositions,
         )
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     counts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(result.verdict_counts.items()))

@@ -38,12 +38,12 @@ def evaluate_llm(
 
     Exit code 0 on success; 2 when the config, a file or OUT is unusable (nothing written).
     """
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.evaluate_llm import evaluate_llm as run
 
     try:
         result = run(config, out=out, force=force)
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     typer.echo(f"Evaluated {len(result.verdicts)} model version(s) -> {result.out}")
@@ -70,13 +70,13 @@ def land_llm(
     before is not registered again. The registry sensor, or `rai evaluate-llm-versions`,
     then evaluates the new versions.
     """
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.land_llm import land_llm as run
     from rai_pipeline.settings import rai_home
 
     try:
         result = run(config, home=rai_home())
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai land-llm: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     landed = result.landed
@@ -106,14 +106,14 @@ def evaluate_llm_versions(
     that did not pass. Exit code 0 when every pack is published, 1 when a blocking data
     check stopped an evaluation, 2 on error.
     """
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.evaluate_llm_versions import run_evaluate_llm_versions
     from rai_pipeline.cli.pipeline import exit_for, print_outcomes
     from rai_pipeline.settings import rai_home
 
     try:
         outcomes = run_evaluate_llm_versions(config, version, home=rai_home(), echo=typer.echo)
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai evaluate-llm-versions: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     print_outcomes(outcomes)

@@ -41,7 +41,7 @@ def monitor(
     Exit code 0 when no ERROR-severity monitor fired in the range, 1 when one did (the alerts
     are listed), 2 on error.
     """
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.info import active_config
     from rai_pipeline.app.monitor import run_monitor
     from rai_pipeline.settings import rai_home
@@ -56,7 +56,7 @@ def monitor(
             evaluation_config=active_config(evaluation_config),
             echo=typer.echo,
         )
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai monitor: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     if not outcome.success:
@@ -90,13 +90,13 @@ def resolve(
     and its model's alert quality (share actionable, days to acknowledge). Exit 2 when the
     alert is unknown or the values are invalid (nothing written)."""
     from rai_pipeline.app.alerts import resolve_alert
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.settings import rai_home
 
     when = _day(at) if at else dt.date.today()
     try:
         stored, quality = resolve_alert(rai_home(), alert, disposition=disposition, by=by, at=when)
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai alerts resolve: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     typer.echo(
@@ -144,7 +144,7 @@ def incident_open(
     the logged requests behind the alerts (restricted columns masked), a timeline and the
     commands that reproduce it; published to evidence/<model>/incidents/<id>/ and anchored in
     the registry, so that rai verify checks it. Exit 0, or 2 on error (nothing written)."""
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.incident import open_incident
     from rai_pipeline.app.info import active_config
     from rai_pipeline.core.config.schema import load_config
@@ -162,7 +162,7 @@ def incident_open(
             config_path=config,
             restricted=list(evaluation.dataset.restricted) if evaluation.dataset else [],
         )
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai incident open: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     typer.echo(

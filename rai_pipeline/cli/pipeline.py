@@ -75,14 +75,14 @@ def land(config: ConfigOption = None) -> None:
     same rows again is a no-op; other rows become a new version that the pipeline evaluates
     next. Restricted columns are not stored.
     """
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.info import active_config
     from rai_pipeline.app.land import land as run
 
     chosen = active_config(config)
     try:
         result = run(chosen, home=rai_home(), echo=lambda line: typer.echo(line, err=True))
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai land: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     for line in result.lines():
@@ -138,7 +138,7 @@ def evaluate(
     every pack is published, 1 when a blocking check stopped an evaluation (the rule and
     sample rows are printed), 2 on error. Nothing left to evaluate is said, with exit code 0.
     """
-    from rai_pipeline.app.errors import EXIT_BAD_INPUT, INPUT_ERRORS
+    from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.evaluate import run_evaluate
     from rai_pipeline.app.info import active_config
 
@@ -147,7 +147,7 @@ def evaluate(
         outcomes = run_evaluate(
             model, version, home=rai_home(), config_path=chosen, echo=typer.echo
         )
-    except INPUT_ERRORS as error:
+    except input_errors() as error:
         typer.echo(f"rai evaluate: {error}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from None
     print_outcomes(outcomes)

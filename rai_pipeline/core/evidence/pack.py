@@ -20,6 +20,7 @@ from rai_pipeline.core.evidence.render import (
     register_of,
     render_checklist,
     render_document,
+    report_view,
 )
 from rai_pipeline.core.storage import write_parquet
 
@@ -96,10 +97,11 @@ def assemble_pack(staging: Path, context: ReportContext) -> list[Path]:
     }
     written.append(_json(staging / "launch_checklist.json", checklist))
     files = sorted({p.name for p in written} | set(DOCUMENTS) | {MANIFEST_NAME})
+    view = report_view(context, register)
     for filename, template in DOCUMENTS.items():
         path = staging / filename
         path.write_text(
-            render_document(template, context, files=files, register=register), encoding="utf-8"
+            render_document(template, context, files=files, view=view), encoding="utf-8"
         )
         written.append(path)
     return written

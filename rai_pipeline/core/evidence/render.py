@@ -199,7 +199,10 @@ def register_of(context: ReportContext) -> pd.DataFrame:
     )
 
 
-def _view(context: ReportContext, register: pd.DataFrame | None = None) -> dict[str, Any]:
+def report_view(context: ReportContext, register: pd.DataFrame | None = None) -> dict[str, Any]:
+    """What every document of a pack shows, computed once for all of them (tables in words,
+    charts, findings, recommendations); ``register``: the pack's risk register when it is
+    already built."""
     sm, fm = context.slice_metrics, context.fairness_metrics
     dimensions = [d for d in dict.fromkeys(sm["dimension"]) if d != "overall"]
     overall = sm[sm["dimension"] == "overall"].set_index("metric")
@@ -399,12 +402,15 @@ def render_document(
     *,
     files: Sequence[str] = (),
     register: pd.DataFrame | None = None,
+    view: Mapping[str, Any] | None = None,
 ) -> str:
     """Render ``templates/<template>`` with the report view of ``context``; ``files`` are the
     pack's files the document may link to (relative paths); ``register`` the risk register
-    already built for the pack (:func:`register_of` otherwise)."""
+    already built for the pack (:func:`register_of` otherwise); ``view`` the
+    :func:`report_view` already computed for the pack's other documents."""
     env = _HTML_ENV if template.endswith(".html.j2") else _TEXT_ENV
-    view = _view(context, register)
+    if view is None:
+        view = report_view(context, register)
     return env.get_template(template).render(**view, files=list(files))
 
 

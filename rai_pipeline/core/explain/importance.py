@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 METRIC = "roc_auc_score"
 OVERALL, ALL = "overall", "all"
@@ -78,6 +77,8 @@ def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
     values = values[np.isfinite(values)]
     if len(values) < 2:
         return (float(values.mean()) if len(values) else np.nan, np.nan, np.nan)
+    from scipy import stats  # imported here: scipy.stats takes half a second to import
+
     mean, half = values.mean(), stats.t.ppf((1 + level) / 2, len(values) - 1)
     half *= values.std(ddof=1) / np.sqrt(len(values))
     return float(mean), float(mean - half), float(mean + half)

@@ -230,26 +230,44 @@ def _window_choice(
     """Per group a grid index, the indices spanning at most ``tolerance`` in rate, with the
     largest weighted sum; ties go to the later window, then the narrower span."""
     weighted = values * weights[:, None]
-    best_indices: npt.NDArray[np.int64] = np.zeros(len(weights), dtype=np.int64)
-    best, best_span = -math.inf, math.inf
-    start, rows = 0, np.arange(len(weights))
+    starts = np.zeros(grid.size, dtype=np.int64)
+    start = 0
     for end in range(grid.size):
         while grid[end] - grid[start] > tolerance:
             start += 1
-        block = weighted[:, start : end + 1][:, ::-1]
-        indices = end - block.argmax(axis=1)  # the latest index of each group's maximum
-        total = float(weighted[rows, indices].sum())
-        span = float(np.ptp(grid[indices]))
+        starts[end] = start
+    ends = np.arange(grid.size)
+    width = int((ends - starts).max()) + 1
+    back = ends[:, None] - np.arange(width)[None, :]  # [end, j]: the index j steps back
+    inside = back >= starts[:, None]
+    gathered = np.where(inside[None], weighted[:, np.maximum(back, 0)], -np.inf)
+    chosen = ends[None, :] - gathered.argmax(axis=2)  # [group, end]: latest index of the max
+    rows = np.arange(len(weights))[:, None]
+    totals = np.ascontiguousarray(weighted[rows, chosen].T).sum(axis=1)
+    spans = grid[chosen].max(axis=0) - grid[chosen].min(axis=0)
+    best, best_span, best_end = -math.inf, math.inf, 0
+    for end, (total, span) in enumerate(zip(totals.tolist(), spans.tolist(), strict=True)):
         if total > best or (total == best and span <= best_span):
-            best, best_indices, best_span = total, indices, span
-    return best_indices
+            best, best_span, best_end = total, span, end
+    return chosen[:, best_end].astype(np.int64)
+
+
+def _accuracy_hulls(
+    points: Sequence[GroupPoints], rate: str, grid: FloatArray
+) -> tuple[list[Hull], FloatArray]:
+    """Each group's accuracy envelope over ``rate`` and its values on the grid (the same for
+    every tolerance)."""
+    hulls = [upper_hull(p.rate(rate), p.rate("accuracy")) for p in points]
+    return hulls, np.vstack([hull_at(h, grid) for h in hulls])
 
 
 def _solve_single(
-    points: Sequence[GroupPoints], rate: str, tolerance: float, grid: FloatArray
+    points: Sequence[GroupPoints],
+    envelopes: tuple[list[Hull], FloatArray],
+    tolerance: float,
+    grid: FloatArray,
 ) -> list[Mix]:
-    hulls = [upper_hull(p.rate(rate), p.rate("accuracy")) for p in points]
-    values = np.vstack([hull_at(h, grid) for h in hulls])
+    hulls, values = envelopes
     n = sum(p.n for p in points)
     weights = np.asarray([p.n / n for p in points])
     if tolerance == 0:
@@ -389,11 +407,13 @@ def _dimension_rows(
             current = float(row["accuracy"])  # type: ignore[arg-type]
             options.append(row)
         exact_only = constraint == "equalized_odds"  # no relaxed form of it
+        if not exact_only:
+            envelopes = _accuracy_hulls(points, CONSTRAINT_RATES[constraint][0], grid)
         for tolerance in (0.0,) if exact_only else tolerances:
             if exact_only:
                 mixes = _solve_equalized_odds(points, grid)
             else:
-                mixes = _solve_single(points, CONSTRAINT_RATES[constraint][0], tolerance, grid)
+                mixes = _solve_single(points, envelopes, tolerance, grid)
             rows = _group_rows(dimension, constraint, tolerance, points, mixes)
             group_rows += rows
             options.append(
