@@ -13,6 +13,7 @@ Everything lives under one home folder, ``RAI_HOME`` (default ``./.rai``)::
       evidence/<model>/monitoring/         the model's monitoring evidence
       evidence/<model>/incidents/<id>/     incident evidence bundles
       staging/                  packs being assembled (never read as evidence)
+      spill/                    DuckDB's temporary files beyond its memory limit (evaluate-file)
 """
 
 from __future__ import annotations
@@ -79,6 +80,11 @@ class RaiHome:
     @property
     def staging(self) -> Path:
         return self.root / "staging"
+
+    @property
+    def spill(self) -> Path:
+        """Where DuckDB writes what does not fit in its memory limit (``rai evaluate-file``)."""
+        return self.root / "spill"
 
     def pack_dir(self, model_name: str, model_version: str) -> Path:
         return self.evidence / model_name / model_version

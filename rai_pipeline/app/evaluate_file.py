@@ -44,7 +44,8 @@ from rai_pipeline.app.file_options import (
     require_columns,
 )
 from rai_pipeline.app.input_checks import InputFileError, check_reference_groups
-from rai_pipeline.app.input_reader import connect, file_stem, reader_for, usable_cores
+from rai_pipeline.app.input_files import InputFiles, resolve_input
+from rai_pipeline.app.input_reader import connect, file_stem, reader_for_input, usable_cores
 from rai_pipeline.app.predictions_file import DECISION, FRAME_RELATION, LABEL, SCORE, load_frame
 from rai_pipeline.app.publish_folder import stage_and_publish
 from rai_pipeline.app.recovery import spill_prefix, sweep_beside
@@ -62,6 +63,7 @@ from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.governance.dispositions import load_dispositions
 from rai_pipeline.core.governance.gate import aggregate_verdict, decide_gate
 from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.settings import rai_home
 
 SCORE_METRICS = ("roc_auc_score", "brier_score_loss")
 DEFAULT_MODEL_NAME = "file"
@@ -113,7 +115,8 @@ def evaluate_file(
     ----------
     path : path-like
         CSV (``.csv``, ``.csv.gz``, ``.csv.zst``) or Parquet (``.parquet``, ``.pq``) file, one
-        row per example.
+        row per example; or a pattern such as ``parts/*.parquet`` over several files of one
+        format (:mod:`~rai_pipeline.app.input_files`).
     config_path : path-like
         Evaluation config (docs/configuration.md) with ``columns``.
     out : path-like
@@ -129,7 +132,8 @@ def evaluate_file(
         Dispositions YAML (docs/governance.md) applied to the findings on the evaluation day;
         recorded among the pack's inputs.
     memory_limit : str, optional
-        DuckDB ``memory_limit`` (e.g. ``"1GB"``); DuckDB spills to a temporary folder beyond it.
+        DuckDB ``memory_limit`` (e.g. ``"1GB"``); beyond it DuckDB spills to a folder under
+        ``$RAI_HOME/spill/``, removed when the evaluation ends.
     progress : callable, optional
         Receives one line per step (the CLI prints them on stderr).
 
@@ -160,27 +164,32 @@ def evaluate_file(
     columns = require_columns(config, config_path)
     check_slices(config, config_path)
     check_out(out, force=force, inputs={"input file": path, "config": config_path})
-    reader_for(path)
+    files = resolve_input(path)
+    reader_for_input(files)
 
-    step(f"hashing {path.name} ({path.stat().st_size / 1e6:,.1f} MB)")
-    file_digest = file_sha256(path)
+    parts = f", {len(files.files)} files" if files.is_glob else ""
+    step(f"hashing {files.name} ({files.bytes / 1e6:,.1f} MB{parts})")
+    digests = files.digests()
+    file_digest = files.sha256(digests)
     config_digest = config.digest()
     evaluation_id = hashlib.sha256(f"{file_digest}\n{config_digest}".encode()).hexdigest()[:16]
     ids = {
         "evaluation_id": evaluation_id,
         "model_name": model_name or DEFAULT_MODEL_NAME,
-        "model_version": model_version or file_stem(path),
+        "model_version": model_version or file_stem(files.stem_source()),
         "dataset_version": file_digest,
     }
 
-    sweep_beside(out)  # what killed runs left beside --out and in the temporary folder
-    with tempfile.TemporaryDirectory(prefix=spill_prefix()) as spill:
+    spill_root = rai_home().spill
+    sweep_beside(out, spill=spill_root)  # what killed runs left beside --out and in spill/
+    spill_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=spill_prefix(), dir=spill_root) as spill:
         conn = connect(
             threads=threads or usable_cores(), memory_limit=memory_limit, spill=Path(spill)
         )
         try:
-            step(f"reading and checking {path.name}")
-            rows, checks = load_frame(conn, path, columns=columns, config=config)
+            step(f"reading and checking {files.name}")
+            rows, checks = load_frame(conn, files, columns=columns, config=config)
             step(f"{rows:,} rows pass {len(checks)} checks; computing slice statistics")
             statistics = evaluation.slice_statistics(
                 conn,
@@ -196,7 +205,7 @@ def evaluate_file(
             conn.close()
     stats = statistics.stats
     check_reference_groups(stats, config, path)
-    if file_sha256(path) != file_digest:
+    if resolve_input(path).sha256() != file_digest:
         raise InputFileError(MSG_CHANGED.format(file=path))
 
     step(f"metrics and disparities ({config.bootstrap.n_resamples:,} bootstrap resamples)")
@@ -215,9 +224,9 @@ def evaluate_file(
     lineage = {
         **ids,
         "evaluated_on": evaluated_on.isoformat(),
-        "model_uri": f"file:{path.name}",
+        "model_uri": f"file:{files.name}",
         "config_sha256": config_digest,
-        "input_file": path.name,
+        "input_file": files.name,
         "input_rows": rows,
         **code_version(),
         **evaluation.method_notes(config, stats),
@@ -235,7 +244,7 @@ def evaluate_file(
         histograms=None if skipped else statistics.histograms,
         evaluated_on=evaluated_on,
         quality_checks=checks,
-        model_details=_model_details(path, rows, columns, config, skipped),
+        model_details=_model_details(files, rows, columns, config, skipped),
         decision_column=columns.prediction,
         # without dispositions every finding that needs one is pending, and the documents say so
         resolutions=decide_gate(
@@ -247,15 +256,26 @@ def evaluate_file(
             source=dispositions or "the dispositions file",
         ).resolutions,
     )
+    predictions: dict[str, object] = {
+        "kind": "predictions_file",
+        "name": files.name,
+        "path": str(files.pattern.resolve()),
+        "sha256": file_digest,
+        "bytes": files.bytes,
+        "rows": rows,
+    }
+    if files.is_glob:
+        predictions["files"] = [
+            {
+                "name": part.name,
+                "path": str(part.resolve()),
+                "sha256": digest,
+                "bytes": part.stat().st_size,
+            }
+            for part, digest in digests
+        ]
     inputs = [
-        {
-            "kind": "predictions_file",
-            "name": path.name,
-            "path": str(path.resolve()),
-            "sha256": file_digest,
-            "bytes": path.stat().st_size,
-            "rows": rows,
-        },
+        predictions,
         {
             "kind": "config",
             "name": config_path.name,
@@ -305,7 +325,7 @@ def evaluate_file(
 
 
 def _model_details(
-    path: Path,
+    files: InputFiles,
     rows: int,
     columns: ColumnsConfig,
     config: EvaluationConfig,
@@ -319,7 +339,10 @@ def _model_details(
     if config.positive_label is not None:
         label += f", positive class = {md_text(repr(config.positive_label))}"
     details = {
-        "Predictions file": Markdown(f"{code_span(path.name)} ({rows:,} rows)"),
+        "Predictions file": Markdown(
+            f"{code_span(files.name)} ({rows:,} rows"
+            + (f" in {len(files.files):,} files)" if files.is_glob else ")")
+        ),
         "Label": Markdown(label),
         "Decisions": Markdown(decisions),
     }

@@ -16,6 +16,7 @@ import duckdb
 
 from rai_pipeline.app.csv_shape import check_csv_shape
 from rai_pipeline.app.input_checks import InputFileError, first_line, unreadable
+from rai_pipeline.app.input_files import InputFiles
 from rai_pipeline.core.config.schema import ColumnsConfig, EvaluationConfig
 from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
 
@@ -33,6 +34,7 @@ MSG_GLOB = (
     "{file}: the file name contains {char!r}, which DuckDB would read as a wildcard; "
     "rename the file"
 )
+MSG_MIXED_FORMATS = "{file}: the files this pattern matches have different formats ({kinds})"
 MSG_COLUMN_MISSING = "{file}: column {column!r} ({key}) not found; available: {available}"
 MSG_COLUMN_CASE = " (names are case-sensitive: did you mean {match!r}?)"
 MSG_ENGINE_SETTING = "{option} {value!r}: {reason}"
@@ -95,6 +97,21 @@ def reader_for(path: Path) -> str:
     return function
 
 
+def reader_for_input(inputs: InputFiles) -> str:
+    """The DuckDB table function that reads every file of ``inputs`` (one format for all)."""
+    readers = {reader_for(path) for path in inputs.files}
+    if len(readers) > 1:
+        kinds = ", ".join(sorted("Parquet" if r == "read_parquet" else "CSV" for r in readers))
+        raise InputFileError(MSG_MIXED_FORMATS.format(file=inputs.pattern, kinds=kinds))
+    return readers.pop()
+
+
+def source_sql(reader: str, inputs: InputFiles) -> str:
+    """The table function call reading the files of ``inputs`` (paths as quoted literals)."""
+    files = ", ".join(quote_literal(str(path)) for path in inputs.files)
+    return f"{reader}([{files}]{READER_OPTIONS[reader]})"
+
+
 def describe_columns(
     conn: duckdb.DuckDBPyConnection, source: str, shown: str, kind: str
 ) -> list[str]:
@@ -126,17 +143,18 @@ def missing_columns(shown: str, available: list[str], wanted: list[tuple[str, st
 def load_input(
     conn: duckdb.DuckDBPyConnection,
     reader: str,
-    path: Path,
+    inputs: InputFiles,
     shown: str,
     columns: ColumnsConfig,
     config: EvaluationConfig,
 ) -> None:
-    """Expose the needed columns as ``_rai_input``: a view over Parquet, a table for CSV (parsed
-    once instead of once per engine pass)."""
-    source = f"{reader}({quote_literal(str(path))}{READER_OPTIONS[reader]})"
+    """Expose the needed columns of every file of ``inputs`` as ``_rai_input``: a view over
+    Parquet, a table for CSV (parsed once instead of once per engine pass)."""
+    source = source_sql(reader, inputs)
     kind = "Parquet" if reader == "read_parquet" else "CSV"
     if kind == "CSV":
-        check_csv_shape(conn, path, shown)
+        for path in inputs.files:
+            check_csv_shape(conn, path, str(path) if inputs.is_glob else shown)
     available = describe_columns(conn, source, shown, kind)
     wanted = {f"columns.{role}": name for role, name in columns.roles().items()}
     wanted.update({f"sensitive_features[{name}]": name for name in config.sensitive_features})

@@ -34,6 +34,9 @@ MSG_MISSING = "{pack}: the {what} it read, {path}, no longer exists"
 MSG_CHANGED = (
     "{pack}: {path} has changed since the evaluation (sha256 {actual}, recorded {expected})"
 )
+MSG_PARTS_CHANGED = (
+    "{pack}: {pattern} no longer matches the files the evaluation read (now also: {added})"
+)
 
 
 class PackSourceError(ValueError):
@@ -102,10 +105,36 @@ def _recorded_file(pack: Path, manifest: dict[str, Any], kind: str, what: str) -
     return path
 
 
+def _recorded_parts(pack: Path, manifest: dict[str, Any]) -> Path:
+    """The pattern a pack's predictions were read by, after checking that it still matches
+    exactly the recorded files, each with its recorded sha256."""
+    from rai_pipeline.app.input_files import resolve_input
+
+    [item] = [i for i in manifest.get("inputs", []) if i.get("kind") == FILE_INPUT_KIND]
+    pattern = Path(item["path"])
+    recorded = {Path(part["path"]): part["sha256"] for part in item["files"]}
+    for path, expected in recorded.items():
+        if not path.is_file():
+            raise PackSourceError(MSG_MISSING.format(pack=pack, what="predictions file", path=path))
+        actual = file_sha256(path)
+        if actual != expected:
+            raise PackSourceError(
+                MSG_CHANGED.format(pack=pack, path=path, actual=actual, expected=expected)
+            )
+    matched = {path.resolve() for path in resolve_input(pattern).files}
+    if matched != {path.resolve() for path in recorded}:
+        added = ", ".join(sorted(str(p) for p in matched - set(recorded))) or "none"
+        raise PackSourceError(MSG_PARTS_CHANGED.format(pack=pack, pattern=pattern, added=added))
+    return pattern
+
+
 def file_sources(pack: Path, manifest: dict[str, Any]) -> FileSources:
-    """The predictions file and config an evaluate-file pack read, after checking that each
-    still has its recorded sha256."""
+    """The predictions file (or the pattern over its parts) and config an evaluate-file pack
+    read, after checking that each still has its recorded sha256."""
+    [item] = [i for i in manifest.get("inputs", []) if i.get("kind") == FILE_INPUT_KIND]
     return FileSources(
-        input_file=_recorded_file(pack, manifest, FILE_INPUT_KIND, "predictions file"),
+        input_file=_recorded_parts(pack, manifest)
+        if "files" in item
+        else _recorded_file(pack, manifest, FILE_INPUT_KIND, "predictions file"),
         config=_recorded_file(pack, manifest, CONFIG_KIND, "config"),
     )

@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 
 from rai_pipeline.app.input_checks import as_binary, as_number, check_values, label_value
-from rai_pipeline.app.input_reader import INPUT_RELATION, load_input, reader_for
+from rai_pipeline.app.input_files import InputFiles, resolve_input
+from rai_pipeline.app.input_reader import INPUT_RELATION, load_input, reader_for_input
 from rai_pipeline.core.config.schema import ColumnsConfig, EvaluationConfig
 from rai_pipeline.core.engine.sql import quote_identifier
 
@@ -27,13 +28,14 @@ FRAME_RELATION = "_rai_frame"
 
 def load_frame(
     conn: duckdb.DuckDBPyConnection,
-    path: Path,
+    path: Path | InputFiles,
     *,
     columns: ColumnsConfig,
     config: EvaluationConfig,
     keep_id: bool = False,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Read ``path``, check it, and create the evaluation frame :data:`FRAME_RELATION` (with
+    """Read ``path`` (a file, or a pattern over several: :mod:`~rai_pipeline.app.input_files`),
+    check it, and create the evaluation frame :data:`FRAME_RELATION` (with
     the id column too when ``keep_id``, for ``rai trace --rows``).
 
     Returns
@@ -49,9 +51,10 @@ def load_frame(
     InputFileError
         Unreadable file, missing columns, or values that break a rule (all listed).
     """
-    reader = reader_for(path)
-    load_input(conn, reader, path, str(path), columns, config)
-    rows, checks = check_values(conn, INPUT_RELATION, str(path), columns, config)
+    inputs = path if isinstance(path, InputFiles) else resolve_input(path)
+    shown = str(inputs.pattern)
+    load_input(conn, reader_for_input(inputs), inputs, shown, columns, config)
+    rows, checks = check_values(conn, INPUT_RELATION, shown, columns, config)
     _frame(conn, columns, config, keep_id=keep_id)
     return rows, checks
 

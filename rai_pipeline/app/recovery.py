@@ -199,12 +199,14 @@ def sweep_spill_folders(report: SweepReport, folder: Path | None = None) -> None
     _remove_orphans(Path(folder or tempfile.gettempdir()), SPILL_PREFIX, report)
 
 
-def sweep_beside(out: Path) -> SweepReport:
+def sweep_beside(out: Path, *, spill: Path | None = None) -> SweepReport:
     """Remove what killed ``rai evaluate-file`` runs left: staging folders beside ``out`` and
-    spill folders in the temporary folder."""
+    spill folders in ``spill`` (when it exists) and the temporary folder."""
     report = SweepReport()
     if out.parent.is_dir():
         _remove_orphans(out.parent, f".{out.name}.staging-", report)
+    if spill is not None and spill.is_dir():
+        sweep_spill_folders(report, spill)
     sweep_spill_folders(report)
     return report
 

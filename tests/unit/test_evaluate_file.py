@@ -1,6 +1,7 @@
 """`rai evaluate-file`: fairlearn on the same rows is the oracle; bad input writes nothing."""
 
 import functools
+import hashlib
 import json
 
 import fairlearn.metrics as fl
@@ -12,6 +13,7 @@ from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, r
 from typer.testing import CliRunner
 
 from rai_pipeline.app import evaluate_file as evaluate_file_module
+from rai_pipeline.app import input_files as input_files_module
 from rai_pipeline.app.evaluate_file import MSG_SKIPPED_SCORE, SCORE_METRICS
 from rai_pipeline.cli import app
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
@@ -585,11 +587,79 @@ def test_a_file_that_changes_during_the_evaluation_is_not_published(
     folder, _ = synthetic
     config = write_config(tmp_path, SYNTHETIC_CONFIG)
     digests = iter(["a" * 64, "b" * 64])
-    real = evaluate_file_module.file_sha256
+    real = input_files_module.file_sha256
 
     def changing(path):
         return next(digests) if path.name == "preds.parquet" else real(path)
 
-    monkeypatch.setattr(evaluate_file_module, "file_sha256", changing)
+    monkeypatch.setattr(input_files_module, "file_sha256", changing)
     result = invoke(folder / "preds.parquet", "--config", config, "--out", tmp_path / "out")
     assert_rejected(result, tmp_path / "out", "preds.parquet: the file changed while it was")
+
+
+# A data set in parts ---------------------------------------------------------------------------
+
+
+def write_parts(folder, frame, parts=3):
+    folder.mkdir()
+    size = -(-len(frame) // parts)
+    for k in range(parts):
+        frame.iloc[k * size : (k + 1) * size].to_parquet(folder / f"part-{k}.parquet", index=False)
+    return folder / "part-*.parquet"
+
+
+def test_a_pattern_over_parts_evaluates_them_as_one_file_and_records_each(synthetic, tmp_path):
+    folder, frame = synthetic
+    config = write_config(tmp_path, SYNTHETIC_CONFIG)
+    pattern = write_parts(tmp_path / "scores", frame)
+    evaluate(folder / "preds.parquet", config, tmp_path / "whole")
+    result = evaluate(pattern, config, tmp_path / "parts")
+    assert "Evaluated 4,000 rows" in result.stdout
+    ids = ["evaluation_id", "model_version", "dataset_version"]
+    whole, parts = (
+        pd.read_parquet(tmp_path / name / "slice_metrics.parquet").drop(columns=ids)
+        for name in ("whole", "parts")
+    )
+    pd.testing.assert_frame_equal(whole, parts)
+    manifest = json.loads((tmp_path / "parts" / MANIFEST_NAME).read_text())
+    [recorded] = [i for i in manifest["inputs"] if i["kind"] == "predictions_file"]
+    files = sorted(pattern.parent.glob("part-*.parquet"))
+    assert [part["name"] for part in recorded["files"]] == [f.name for f in files]
+    lines = "".join(f"{f.name}\t{hashlib.sha256(f.read_bytes()).hexdigest()}\n" for f in files)
+    assert recorded["sha256"] == hashlib.sha256(lines.encode()).hexdigest()
+    assert manifest["lineage"]["dataset_version"] == recorded["sha256"]
+    assert manifest["lineage"]["model_version"] == "scores"  # the folder of the parts
+    assert recorded["rows"] == len(frame)
+
+
+def test_a_pattern_matching_nothing_or_several_formats_is_refused_with_nothing_written(
+    synthetic, tmp_path
+):
+    _, frame = synthetic
+    config = write_config(tmp_path, SYNTHETIC_CONFIG)
+    result = invoke(tmp_path / "none-*.parquet", "--config", config, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "no file matches this pattern" in result.stderr
+    pattern = write_parts(tmp_path / "mixed", frame, parts=2)
+    frame.head(10).to_csv(pattern.parent / "part-9.csv", index=False)
+    result = invoke(pattern.parent / "part-*", "--config", config, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "different formats (CSV, Parquet)" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_audit_refuses_parts_that_no_longer_match_what_was_evaluated(synthetic, tmp_path):
+    from rai_pipeline.app.pack_sources import MSG_PARTS_CHANGED, PackSourceError, file_sources
+
+    _, frame = synthetic
+    config = write_config(tmp_path, SYNTHETIC_CONFIG)
+    pattern = write_parts(tmp_path / "scores", frame)
+    evaluate(pattern, config, tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / MANIFEST_NAME).read_text())
+    assert file_sources(tmp_path / "out", manifest).input_file == pattern.resolve()
+    frame.head(5).to_parquet(pattern.parent / "part-7.parquet", index=False)
+    with pytest.raises(PackSourceError) as raised:
+        file_sources(tmp_path / "out", manifest)
+    assert str(raised.value) == MSG_PARTS_CHANGED.format(
+        pack=tmp_path / "out",
+        pattern=pattern.resolve(),
+        added=str((pattern.parent / "part-7.parquet").resolve()),
+    )
