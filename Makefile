@@ -12,7 +12,7 @@ help:
 	@echo "make test   - install (first time), run the whole test suite"
 	@echo "make lint   - ruff, the package's import rules, mypy"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000"
-	@echo "make bench  - slice engine vs fairlearn MetricFrame and a bare query, 10^6 and 10^7 rows (~10 min)"
+	@echo "make bench  - rai evaluate-file vs Aequitas and fairlearn as whole processes, floors, start-up, 10^8 rows (~25 min)"
 	@echo "make validate - coverage and verdict error rates by simulation, into docs/statistics.md (~10 min)"
 	@echo "make clean  - remove .rai (state) and build leftovers; keeps .venv"
 
@@ -44,7 +44,7 @@ format: $(STAMP)
 ui: $(STAMP)
 	$(BIN)/rai ui
 
-# Not part of `make test`: generates 10^6 and 10^7 rows and writes docs/benchmarks.md.
+# Not part of `make test`: whole processes at 10^6, 10^7 and 10^8 rows; writes docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
 

@@ -1,34 +1,38 @@
-"""Running the workloads and measuring: :func:`spawn` runs one workload of :mod:`workloads` in
-a fresh process (``run_bench.py --worker NAME``) and adds how busy the rest of the machine was,
-:func:`wait_until_quiet` waits for an idle CPU first, :func:`measure_size` runs every workload
-at one size (resuming stored results), and :func:`machine` / :func:`engine_version` describe
-what was measured on.
+"""Running processes and measuring them: :func:`run_process` times one whole process and reads
+its peak memory from the kernel (``wait4``), optionally under a memory cap and while watching a
+spill folder; :func:`spawn` runs one workload of :mod:`workloads` that way;
+:func:`wait_until_quiet` waits for an idle CPU first; :func:`machine` and
+:func:`engine_version` describe what was measured on.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from report import fmt_mb, fmt_seconds
-from workloads import MEMORY_LIMIT, RESULT_PREFIX
+from workloads import RESULT_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY_POINT = Path(__file__).resolve().with_name("run_bench.py")  # runs the workers
+RAI = Path(sys.executable).with_name("rai")
 QUIET_SHARE = 0.10  # other processes' CPU share below which the machine counts as quiet
-ENGINE_MODULE = "rai_pipeline.core.evaluation"  # what the pipeline and evaluate-file call
+ENGINE_MODULE = "rai_pipeline.app.evaluate_file"  # what a user runs
 PACKAGES = ("duckdb", "pandas", "numpy", "pyarrow", "fairlearn", "scikit-learn")
+
+
+class WorkerFailed(RuntimeError):
+    """A process ended without a result (crashed, killed, out of memory, over its cap)."""
 
 
 def _cpu_jiffies() -> tuple[int, int]:
@@ -47,8 +51,7 @@ def others_busy(seconds: float = 1.0) -> float:
 
 
 def wait_until_quiet(max_seconds: float) -> float:
-    """Wait (up to ``max_seconds``) until other processes use under 10% of the CPU; return the
-    share in use when the workload starts."""
+    """Wait (up to ``max_seconds``) until other processes use under 10% of the CPU."""
     deadline = time.monotonic() + max_seconds
     busy = others_busy()
     while busy > QUIET_SHARE and time.monotonic() < deadline:
@@ -58,47 +61,102 @@ def wait_until_quiet(max_seconds: float) -> float:
     return busy
 
 
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed while walking
+                total += (Path(root) / name).stat().st_size
+    return total
+
+
+def run_process(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    memory_cap_bytes: int | None = None,
+    watch: Path | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Run ``command`` to its end: wall seconds, peak resident memory (MiB, the kernel's
+    ``ru_maxrss`` of that process), exit code, output, the share of the CPU other processes
+    used meanwhile, and with ``watch`` the largest size that folder reached (sampled every
+    0.2 s). ``memory_cap_bytes`` caps the process's address space (``RLIMIT_AS``), so a peer
+    that does not fit fails with its own out-of-memory error instead of swapping the machine."""
+
+    def cap() -> None:
+        if memory_cap_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_cap_bytes, memory_cap_bytes))
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        busy0, total0 = _cpu_jiffies()
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=out, stderr=err, env=env, cwd=ROOT, preexec_fn=cap, text=True
+        )
+        largest = 0
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if watch is not None and watch.exists():
+                largest = max(largest, _folder_bytes(watch))
+            if timeout is not None and time.perf_counter() - started > timeout:
+                process.kill()
+            time.sleep(0.2 if watch is not None else 0.01)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        busy1, total1 = _cpu_jiffies()
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    ticks = os.sysconf("SC_CLK_TCK")
+    own = usage.ru_utime + usage.ru_stime
+    others = max((busy1 - busy0) / ticks - own, 0.0) / max((total1 - total0) / ticks, 1e-9)
+    return {
+        "seconds": seconds,
+        "peak_mb": usage.ru_maxrss / 1024,
+        "returncode": process.returncode,
+        "stdout": stdout,
+        "stderr": stderr,
+        "others_cpu": others,
+        "spill_bytes": largest,
+        "measured_at": f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+    }
+
+
+def result_of(finished: dict[str, Any], what: str) -> dict[str, Any]:
+    """The ``BENCH-RESULT`` a process printed, with its measurements; :class:`WorkerFailed`
+    naming how it ended when it printed none."""
+    line = next((x for x in finished["stdout"].splitlines() if x.startswith(RESULT_PREFIX)), None)
+    if finished["returncode"] != 0 or line is None:
+        code = finished["returncode"]
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        tail = (finished["stderr"].strip().splitlines() or [""])[-1][:200]
+        raise WorkerFailed(f"{what} ended with {how} after {finished['seconds']:.0f} s: {tail}")
+    inner = json.loads(line.removeprefix(RESULT_PREFIX))
+    keep = ("seconds", "peak_mb", "others_cpu", "measured_at")
+    return {**inner, **{f"process_{k}": finished[k] for k in keep}}
+
+
 def spawn(worker: str, path: Path, *, quiet_wait: float = 0, **options: Any) -> dict[str, Any]:
-    """Run one workload in a fresh process; add the CPU share that other processes used
-    while it ran (``others_cpu``: 0 = the machine was ours, 1 = every core busy elsewhere)."""
-    command = [sys.executable, str(ENTRY_POINT), "--worker", worker]
-    command += ["--file", str(path)]
+    """Run one workload of :mod:`workloads` in a fresh process and return its result."""
+    command = [sys.executable, str(ENTRY_POINT), "--worker", worker, "--file", str(path)]
     for key, value in options.items():
-        if value is True:
-            command.append(f"--{key.replace('_', '-')}")
-        elif value not in (None, False):
+        if value is not None:
             command += [f"--{key.replace('_', '-')}", str(value)]
     if quiet_wait:
         wait_until_quiet(quiet_wait)
-    started = time.monotonic()
-    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy0, total0 = _cpu_jiffies()
-    completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    busy1, total1 = _cpu_jiffies()
-    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if completed.returncode != 0:
-        code = completed.returncode
-        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-        tail = completed.stderr.strip().splitlines()[-1:] or [""]
-        raise WorkerFailed(
-            f"{worker} worker {how} after {time.monotonic() - started:.0f} s {tail[0]}"
-        )
-    line = next(x for x in completed.stdout.splitlines() if x.startswith(RESULT_PREFIX))
-    result = json.loads(line.removeprefix(RESULT_PREFIX))
-    ticks = os.sysconf("SC_CLK_TCK")
-    own = sum(getattr(children1, f) - getattr(children0, f) for f in ("ru_utime", "ru_stime"))
-    others = max((busy1 - busy0) / ticks - own, 0.0)
-    result["others_cpu"] = others / max((total1 - total0) / ticks, 1e-9)
-    result["measured_at"] = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
-    return result
-
-
-class WorkerFailed(RuntimeError):
-    """A workload's process ended without a result (crashed, killed, out of memory)."""
+    return result_of(run_process(command), f"{worker} worker")
 
 
 def say(message: str) -> None:
     print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def total_memory_bytes() -> int:
+    meminfo = Path("/proc/meminfo").read_text()
+    kib = next(int(line.split()[1]) for line in meminfo.splitlines() if "MemTotal" in line)
+    return kib * 1024
 
 
 def machine() -> dict[str, str]:
@@ -106,14 +164,12 @@ def machine() -> dict[str, str]:
     models = [
         line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line
     ]
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    total = next((line.split()[1] for line in meminfo.splitlines() if "MemTotal" in line), "0")
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     versions = {name: metadata.version(name) for name in PACKAGES}
     return {
         "CPU": f"{models[0] if models else platform.processor() or 'unknown'}",
         "Cores": f"{os.cpu_count()} logical, {usable} usable by this process",
-        "Memory": f"{int(total) / 2**20:.1f} GiB",
+        "Memory": f"{total_memory_bytes() / 2**30:.1f} GiB",
         "OS": platform.platform(),
         "Python": platform.python_version(),
         "Packages": ", ".join(f"{k} {v}" for k, v in versions.items()),
@@ -122,8 +178,8 @@ def machine() -> dict[str, str]:
 
 
 def engine_version() -> str:
-    """The commit and a digest of the engine's source files (``rai_pipeline.core.evaluation``
-    and everything of ``core`` it imports), and which of them differ from the commit."""
+    """The commit and a digest of the code ``rai evaluate-file`` runs, and which of its files
+    differ from the commit."""
     from rai_pipeline.code_version import module_source_files, modules_code_version
 
     git = ["git", "-C", str(ROOT)]
@@ -142,58 +198,4 @@ def engine_version() -> str:
     ).stdout.split()
     state = f"differs from the commit: {', '.join(changed)}" if changed else "as committed"
     digest = modules_code_version([ENGINE_MODULE])
-    return f"git {commit}, {len(files)} engine files {state}; code version {digest}"
-
-
-def measure_size(
-    rows: int,
-    folder: Path,
-    results: dict[int, dict[str, Any]],
-    args: argparse.Namespace,
-    fairlearn_sizes: set[int],
-    results_path: Path | None,
-) -> None:
-    """Every workload at one size; workloads already in ``results`` (resumed) are skipped.
-    Each result is saved to ``results_path`` as soon as it is measured."""
-    r = results.setdefault(rows, {})
-    path = folder / f"frame_{rows}.parquet"
-    say(f"{rows:,} rows: generating {path}")
-    generated = spawn("generate", path, rows=rows)
-    say(f"  {generated['bytes'] / 1e6:,.0f} MB in {generated['seconds']:.1f} s")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if r.setdefault("file_sha256", digest) != digest:
-        raise SystemExit(f"{rows:,} rows: the generated file differs from the stored results'")
-    quick = args.repeat or (5 if rows <= 10**6 else 3)
-    wait = args.quiet_wait
-    plan: list[tuple[str, str, str, dict[str, Any]]] = [
-        ("bare", "bare GROUPING SETS query", "bare", {"repeat": args.repeat or 5}),
-        ("sort", "bare sort by score (one window)", "sort", {"repeat": args.repeat or 3}),
-        ("engine_binned", "engine, auc: binned", "engine", {"repeat": quick, "auc": "binned"}),
-        ("engine", "engine, auc: exact", "engine", {"repeat": quick, "auc": "exact"}),
-        (
-            "engine_limited",
-            f"engine, auc: exact, memory_limit={MEMORY_LIMIT}",
-            "engine",
-            {"repeat": quick, "memory_limit": MEMORY_LIMIT, "auc": "exact"},
-        ),
-    ]
-    if rows in fairlearn_sizes:
-        plan.append(
-            ("fairlearn", "fairlearn MetricFrame (slow)", "fairlearn", {"repeat": args.repeat or 1})
-        )
-    for key, title, worker, options in plan:
-        if key in r and "failed" not in r[key]:
-            say(f"  {title}: kept from {results_path}")
-            continue
-        say(f"  {title}")
-        try:
-            r[key] = spawn(worker, path, quiet_wait=wait, **options)
-        except WorkerFailed as error:
-            r[key] = {"failed": str(error)}
-            say(f"    FAILED: {error}")
-        else:
-            if "seconds" in r[key]:
-                say(f"    {fmt_seconds(r[key]['seconds'])}, peak {fmt_mb(r[key]['peak_mb'])}")
-        if results_path:
-            results_path.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
-    path.unlink(missing_ok=True)
+    return f"git {commit}, {len(files)} source files {state}; code version {digest}"

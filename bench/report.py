@@ -1,38 +1,38 @@
-"""Turning measurements into the text of ``docs/benchmarks.md``: the ``fmt_*`` helpers, one
-table row per workload (:func:`result_row`), the agreement of point estimates, the targets and
-where the time goes, and the whole page (:func:`render`).
-"""
+"""The text of ``docs/benchmarks.md`` from the stored measurements: what is measured, the
+machine, every result, the targets with the ratios measured in the same run, where
+``rai evaluate-file``'s time goes, the data set that fits no peer, and the agreement of the
+point estimates (:func:`render`)."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from workloads import MEMORY_LIMIT, N_BOOTSTRAP, SEED
+from workloads import FAIRLEARN_METRICS, SEED
 
-TARGET_SPEEDUP = 100  # engine vs MetricFrame at 10^6 rows
-TARGET_BARE_RATIO = 3  # engine vs bare query at 10^7 rows
-TARGET_PEAK_MB = 1536  # engine peak at 10^7 rows: 1.5 GiB
-
-
-def max_difference(a: dict[str, float], b: dict[str, float]) -> tuple[float, int]:
-    """Largest |a - b| over the keys of both (NaN equal to NaN, NaN against a number
-    infinite), and the number of keys; infinite when the key sets differ."""
-    if set(a) != set(b):
-        return float("inf"), 0
-    worst = 0.0
-    for key, value in a.items():
-        other = b[key]
-        if math.isnan(value) or math.isnan(other):
-            worst = worst if math.isnan(value) and math.isnan(other) else float("inf")
-            continue
-        worst = max(worst, abs(value - other))
-    return worst, len(a)
+TARGET_FAIRLEARN = 100  # rai vs MetricFrame at 10^6, whole processes
+TARGET_AEQUITAS = 5  # rai vs Aequitas at 10^7, whole processes
+TARGET_AEQUITAS_MEMORY = 0.25  # rai's peak as a share of Aequitas' at 10^7
+TARGET_AUC_SORTS = 2  # exact AUC of all slices vs one bare sort, 10^7
+TARGET_FLOOR = 4  # whole evaluation vs bare query + bare sort, 10^7
+TARGET_HELP = 0.5  # seconds, rai --help
+TARGET_SMALL = 1.5  # seconds, rai evaluate-file on 1,000 rows
+WORKLOADS = (
+    ("rai", "`rai evaluate-file`, default config (whole process)"),
+    ("aequitas", "Aequitas crosstabs + disparities (whole process)"),
+    ("fairlearn", "fairlearn MetricFrame, 6 metrics (whole process)"),
+    ("bare", "floor: one GROUPING SETS count over the slices"),
+    ("sort", "floor: one sort of the rows by score"),
+    ("auc", "rai's exact AUC of every slice group (inside the run above)"),
+)
 
 
-def fmt_seconds(value: float | None) -> str:
-    if value is None:
-        return "not run"
+def ok(results: dict[str, Any], size: str, key: str) -> dict[str, Any] | None:
+    w = results.get(size, {}).get(key)
+    return w if w and "failed" not in w else None
+
+
+def fmt_seconds(value: float) -> str:
     return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
 
 
@@ -40,86 +40,182 @@ def fmt_mb(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} MiB"
 
 
-def fmt_ratio(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.1f}×" if value < 100 else f"{value:,.0f}×"
+def max_difference(a: dict[str, float], b: dict[str, float]) -> tuple[float, int]:
+    """Largest |a - b| over the keys of ``b`` (NaN equals NaN; a key ``a`` lacks is infinite)."""
+    worst = 0.0
+    for key, other in b.items():
+        value = a.get(key)
+        if value is None:
+            return math.inf, len(b)
+        if math.isnan(value) or math.isnan(other):
+            worst = worst if math.isnan(value) and math.isnan(other) else math.inf
+            continue
+        worst = max(worst, abs(value - other))
+    return worst, len(b)
 
 
-def ok(r: dict[str, Any], key: str) -> dict[str, Any] | None:
-    """The measured result of workload ``key``, or None when it was not run or failed."""
-    w = r.get(key)
-    return w if w and "failed" not in w else None
+def result_rows(results: dict[str, Any], sizes: list[str]) -> list[str]:
+    rows = []
+    for size in sizes:
+        for key, name in WORKLOADS:
+            w = results.get(size, {}).get(key)
+            if w is None:
+                continue
+            if "failed" in w:
+                rows.append(f"| {int(size):,} | {name} | failed: {w['failed']} | — | — |")
+                continue
+            runs = len(w.get("times", [w["seconds"]]))
+            peak = fmt_mb(w.get("peak_mb")) if key in ("rai", "aequitas", "fairlearn") else "—"
+            others = f"{100 * w.get('others_cpu', w.get('process_others_cpu', 0)):.0f}%"
+            rows.append(
+                f"| {int(size):,} | {name} | {fmt_seconds(w['seconds'])} [{runs}] | {peak} "
+                f"| {others} |"
+            )
+    return rows
 
 
-WORKLOADS = (
-    ("engine", "engine, `auc: exact`"),
-    ("engine_limited", f"engine, `auc: exact`, memory_limit={MEMORY_LIMIT}"),
-    ("engine_binned", "engine, `auc: binned`"),
-    ("fairlearn", "fairlearn MetricFrame"),
-    ("bare", "bare GROUPING SETS count"),
-    ("sort", "bare sort by score (one window)"),
-)
-ENGINES = ("engine", "engine_limited", "engine_binned")
+def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    out: list[tuple[str, str, bool]] = []
+    rai6, fair6 = ok(results, "1000000", "rai"), ok(results, "1000000", "fairlearn")
+    if rai6 and fair6:
+        ratio = fair6["seconds"] / rai6["seconds"]
+        out.append(
+            (
+                f"≥ {TARGET_FAIRLEARN}× fairlearn MetricFrame at 10^6 rows",
+                f"{ratio:,.0f}× ({fmt_seconds(fair6['seconds'])} vs "
+                f"{fmt_seconds(rai6['seconds'])})",
+                ratio >= TARGET_FAIRLEARN,
+            )
+        )
+    rai7, aeq7 = ok(results, "10000000", "rai"), ok(results, "10000000", "aequitas")
+    if rai7 and aeq7:
+        ratio = aeq7["seconds"] / rai7["seconds"]
+        share = rai7["peak_mb"] / aeq7["peak_mb"]
+        out.append(
+            (
+                f"≥ {TARGET_AEQUITAS}× Aequitas at 10^7 rows",
+                f"{ratio:.1f}× ({fmt_seconds(aeq7['seconds'])} vs {fmt_seconds(rai7['seconds'])})",
+                ratio >= TARGET_AEQUITAS,
+            )
+        )
+        out.append(
+            (
+                "≤ ¼ of Aequitas' peak memory at 10^7 rows",
+                f"{share:.2f} ({fmt_mb(rai7['peak_mb'])} vs {fmt_mb(aeq7['peak_mb'])})",
+                share <= TARGET_AEQUITAS_MEMORY,
+            )
+        )
+    auc, sort, bare = (ok(results, "10000000", k) for k in ("auc", "sort", "bare"))
+    if auc and sort:
+        ratio = auc["seconds"] / sort["seconds"]
+        out.append(
+            (
+                f"exact AUC of every slice group ≤ {TARGET_AUC_SORTS}× one bare sort (10^7)",
+                f"{ratio:.1f}× ({fmt_seconds(auc['seconds'])} vs {fmt_seconds(sort['seconds'])})",
+                ratio <= TARGET_AUC_SORTS,
+            )
+        )
+    if rai7 and sort and bare:
+        floor = sort["seconds"] + bare["seconds"]
+        ratio = rai7["seconds"] / floor
+        out.append(
+            (
+                f"whole evaluation at 10^7 ≤ {TARGET_FLOOR}× (bare query + bare sort)",
+                f"{ratio:.1f}× ({fmt_seconds(rai7['seconds'])} vs {fmt_seconds(floor)})",
+                ratio <= TARGET_FLOOR,
+            )
+        )
+    helped, small = ok(results, "startup", "help"), ok(results, "startup", "rai")
+    if helped:
+        out.append(
+            (
+                f"`rai --help` under {TARGET_HELP} s",
+                fmt_seconds(helped["seconds"]),
+                helped["seconds"] < TARGET_HELP,
+            )
+        )
+    if small:
+        out.append(
+            (
+                f"`rai evaluate-file` on 1,000 rows under {TARGET_SMALL} s",
+                fmt_seconds(small["seconds"]),
+                small["seconds"] < TARGET_SMALL,
+            )
+        )
+    return out
 
 
-def result_row(rows: int, r: dict[str, Any], key: str, name: str) -> str:
-    w, bare, fair = ok(r, key), ok(r, "bare"), ok(r, "fairlearn")
-    if w is None:
-        why = r[key]["failed"] if key in r else "not run"
-        return f"| {rows:,} | {name} | {why} | — | — | — | — |"
-    extra = ""
-    if key in ENGINES:
-        extra = f" (sql {w['sql_seconds']:.2f} s, python {w['python_seconds']:.2f} s)"
-    elif key == "fairlearn":
-        extra = f" (+ {w['load_seconds']:.1f} s loading)"
-    speedup = fair["seconds"] / w["seconds"] if fair and key in ENGINES else None
-    versus_bare = w["seconds"] / bare["seconds"] if bare else None
-    return (
-        f"| {rows:,} | {name} | {fmt_seconds(w['seconds'])} [{len(w['times'])}]{extra} "
-        f"| {fmt_mb(w['peak_mb'])} ({fmt_mb(w['baseline_mb'])}) "
-        f"| {fmt_ratio(versus_bare)} | {fmt_ratio(speedup)} | {100 * w['others_cpu']:.0f}% |"
-    )
+def time_split(results: dict[str, Any], size: str) -> list[str]:
+    rai = ok(results, size, "rai")
+    if not rai or not rai.get("steps"):
+        return []
+    steps = rai["steps"]
+    rest = rai["seconds"] - sum(steps.values())
+    lines = [
+        f"## Where the time of `rai evaluate-file` goes ({int(size):,} rows)",
+        "",
+        "| Step | Seconds |",
+        "|---|---:|",
+    ]
+    lines += [f"| {step} | {seconds:.2f} |" for step, seconds in steps.items()]
+    lines += [f"| start-up, imports and exit | {rest:.2f} |", ""]
+    auc = ok(results, size, "auc")
+    if auc:
+        lines += [
+            f"The exact AUC of every slice group ({auc['groups']} groups) takes "
+            f"{fmt_seconds(auc['seconds'])} of the slice statistics when run alone.",
+            "",
+        ]
+    return lines
 
 
-def agreement(rows: int, r: dict[str, Any]) -> list[str]:
-    """How the engines' point estimates compare with fairlearn's, and with each other."""
-    exact, binned, fair = ok(r, "engine"), ok(r, "engine_binned"), ok(r, "fairlearn")
+def large_section(results: dict[str, Any]) -> list[str]:
+    part = results.get("large", {})
+    rai, data = ok(results, "large", "rai"), part.get("data")
+    if not data:
+        return []
+    lines = [f"## {data['rows']:,} rows in {data['parts']} Parquet files", ""]
+    if rai:
+        lines.append(
+            f"`rai evaluate-file 'parts/part-*.parquet' --memory-limit {data['memory_limit']}`: "
+            f"{fmt_seconds(rai['seconds'])}, peak memory {fmt_mb(rai['peak_mb'])}, largest "
+            f"spill under `$RAI_HOME/spill/` {rai['spill_bytes'] / 2**20:,.0f} MiB."
+        )
+    elif "rai" in part:
+        lines.append(f"`rai evaluate-file` failed: {part['rai']['failed']}")
+    for key, name in (("fairlearn", "fairlearn MetricFrame"), ("aequitas", "Aequitas")):
+        w = part.get(key)
+        if w is None or key == "data":
+            continue
+        if "failed" in w:
+            lines.append(f"- {name}, address space capped at the machine's memory: {w['failed']}")
+        else:
+            lines.append(f"- {name} fitted: {fmt_seconds(w['seconds'])}, {fmt_mb(w['peak_mb'])}")
+    return [*lines, ""]
+
+
+def agreement(results: dict[str, Any], sizes: list[str]) -> list[str]:
     lines = []
-    if exact and fair:
-        worst, count = max_difference(exact["values"], fair["values"])
-        lines.append(
-            f"- {rows:,} rows, `auc: exact`: {count:,} values, largest absolute difference "
-            f"from fairlearn {worst:.1e}."
-        )
-    if binned and fair:
-        auc = {k for k in fair["values"] if k.endswith("|roc_auc_score")}
-        rest = {k: v for k, v in binned["values"].items() if k not in auc}
-        worst, count = max_difference(rest, {k: fair["values"][k] for k in rest})
-        auc_worst, auc_count = max_difference(
-            {k: binned["values"][k] for k in auc}, {k: fair["values"][k] for k in auc}
-        )
-        lines.append(
-            f"- {rows:,} rows, `auc: binned`: {count:,} values other than the AUC, largest "
-            f"difference {worst:.1e}; {auc_count} AUC values, largest difference "
-            f"{auc_worst:.1e} (stated bound {binned['auc_error_bound']:.1e})."
-        )
-    if exact and binned and not fair:
-        auc = {k: v for k, v in exact["values"].items() if k.endswith("|roc_auc_score")}
-        worst, count = max_difference(auc, {k: binned["values"][k] for k in auc})
-        lines.append(
-            f"- {rows:,} rows: fairlearn not run; binned against exact AUC: {count} values, "
-            f"largest difference {worst:.1e} (stated bound {binned['auc_error_bound']:.1e})."
-        )
-    return lines or [f"- {rows:,} rows: not compared."]
+    for size in sizes:
+        rai = ok(results, size, "rai")
+        for key, name in (("fairlearn", "fairlearn"), ("aequitas", "Aequitas")):
+            peer = ok(results, size, key)
+            if rai and peer:
+                worst, count = max_difference(rai["values"], peer["values"])
+                lines.append(
+                    f"- {int(size):,} rows, rai against {name}: {count:,} values "
+                    f"({', '.join(FAIRLEARN_METRICS) if key == 'fairlearn' else 'rates'} per "
+                    f"group), largest absolute difference {worst:.1e}."
+                )
+    return lines or ["- not compared in this run."]
 
 
-def render(results: dict[int, dict[str, Any]], info: dict[str, str], args: Any) -> str:
-    sizes = sorted(results)
+def render(results: dict[str, Any], info: dict[str, str], args: Any) -> str:
+    sizes = sorted((s for s in results if s.isdigit()), key=int)
     measured = sorted(
         w["measured_at"]
-        for r in results.values()
-        for w in r.values()
+        for part in results.values()
+        for w in part.values()
         if isinstance(w, dict) and "measured_at" in w
     )
     when = f"{measured[0]} to {measured[-1]}" if measured else "—"
@@ -127,39 +223,28 @@ def render(results: dict[int, dict[str, Any]], info: dict[str, str], args: Any) 
         "# Benchmarks",
         "",
         "Generated by `make bench` (`bench/run_bench.py`): every number below was measured on",
-        "the machine described, by the run named at the end of the page. Rerun it after",
-        "changing the engine. Each workload runs in a fresh Python process, so a peak memory",
-        "(`ru_maxrss`, which includes the interpreter and imports, shown as *baseline*) belongs",
-        "to one workload. Nothing is extrapolated.",
+        "the machine described, in the run named at the end of the page, and every ratio",
+        "compares two measurements of that run. Each workload is a fresh process; a peak is",
+        "that process's maximum resident memory. Nothing is extrapolated.",
         "",
         "## What is measured",
         "",
-        "A synthetic evaluation frame (`make_synthetic_frame`, seed "
-        f"{SEED}: three sensitive attributes with 3, 2 and 5 groups including NULL, continuous",
-        "scores) written to Parquet. Slices: overall, the 3 attributes and their 3 pairwise",
-        "intersections (42 groups).",
+        f"A synthetic evaluation frame (`make_synthetic_frame`, seed {SEED}: three sensitive",
+        "attributes with 3, 2 and 5 groups including NULL, continuous scores) in Parquet. The",
+        "slices: overall, the 3 attributes and their 3 pairwise intersections (42 groups).",
         "",
-        "- **engine**: what the pipeline and `rai evaluate-file` run, through the same",
-        "  functions (`rai_pipeline.core.evaluation`): the sufficient statistics in DuckDB",
-        "  straight from the Parquet file (`compute_slice_statistics`: confusion cells, Brier",
-        "  sums, ROC AUC and 1000-bin score histograms per group), then 13 metrics per group",
-        f"  with Wilson or bootstrap intervals and the disparities with {N_BOOTSTRAP} bootstrap",
-        "  resamples and verdicts. *sql* / *python* split the last run's time. Three",
-        "  configurations:",
-        "  `auc: exact` (the default: the exact Mann–Whitney AUC, a sort per slice), the same",
-        f"  with DuckDB's `memory_limit={MEMORY_LIMIT}` (it spills beyond it), and `auc: binned`",
-        "  (the AUC from the histograms, with its error bound reported).",
-        "- **fairlearn**: `MetricFrame` with the same 13 point metrics (fairlearn /",
-        "  scikit-learn functions; numpy for FDR and FOR), one per slice for decisions and one",
-        "  for scores, plus",
-        "  `difference()` and `ratio()`: point estimates only, no intervals. Rows are loaded",
-        "  into pandas first; loading is not counted.",
-        "- **bare query**: `SELECT count(*) ... GROUP BY GROUPING SETS` over the same slices and",
-        "  file: the floor any SQL engine pays to read and group the rows. It reads only the",
-        "  three attribute columns; the engine also reads label, score and decision.",
-        "- **bare sort**: mid-ranks of every row by score in one window, the sort an exact AUC",
-        "  of the overall slice needs and nothing else: the floor of any exact AUC plan (the",
-        "  engine's does it once per slice).",
+        "- **`rai evaluate-file`** with the default config (exact AUC, 1,000 bootstrap",
+        "  resamples, every metric with its interval, disparities, verdicts, every document",
+        "  and the manifest): the whole command, from start to published pack.",
+        "- **Aequitas** 1.1 (`Group().get_crosstabs` + `Bias().get_disparity_major_group`, the",
+        "  intersections as joined columns), installed by the bench into its own environment:",
+        "  the whole process, loading the file included. No intervals, no AUC.",
+        "- **fairlearn** `MetricFrame` with six metrics (" + ", ".join(FAIRLEARN_METRICS) + ")",
+        "  per slice, plus `difference()` and `ratio()`: the whole process. No intervals.",
+        "- **Floors**, timed around the query alone: one `GROUPING SETS` count over the slices,",
+        "  one sort of every row by score (what any exact AUC needs at least once), and rai's",
+        "  exact AUC of every slice group (the cells and the cell-pair matrix from one",
+        "  ordering: `rai_pipeline/core/engine/cell_auc.py`).",
         "",
         "## Machine",
         "",
@@ -170,33 +255,33 @@ def render(results: dict[int, dict[str, Any]], info: dict[str, str], args: Any) 
         "",
         "## Results",
         "",
-        "Wall time is the median of the runs (count in brackets); peak is the process's",
-        "maximum resident memory. *Others' CPU* is the share of the machine's CPU that other",
-        "processes used while the workload ran (0% means the timing is undisturbed, 50% on",
-        "2 cores means one core was busy elsewhere).",
+        "Wall time is the median of the runs (count in brackets). *Others' CPU* is the largest",
+        "share of the machine's CPU other processes used during a run (0% is undisturbed).",
         "",
-        "| Rows | Workload | Wall time | Peak memory (baseline) | vs bare query |"
-        " fairlearn ÷ engine | Others' CPU |",
-        "|---:|---|---:|---:|---:|---:|---:|",
-        *(result_row(rows, results[rows], key, name) for rows in sizes for key, name in WORKLOADS),
+        "| Rows | Workload | Wall time | Peak memory | Others' CPU |",
+        "|---:|---|---:|---:|---:|",
+        *result_rows(results, sizes),
         "",
-        "Agreement of point estimates (every metric and group):",
+        "## Targets",
         "",
-    ]
-    for rows in sizes:
-        lines += agreement(rows, results[rows])
-    lines += ["", "## Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
-    lines += [f"| {t} | {m} | {verdict} |" for t, m, verdict in targets(results)]
-    lines += ["", *analysis(results)]
-    lines += [
+        "| Target | Measured | Met |",
+        "|---|---|---|",
+        *(f"| {t} | {m} | {'yes' if met else '**no**'} |" for t, m, met in targets(results)),
+        "",
+        *time_split(results, sizes[-1] if sizes else ""),
+        *startup_section(results),
+        *large_section(results),
+        "## Agreement of point estimates",
+        "",
+        *agreement(results, sizes),
         "",
         "## Reproduce",
         "",
         "```bash",
-        "make bench   # sizes 10^6 and 10^7, MetricFrame at 10^6 (about 10 minutes)",
-        "python bench/run_bench.py --sizes 100000 --out /tmp/bench.md          # a quick look",
+        "make bench                                   # the whole page (about 20 minutes)",
+        "python bench/run_bench.py --sizes 100000 --fairlearn-sizes 100000 --large 0 \\",
+        "    --out /tmp/bench.md                      # a quick look",
         "python bench/run_bench.py --results /tmp/bench.json   # keeps measurements; resumes",
-        "python bench/run_bench.py --fairlearn-sizes 1000000 10000000   # MetricFrame at 10^7",
         "```",
         "",
         f"This page: `{' '.join(args.argv)}`.",
@@ -205,87 +290,18 @@ def render(results: dict[int, dict[str, Any]], info: dict[str, str], args: Any) 
     return "\n".join(lines)
 
 
-def analysis(results: dict[int, dict[str, Any]]) -> list[str]:
-    """What the measurements say about where the time goes, with this run's numbers."""
-    largest = max(results)
-    r = results[largest]
-    exact, binned, bare = ok(r, "engine"), ok(r, "engine_binned"), ok(r, "bare")
-    if not (exact and binned and bare):
+def startup_section(results: dict[str, Any]) -> list[str]:
+    helped, small = ok(results, "startup", "help"), ok(results, "startup", "rai")
+    if not (helped or small):
         return []
-    lines = [
-        f"## Where the time goes ({largest:,} rows)",
-        "",
-        f"- With `auc: binned` an evaluation takes {binned['seconds']:.2f} s. SQL, "
-        f"{binned['sql_seconds']:.2f} s: a validation",
-        "  query (answered from the Parquet statistics) and one aggregation of the rows by every",
-        "  sensitive feature, label, decision and score bin, from which the slices are rolled",
-        f"  up. Python, {binned['python_seconds']:.2f} s: metrics, {binned['intervals']:,} "
-        "intervals and the bootstrap resamples",
-        "  of the disparities, AUC and Brier score, all on aggregates.",
-        f"- `auc: exact` adds {exact['sql_seconds'] - binned['sql_seconds']:.1f} s. The exact "
-        "Mann–Whitney AUC needs every",
-        "  group's rows in score order: one sort of the rows per slice (7 here). Any exact plan",
-        "  sorts; that is the price of an AUC equal to scikit-learn's to the last digit, and why",
-        "  `auc: binned` exists for large frames. Its largest error bound here is "
-        f"{binned['auc_error_bound']:.1e}",
-        "  (actual errors: see the agreement list above).",
-        f"- The bare query takes {bare['seconds']:.2f} s and reads 3 of the 6 columns the engine "
-        "reads.",
-    ]
-    sort = ok(r, "sort")
-    if sort:
-        lines += [
-            f"- One sort of the rows by score (the bare sort) takes {sort['seconds']:.2f} s, "
-            f"{sort['seconds'] / bare['seconds']:.1f}× the",
-            f"  bare query: no exact AUC plan can come within {TARGET_BARE_RATIO}× of the bare "
-            "query on this machine.",
-        ]
-    return lines
-
-
-def targets(results: dict[int, dict[str, Any]]) -> list[tuple[str, str, str]]:
-    def met(condition: bool) -> str:
-        return "yes" if condition else "**no**"
-
-    rows = []
-    small, large = results.get(10**6, {}), results.get(10**7, {})
-    fair = ok(small, "fairlearn")
-    for key, label in (("engine", "auc: exact"), ("engine_binned", "auc: binned")):
-        engine = ok(small, key)
-        if engine and fair:
-            speedup = fair["seconds"] / engine["seconds"]
-            rows.append(
-                (
-                    f"≥ {TARGET_SPEEDUP}× faster than MetricFrame at 10^6 rows (`{label}`)",
-                    f"{speedup:,.0f}× ({fair['seconds']:.1f} s vs {engine['seconds']:.2f} s)",
-                    met(speedup >= TARGET_SPEEDUP),
-                )
-            )
-    bare = ok(large, "bare")
-    for key, label in (("engine", "auc: exact"), ("engine_binned", "auc: binned")):
-        engine = ok(large, key)
-        if engine and bare:
-            ratio = engine["seconds"] / bare["seconds"]
-            rows.append(
-                (
-                    f"within {TARGET_BARE_RATIO}× of the bare query at 10^7 rows (`{label}`)",
-                    f"{ratio:.1f}× ({engine['seconds']:.2f} s vs {bare['seconds']:.2f} s)",
-                    met(ratio <= TARGET_BARE_RATIO),
-                )
-            )
-    for key, label in (
-        ("engine", "auc: exact"),
-        ("engine_limited", f"auc: exact, memory_limit {MEMORY_LIMIT}"),
-        ("engine_binned", "auc: binned"),
-    ):
-        w = ok(large, key)
-        if w:
-            rows.append(
-                (
-                    f"under {TARGET_PEAK_MB / 1024:.1f} GiB ({TARGET_PEAK_MB:,} MiB) peak at 10^7 "
-                    f"rows (`{label}`)",
-                    fmt_mb(w["peak_mb"]),
-                    met(w["peak_mb"] < TARGET_PEAK_MB),
-                )
-            )
-    return rows
+    lines = ["## Start-up", ""]
+    if helped:
+        lines.append(
+            f"- `rai --help`: {fmt_seconds(helped['seconds'])} (median of {len(helped['times'])})."
+        )
+    if small:
+        lines.append(
+            f"- `rai evaluate-file` on 1,000 rows, start to published pack: "
+            f"{fmt_seconds(small['seconds'])} (median of {len(small['times'])})."
+        )
+    return [*lines, ""]

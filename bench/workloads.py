@@ -1,12 +1,16 @@
-"""The measured workloads: each ``worker_*`` function runs in a fresh Python process
-(started by :func:`harness.spawn` as ``run_bench.py --worker NAME``) and returns what it
-measured; :func:`run_worker` dispatches to one and prints its result for the parent.
+"""What the measured processes run.
 
-- ``generate``: the synthetic evaluation frame, written to Parquet;
-- ``bare``: ``SELECT count(*) ... GROUP BY GROUPING SETS`` over the slices;
-- ``sort``: one sort of every row by score (the floor of an exact AUC);
-- ``engine``: the evaluation as the pipeline runs it (:mod:`rai_pipeline.core.evaluation`);
-- ``fairlearn``: ``MetricFrame`` with the same point metrics.
+Whole processes, as a user waits for them (started by :func:`harness.run_process`):
+
+- ``rai evaluate-file`` with the default config (:func:`rai_config`);
+- fairlearn ``MetricFrame`` (:func:`worker_fairlearn`: imports, loading and the metrics);
+- Aequitas (``bench/aequitas_workload.py``, in its own virtual environment: :mod:`peers`).
+
+Floors, timed inside a worker process around the query alone: ``bare`` (one ``GROUP BY
+GROUPING SETS`` count over the slices), ``sort`` (one sort of every row by score) and ``auc``
+(the exact AUC of every slice group as the engine computes it). ``generate`` writes the data.
+Each ``worker_*`` function returns what it measured; :func:`run_worker` prints it for the
+parent.
 """
 
 from __future__ import annotations
@@ -22,9 +26,26 @@ from typing import Any
 ATTRIBUTES = ("group_a", "group_b", "group_c")
 PAIRS = (("group_a", "group_b"), ("group_a", "group_c"), ("group_b", "group_c"))
 SEED = 20261126
-N_BOOTSTRAP = 1000
-MEMORY_LIMIT = "1GB"
 RESULT_PREFIX = "BENCH-RESULT "
+# The six fairlearn metrics of the MetricFrame workload, by the name rai gives them.
+FAIRLEARN_METRICS = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "false_negative_rate",
+    "accuracy_score",
+    "precision_score",
+)
+
+
+def rai_config() -> dict[str, Any]:
+    """The config ``rai evaluate-file`` runs with: the columns, the three attributes and their
+    pairwise intersections, everything else at its default."""
+    return {
+        "columns": {"id": "example_id", "label": "label", "score": "score"},
+        "sensitive_features": list(ATTRIBUTES),
+        "intersections": [list(pair) for pair in PAIRS],
+    }
 
 
 def _peak_mb() -> float:
@@ -40,166 +61,131 @@ def _median_run(function: Any, repeat: int) -> tuple[float, list[float], Any]:
     return statistics.median(times), times, result
 
 
-def worker_generate(path: Path, rows: int) -> dict[str, Any]:
+def worker_generate(path: Path, rows: int, part: int = 0) -> dict[str, Any]:
+    """``rows`` synthetic rows; part ``k`` of a data set in parts has seed ``SEED + k`` and ids
+    from ``k * rows`` (unique across the parts)."""
     from rai_pipeline.demo.synthetic import make_synthetic_frame
 
     started = time.perf_counter()
-    make_synthetic_frame(rows, seed=SEED).to_parquet(path, index=False)
+    frame = make_synthetic_frame(rows, seed=SEED + part)
+    frame["example_id"] += part * rows
+    frame.to_parquet(path, index=False)
     return {"seconds": time.perf_counter() - started, "bytes": path.stat().st_size}
 
 
-def worker_bare(path: Path, repeat: int) -> dict[str, Any]:
+def _connect(path: Path) -> Any:
     import duckdb
 
     from rai_pipeline.core.engine.sql import quote_literal
 
     conn = duckdb.connect()
-    baseline = _peak_mb()
-    sets = ", ".join(["()", *(f"({a})" for a in ATTRIBUTES), *(f"({a}, {b})" for a, b in PAIRS)])
-    sql = (
-        f"SELECT {', '.join(ATTRIBUTES)}, count(*) AS n "
-        f"FROM read_parquet({quote_literal(str(path))}) GROUP BY GROUPING SETS ({sets})"
-    )
-    seconds, times, groups = _median_run(lambda: conn.execute(sql).fetchall(), repeat)
-    return {"seconds": seconds, "times": times, "groups": len(groups), "baseline_mb": baseline}
-
-
-def worker_sort(path: Path, repeat: int) -> dict[str, Any]:
-    """Mid-ranks of every row by score in one window: the sort an exact AUC of the overall
-    slice needs, with nothing else (the engine's exact plan does this once per slice)."""
-    import duckdb
-
-    from rai_pipeline.core.engine.sql import quote_literal
-
-    conn = duckdb.connect()
-    baseline = _peak_mb()
-    sql = (
-        "SELECT sum(r_min + r_max) FROM (SELECT rank() OVER w AS r_min, count(*) OVER w AS r_max "
-        f"FROM read_parquet({quote_literal(str(path))}) WINDOW w AS (ORDER BY score))"
-    )
-    seconds, times, _ = _median_run(lambda: conn.execute(sql).fetchall(), repeat)
-    return {"seconds": seconds, "times": times, "baseline_mb": baseline}
-
-
-def _engine_values(metrics: Any) -> dict[str, float]:
-    return {f"{r.dimension}|{r.group}|{r.metric}": float(r.value) for r in metrics.itertuples()}
-
-
-def worker_engine(path: Path, repeat: int, memory_limit: str | None, auc: str) -> dict[str, Any]:
-    """What an evaluation runs, through the same functions as the pipeline and
-    ``rai evaluate-file`` (:mod:`rai_pipeline.core.evaluation`), for a config with the three
-    attributes, their pairwise intersections and ``auc``."""
-    import duckdb
-
-    from rai_pipeline.core import evaluation
-    from rai_pipeline.core.config.schema import parse_config
-    from rai_pipeline.core.engine.sql import quote_literal
-
-    config = parse_config(
-        {
-            "sensitive_features": list(ATTRIBUTES),
-            "intersections": [list(pair) for pair in PAIRS],
-            "bootstrap": {"n_resamples": N_BOOTSTRAP},
-            "auc": auc,
-        },
-        source="bench",
-    )
-    conn = duckdb.connect()
-    if memory_limit:
-        conn.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
     conn.execute(
         f"CREATE VIEW bench_frame AS SELECT * FROM read_parquet({quote_literal(str(path))})"
     )
-    baseline = _peak_mb()
-    split: dict[str, float] = {}
+    return conn
+
+
+def worker_bare(path: Path, repeat: int) -> dict[str, Any]:
+    conn = _connect(path)
+    sets = ", ".join(["()", *(f"({a})" for a in ATTRIBUTES), *(f"({a}, {b})" for a, b in PAIRS)])
+    sql = (
+        f"SELECT {', '.join(ATTRIBUTES)}, count(*) AS n "
+        f"FROM bench_frame GROUP BY GROUPING SETS ({sets})"
+    )
+    seconds, times, groups = _median_run(lambda: conn.execute(sql).fetchall(), repeat)
+    return {"seconds": seconds, "times": times, "groups": len(groups)}
+
+
+def worker_sort(path: Path, repeat: int) -> dict[str, Any]:
+    """Mid-ranks of every row by score in one window: one sort of the rows, nothing else."""
+    conn = _connect(path)
+    sql = (
+        "SELECT sum(r_min + r_max) FROM (SELECT rank() OVER w AS r_min, count(*) OVER w AS r_max "
+        "FROM bench_frame WINDOW w AS (ORDER BY score))"
+    )
+    seconds, times, _ = _median_run(lambda: conn.execute(sql).fetchall(), repeat)
+    return {"seconds": seconds, "times": times}
+
+
+def worker_auc(path: Path, repeat: int) -> dict[str, Any]:
+    """The exact AUC of every slice group as the engine computes it (its ``auto`` plan: the
+    cells, then the cell-pair matrix from one ordering of the rows)."""
+    from rai_pipeline.core.engine.cell_auc import count_cells, drop_tables
+    from rai_pipeline.core.engine.exact_auc import exact_auc
+    from rai_pipeline.core.engine.plan import plan_slices
+    from rai_pipeline.core.engine.slices import build_slices
+
+    conn = _connect(path)
+    plan = plan_slices(
+        relation="bench_frame",
+        slices=build_slices(list(ATTRIBUTES), [list(p) for p in PAIRS]),
+        label="label",
+        score="score",
+        decision="decision",
+        where=None,
+    )
+    [(rows,)] = conn.execute("SELECT count(*) FROM bench_frame").fetchall()
+    steps: list[str] = []
 
     def run() -> Any:
-        started = time.perf_counter()
-        statistics = evaluation.slice_statistics(
-            conn, config, relation="bench_frame", label="label", score="score", decision="decision"
-        )
-        split["sql"] = time.perf_counter() - started
-        metrics = evaluation.slice_metrics(statistics, config)
-        evaluation.fairness_metrics(metrics, statistics.stats, config)
-        split["python"] = time.perf_counter() - started - split["sql"]
-        return metrics, statistics
+        counted, query = count_cells(conn, plan)
+        try:
+            exact, queries = exact_auc(
+                conn, plan, "auto", n_rows=rows, n_scores=rows, cells=counted.cells
+            )
+        finally:
+            drop_tables(conn)
+        steps[:] = [step for step, _, _ in [query, *queries]]
+        return exact
 
-    seconds, times, (metrics, statistics) = _median_run(run, repeat)
-    intervals = metrics["ci_lower"].notna() & (metrics["metric"] != "count")
-    return {
-        "seconds": seconds,
-        "times": times,
-        "sql_seconds": split["sql"],
-        "python_seconds": split["python"],
-        "baseline_mb": baseline,
-        "values": _engine_values(metrics),
-        "intervals": int(intervals.sum()),
-        "auc_error_bound": statistics.largest_auc_error_bound,
-    }
+    seconds, times, exact = _median_run(run, repeat)
+    return {"seconds": seconds, "times": times, "groups": len(exact), "steps": steps}
 
 
-def worker_fairlearn(path: Path, repeat: int) -> dict[str, Any]:
+def worker_fairlearn(path: Path) -> dict[str, Any]:
+    """Load the file into pandas and compute the six metrics with one ``MetricFrame`` per
+    slice, plus ``difference()`` and ``ratio()``; the parent times the whole process."""
+    started = time.perf_counter()
     import functools
 
     import fairlearn.metrics as fl
     import numpy as np
     import pandas as pd
-    from sklearn.metrics import accuracy_score, brier_score_loss, precision_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, precision_score
 
-    baseline = _peak_mb()
-    started = time.perf_counter()
+    imported = time.perf_counter()
     frame = pd.read_parquet(path)
-    y, d, s = (frame[c].to_numpy() for c in ("label", "decision", "score"))
+    y, d = frame["label"].to_numpy(), frame["decision"].to_numpy()
     groups = pd.DataFrame(
         {a: frame[a].astype(object).where(frame[a].notna(), "unknown") for a in ATTRIBUTES}
     )
     del frame
-    load_seconds = time.perf_counter() - started
-
-    decision_metrics = {
-        "count": fl.count,
+    loaded = time.perf_counter()
+    metrics = {
         "selection_rate": fl.selection_rate,
         "true_positive_rate": fl.true_positive_rate,
         "false_positive_rate": fl.false_positive_rate,
         "false_negative_rate": fl.false_negative_rate,
-        "true_negative_rate": fl.true_negative_rate,
         "accuracy_score": accuracy_score,
-        # Undefined (no predicted positives) is NaN in the engine; sklearn's default says 0.
+        # Undefined (no predicted positives) is NaN in rai; sklearn's default says 0.
         "precision_score": functools.partial(precision_score, zero_division=np.nan),
-        "prevalence": lambda y_true, y_pred: float(np.mean(y_true)),
-        "false_discovery_rate": lambda y_true, y_pred: float(np.mean(y_true[y_pred == 1] == 0)),
-        "false_omission_rate": lambda y_true, y_pred: float(np.mean(y_true[y_pred == 0] == 1)),
     }
-    score_metrics = {
-        "roc_auc_score": roc_auc_score,
-        "brier_score_loss": functools.partial(brier_score_loss, pos_label=1),
-    }
-    slices = [(a,) for a in ATTRIBUTES] + list(PAIRS)
-
-    def run() -> dict[str, float]:
-        values: dict[str, float] = {}
-        for metrics, y_pred in ((decision_metrics, d), (score_metrics, s)):
-            for features in slices:
-                frame = fl.MetricFrame(
-                    metrics=metrics,
-                    y_true=y,
-                    y_pred=y_pred,
-                    sensitive_features=groups[list(features)],
-                )
-                dimension = "&".join(features)
-                for group, row in frame.by_group.iterrows():
-                    label = "&".join(group) if isinstance(group, tuple) else str(group)
-                    values.update({f"{dimension}|{label}|{m}": float(v) for m, v in row.items()})
-                frame.difference(), frame.ratio()
-            values.update({f"overall|all|{m}": float(v) for m, v in frame.overall.items()})
-        return values
-
-    seconds, times, values = _median_run(run, repeat)
+    values: dict[str, float] = {}
+    for features in [(a,) for a in ATTRIBUTES] + list(PAIRS):
+        mf = fl.MetricFrame(
+            metrics=metrics, y_true=y, y_pred=d, sensitive_features=groups[list(features)]
+        )
+        dimension = "&".join(features)
+        for group, row in mf.by_group.iterrows():
+            label = "&".join(group) if isinstance(group, tuple) else str(group)
+            values.update({f"{dimension}|{label}|{m}": float(v) for m, v in row.items()})
+        mf.difference(), mf.ratio()
+    values.update({f"overall|all|{m}": float(v) for m, v in mf.overall.items()})
+    done = time.perf_counter()
     return {
-        "seconds": seconds,
-        "times": times,
-        "load_seconds": load_seconds,
-        "baseline_mb": baseline,
+        "import_seconds": imported - started,
+        "load_seconds": loaded - imported,
+        "metric_seconds": done - loaded,
         "values": values,
     }
 
@@ -207,14 +193,14 @@ def worker_fairlearn(path: Path, repeat: int) -> dict[str, Any]:
 def run_worker(args: argparse.Namespace) -> None:
     path = Path(args.file)
     if args.worker == "generate":
-        result = worker_generate(path, args.rows)
+        result = worker_generate(path, args.rows, args.part)
     elif args.worker == "bare":
         result = worker_bare(path, args.repeat)
     elif args.worker == "sort":
         result = worker_sort(path, args.repeat)
-    elif args.worker == "engine":
-        result = worker_engine(path, args.repeat, args.memory_limit, args.auc)
+    elif args.worker == "auc":
+        result = worker_auc(path, args.repeat)
     else:
-        result = worker_fairlearn(path, args.repeat)
+        result = worker_fairlearn(path)
     result["peak_mb"] = _peak_mb()
     print(RESULT_PREFIX + json.dumps(result), flush=True)

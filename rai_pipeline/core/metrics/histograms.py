@@ -47,16 +47,12 @@ def dense_histograms(histograms: pd.DataFrame) -> DenseHistograms:
     if histograms.empty:
         raise ValueError(MSG_EMPTY)
     frame = histograms.reset_index(drop=True)
-    keys = list(
-        dict.fromkeys(zip(frame["dimension"].astype(str), frame["group"].astype(str), strict=True))
-    )
-    order = {key: i for i, key in enumerate(keys)}
-    frame = frame.assign(
-        _key=[
-            order[key]
-            for key in zip(frame["dimension"].astype(str), frame["group"].astype(str), strict=True)
-        ]
-    ).sort_values(["_key", "label", "bin"], kind="stable")
+    codes, uniques = pd.factorize(
+        pd.MultiIndex.from_arrays([frame["dimension"].astype(str), frame["group"].astype(str)]),
+        sort=False,
+    )  # groups in order of first appearance
+    keys = [(str(dimension), str(group)) for dimension, group in uniques]
+    frame = frame.assign(_key=codes).sort_values(["_key", "label", "bin"], kind="stable")
     n_groups, n_rows = len(keys), len(frame)
     n_bins = n_rows // (2 * n_groups)
     counts = frame["n"].to_numpy(dtype=np.float64)
