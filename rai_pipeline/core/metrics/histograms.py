@@ -47,11 +47,11 @@ def dense_histograms(histograms: pd.DataFrame) -> DenseHistograms:
     if histograms.empty:
         raise ValueError(MSG_EMPTY)
     frame = histograms.reset_index(drop=True)
-    codes, uniques = pd.factorize(
-        pd.MultiIndex.from_arrays([frame["dimension"].astype(str), frame["group"].astype(str)]),
-        sort=False,
-    )  # groups in order of first appearance
-    keys = [(str(dimension), str(group)) for dimension, group in uniques]
+    dimension_codes, dimensions = pd.factorize(frame["dimension"].astype(str), sort=False)
+    group_codes, groups = pd.factorize(frame["group"].astype(str), sort=False)
+    pair = dimension_codes.astype(np.int64) * len(groups) + group_codes
+    codes, uniques = pd.factorize(pair, sort=False)  # groups in order of first appearance
+    keys = [(str(dimensions[u // len(groups)]), str(groups[u % len(groups)])) for u in uniques]
     frame = frame.assign(_key=codes).sort_values(["_key", "label", "bin"], kind="stable")
     n_groups, n_rows = len(keys), len(frame)
     n_bins = n_rows // (2 * n_groups)
