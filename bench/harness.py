@@ -180,7 +180,13 @@ def machine() -> dict[str, str]:
 def engine_version() -> str:
     """The commit and a digest of the code ``rai evaluate-file`` runs, and which of its files
     differ from the commit."""
-    from rai_pipeline.code_version import module_source_files, modules_code_version
+    from rai_pipeline.code_version import (
+        FOLLOWED_IMPORTS,
+        module_source_files,
+        modules_code_version,
+    )
+
+    follow = ("rai_pipeline.app", *FOLLOWED_IMPORTS)
 
     git = ["git", "-C", str(ROOT)]
     try:
@@ -189,7 +195,7 @@ def engine_version() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    files = module_source_files([ENGINE_MODULE])
+    files = module_source_files([ENGINE_MODULE], follow=follow)
     changed = subprocess.run(
         [*git, "diff", "--name-only", "HEAD", "--", *map(str, files)],
         capture_output=True,
@@ -197,5 +203,5 @@ def engine_version() -> str:
         check=False,
     ).stdout.split()
     state = f"differs from the commit: {', '.join(changed)}" if changed else "as committed"
-    digest = modules_code_version([ENGINE_MODULE])
+    digest = modules_code_version([ENGINE_MODULE], follow=follow)
     return f"git {commit}, {len(files)} source files {state}; code version {digest}"

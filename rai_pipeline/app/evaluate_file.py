@@ -152,7 +152,7 @@ def evaluate_file(
     started = time.perf_counter()
 
     def step(message: str) -> None:
-        progress(f"{time.perf_counter() - started:7.1f}s  {message}")
+        progress(f"{time.perf_counter() - started:7.2f}s  {message}")
 
     if not str(out).strip():
         raise InputFileError(MSG_OUT_EMPTY)
