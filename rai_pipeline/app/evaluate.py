@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -185,18 +185,23 @@ class JobSpec:
     resources: dict[str, Any]
     stages: str
     summarize: Callable[[Path], pd.DataFrame]
+    # the assets of one run, from the asset graph (None: the whole job)
+    selection: Callable[[Any], Sequence[Any] | None] | None = None
 
 
-def classifier_job(config_path: Path) -> JobSpec:
-    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
+def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
+    from rai_pipeline.core.config.schema import load_config
+    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB, version_run_selection
     from rai_pipeline.defs.partitions import model_versions
 
+    config = load_config(config_path)
     return JobSpec(
         job=EVALUATE_JOB,
         partitions=model_versions.name,
         resources={"evaluation_config": {"config": {"path": str(config_path)}}},
         stages="scoring, dbt, checks, metrics, evidence",
         summarize=summarize_pack,
+        selection=lambda graph: version_run_selection(graph, home, config),
     )
 
 
@@ -218,7 +223,7 @@ def evaluate_versions(
     from rai_pipeline.app.recovery import process_tags, sweep
     from rai_pipeline.definitions import defs
 
-    spec = spec or classifier_job(config_path)
+    spec = spec or classifier_job(config_path, home)
     instance = dg.DagsterInstance.get()
     for line in sweep(
         home, instance=instance, tracking_uri=tracking_uri or home.tracking_uri
@@ -230,7 +235,9 @@ def evaluate_versions(
     for ref in refs:
         log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        echo(f"      {ref.uri}: {spec.stages} (log: {log_path})")
+        selection = spec.selection(defs.resolve_asset_graph()) if spec.selection else None
+        shared = "" if selection is None else "; shared warehouse models current, not rebuilt"
+        echo(f"      {ref.uri}: {spec.stages}{shared} (log: {log_path})")
         run_id = str(uuid.uuid4())
         stop = threading.Event()
         # The run's own output (dbt, Dagster's console logger) goes to the log file; the
@@ -247,6 +254,7 @@ def evaluate_versions(
             ):
                 result = job.execute_in_process(
                     partition_key=ref.partition_key,
+                    asset_selection=selection,
                     instance=instance,
                     raise_on_error=False,
                     run_id=run_id,

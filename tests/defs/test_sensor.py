@@ -6,7 +6,7 @@ import dagster as dg
 
 from rai_pipeline.core.governance.registry import EVALUATED_TAG, ModelVersionInfo, ModelVersionRef
 from rai_pipeline.defs.evaluation.sensors import MAX_REQUESTS_PER_TICK, registered_model_versions
-from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource
+from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource, RaiHomeResource
 
 
 class FakeStore:
@@ -34,7 +34,7 @@ def info(number: int, *, evaluated: bool = False, status: str = "READY") -> Mode
     return ModelVersionInfo(ModelVersionRef("adult-income", str(number)), status=status, tags=tags)
 
 
-def tick(cursor: str | None, config_path) -> dg.SensorResult:
+def tick(cursor: str | None, config_path, **options) -> dg.SensorResult:
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(
             cursor=cursor,
@@ -42,7 +42,9 @@ def tick(cursor: str | None, config_path) -> dg.SensorResult:
             resources={
                 "mlflow": FakeMlflowResource(),
                 "evaluation_config": EvaluationConfigResource(path=str(config_path)),
+                "rai_home": RaiHomeResource(home=str(config_path.parent / "home")),
             },
+            **options,
         )
         return registered_model_versions(context)
 

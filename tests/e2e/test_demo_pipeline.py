@@ -299,3 +299,31 @@ def test_the_two_versions_model_cards_name_their_own_estimator_and_parameters(de
         cards[version] = details
     assert cards["1"]["Estimator"] != cards["2"]["Estimator"]
     assert cards["1"]["Parameters"] != cards["2"]["Parameters"]
+
+
+def test_the_second_version_reads_the_shared_models_the_first_built(demo):
+    """The shared staging and intermediate models are built once for the landed data set:
+    the second version's run does not build them again, and its pack carries their SQL and
+    their tests' outcomes from the run that built them."""
+    import dagster as dg
+
+    home, outcomes, lines = demo
+    first, second = outcomes[:2]
+    instance = dg.DagsterInstance.from_config(str(home.dagster_home))
+    materialized = {}
+    for outcome in (first, second):
+        records = instance.get_records_for_run(
+            outcome.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+        ).records
+        materialized[outcome.run_id] = {
+            r.event_log_entry.dagster_event.asset_key.path[-1] for r in records
+        }
+    assert "stg_examples" in materialized[first.run_id]
+    assert "stg_examples" not in materialized[second.run_id]
+    assert "evidence_pack" in materialized[second.run_id]
+    assert any("shared warehouse models current, not rebuilt" in line for line in lines)
+    for outcome in (first, second):
+        assert (outcome.pack / "lineage" / "dbt" / "stg_examples.sql").is_file()
+        report = (outcome.pack / "fairness_report.md").read_text()
+        quality = report.split("## Appendix B: Data quality")[1].split("\n## ")[0]
+        assert "stg_examples" in quality  # the shared models' dbt tests, from the build run

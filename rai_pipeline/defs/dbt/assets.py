@@ -1,11 +1,13 @@
 """dbt models as Dagster assets; dbt tests become asset checks.
 
 Two selections of one project: the shared warehouse models (staging and intermediate over the
-landed extracts) run unpartitioned; the models tagged ``per_model_version`` (predictions
-staging and the evaluation frame) run once per model-version partition, with the partition
-passed to dbt as ``--vars``. Both get the evaluation config's threshold and sensitive
-attributes as ``--vars`` too (:func:`~rai_pipeline.core.schemas.attributes.dbt_vars`): the
-dbt project itself names no column of any data set.
+landed extracts) run unpartitioned, and record each whole build so that later runs can skip
+them while they are current (:mod:`~rai_pipeline.defs.dbt.freshness`); the models tagged
+``per_model_version`` (predictions staging and the evaluation frame) run once per
+model-version partition, with the partition passed to dbt as ``--vars``. Both get the
+evaluation config's threshold and sensitive attributes as ``--vars`` too
+(:func:`~rai_pipeline.core.schemas.attributes.dbt_vars`): the dbt project itself names no
+column of any data set.
 """
 
 import json
@@ -18,9 +20,15 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.core.schemas.attributes import dbt_vars
+from rai_pipeline.defs.dbt.freshness import inputs_digest, record_build
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.partitions import model_versions
-from rai_pipeline.defs.resources import WAREHOUSE_POOL, EvaluationConfigResource, RaiHomeResource
+from rai_pipeline.defs.resources import (
+    WAREHOUSE_POOL,
+    EvaluationConfigResource,
+    RaiHomeResource,
+    WarehouseResource,
+)
 
 PER_VERSION_TAG = "tag:per_model_version"
 # the LLM safety models are built by the LLM safety domain (defs/llm_safety/dbt.py), the
@@ -48,10 +56,17 @@ def warehouse_models(
     dbt: DbtCliResource,
     evaluation_config: EvaluationConfigResource,
     rai_home: RaiHomeResource,
+    warehouse: WarehouseResource,
 ) -> Iterator[Any]:
-    args = ["build", "--vars", json.dumps(dbt_vars(evaluation_config.load()))]
+    config, home = evaluation_config.load(), rai_home.get()
+    digest = inputs_digest(home, config)  # what this build reads, taken before it runs
+    args = ["build", "--vars", json.dumps(dbt_vars(config))]
     target = invocation_target(context, rai_home)
     yield from dbt.cli(args, context=context, target_path=target).stream()
+    if digest is not None and context.selected_asset_keys == context.assets_def.keys:
+        # only a whole build makes the shared models current (freshness.py)
+        with warehouse.connect() as conn:
+            record_build(conn, digest=digest, target=target, run_id=context.run.run_id)
 
 
 @dbt_assets(

@@ -198,16 +198,18 @@ def evidence_pack(
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
     store = mlflow.store()
+    config, home = evaluation_config.load(), rai_home.get()
+    runs = dbt_lineage.evaluation_runs(home, config, context.run.run_id)
     published = publication.publish_evidence(
         ref,
         warehouse=warehouse,
         store=store,
-        config=evaluation_config.load(),
+        config=config,
         config_path=evaluation_config.resolved_path(),
         dispositions_path=evaluation_config.resolved_dispositions_path(),
-        home=rai_home.get(),
+        home=home,
         dagster_run_id=context.run.run_id,
-        quality_checks=dbt_lineage.check_outcomes_of_run(context.instance, context.run.run_id),
+        quality_checks=dbt_lineage.check_outcomes_of_run(context.instance, runs),
     )
     links = metadata.mlflow_links(store, ref, published.mlflow_run_id)
     return dg.MaterializeResult(

@@ -1,26 +1,46 @@
-"""What dbt and the data-quality checks did in one Dagster run, read back for the evidence pack.
+"""What dbt and the data-quality checks did for one evaluation, read back for the evidence pack.
 
-:func:`write_dbt_lineage` copies, from the dbt invocations of the run, each model's executed
-SQL and a node listing into the pack's lineage folder; :func:`check_outcomes_of_run` lists
-the asset-check results (dbt tests, expectation suite, schema) the run recorded.
+An evaluation's dbt work is its own Dagster run's, plus the run that built the shared
+warehouse models it read when it did not build them itself
+(:func:`evaluation_runs`, :mod:`~rai_pipeline.defs.dbt.freshness`).
+:func:`write_dbt_lineage` copies, from the dbt invocations of those runs, each model's
+executed SQL and a node listing into the pack's lineage folder; :func:`check_outcomes_of_run`
+lists the asset-check results (dbt tests, expectation suite, schema) they recorded.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from rai_pipeline.core.config.schema import EvaluationConfig
+from rai_pipeline.defs.dbt.freshness import current_build
 from rai_pipeline.settings import RaiHome
 
 
-def check_outcomes_of_run(instance: dg.DagsterInstance, run_id: str) -> list[dict[str, Any]]:
-    """The asset-check results (dbt tests, expectation suite, schema) recorded in this run."""
-    records = instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
-    ).records
+def evaluation_runs(home: RaiHome, config: EvaluationConfig, run_id: str) -> list[str]:
+    """``run_id``, and the run that built the shared warehouse models the evaluation read when
+    that was another run."""
+    build = current_build(home, config)
+    shared = build["dagster_run_id"] if build else None
+    return [run_id] if shared in (None, run_id) else [run_id, str(shared)]
+
+
+def check_outcomes_of_run(
+    instance: dg.DagsterInstance, run_ids: str | Sequence[str]
+) -> list[dict[str, Any]]:
+    """The asset-check results (dbt tests, expectation suite, schema) recorded in these runs."""
+    records = [
+        record
+        for run_id in ([run_ids] if isinstance(run_ids, str) else run_ids)
+        for record in instance.get_records_for_run(
+            run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+    ]
     outcomes = []
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
@@ -34,13 +54,19 @@ def check_outcomes_of_run(instance: dg.DagsterInstance, run_id: str) -> list[dic
     return sorted(outcomes, key=lambda item: item["name"])
 
 
-def write_dbt_lineage(folder: Path, *, home: RaiHome, dagster_run_id: str) -> list[Path]:
+def write_dbt_lineage(
+    folder: Path, *, home: RaiHome, dagster_run_ids: str | Sequence[str]
+) -> list[Path]:
     """Copy what dbt ran for this evaluation into the pack: each model's executed SQL
     (``dbt/<model>.sql``) and ``dbt_nodes.json`` (node id, checksum, relation, materialization,
-    upstream nodes), from the dbt invocations of this Dagster run."""
+    upstream nodes), from the dbt invocations of these Dagster runs (:func:`evaluation_runs`)."""
     nodes: dict[str, dict[str, Any]] = {}
     written: list[Path] = []
-    for target in sorted((home.root / "dbt").glob(f"*-{dagster_run_id[:8]}")):
+    run_ids = [dagster_run_ids] if isinstance(dagster_run_ids, str) else list(dagster_run_ids)
+    targets = sorted(
+        target for run_id in run_ids for target in (home.root / "dbt").glob(f"*-{run_id[:8]}")
+    )
+    for target in targets:
         manifest_path = target / "manifest.json"
         if not manifest_path.exists():
             continue

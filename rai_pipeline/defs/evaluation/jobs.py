@@ -1,6 +1,15 @@
-"""The evaluation job: the whole asset graph for one model-version partition."""
+"""The evaluation job: the whole asset graph for one model-version partition, and the part of
+it a run needs while the shared warehouse models are current."""
+
+from collections.abc import Sequence
+from typing import Any
 
 import dagster as dg
+
+from rai_pipeline.core.config.schema import EvaluationConfig
+from rai_pipeline.defs.dbt.assets import warehouse_models
+from rai_pipeline.defs.dbt.freshness import current_build
+from rai_pipeline.settings import RaiHome
 
 EVALUATE_JOB = "evaluate_model_version"
 # the LLM safety and monitoring domains' groups have their own jobs (defs/<domain>/jobs.py)
@@ -9,9 +18,24 @@ OTHER_DOMAINS = (*LLM_GROUPS, "monitoring_landing", "monitoring")
 # Runs that write the DuckDB warehouse queue behind each other (see dagster.yaml).
 WAREHOUSE_RUN_TAGS = {"rai/warehouse": "duckdb"}
 
+EVALUATION_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups(*OTHER_DOMAINS)
+
 evaluate_model_version = dg.define_asset_job(
     EVALUATE_JOB,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(*OTHER_DOMAINS),
+    selection=EVALUATION_ASSETS,
     tags=WAREHOUSE_RUN_TAGS,
     description="Score, build the evaluation frame, check it, compute metrics, publish evidence.",
 )
+
+
+def version_run_selection(
+    asset_graph: Any, home: RaiHome, config: EvaluationConfig
+) -> Sequence[dg.AssetKey] | None:
+    """The assets one version's run materializes: None (the whole job) unless the shared
+    warehouse models are current for ``config`` and the landed data set
+    (:func:`~rai_pipeline.defs.dbt.freshness.current_build`); then every asset of the job but
+    them, so the run reads them as built instead of building them again."""
+    if current_build(home, config) is None:
+        return None
+    selection = EVALUATION_ASSETS - dg.AssetSelection.assets(warehouse_models)
+    return sorted(selection.resolve(asset_graph))

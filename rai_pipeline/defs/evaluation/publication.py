@@ -28,7 +28,7 @@ from rai_pipeline.core.governance.registry import EvaluationStore, ModelVersionR
 from rai_pipeline.core.schemas.attributes import dataset_columns, sensitive_attributes
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.dbt.project import dbt_relation
-from rai_pipeline.defs.evaluation.dbt_lineage import write_dbt_lineage
+from rai_pipeline.defs.evaluation.dbt_lineage import evaluation_runs, write_dbt_lineage
 from rai_pipeline.defs.evaluation.explain import stored_importance
 from rai_pipeline.defs.evaluation.metrics import (
     compare_with_previous,
@@ -195,7 +195,11 @@ def publish_evidence(
             ),
         )
         assemble_pack(staging, context)
-        write_dbt_lineage(staging / "lineage", home=home, dagster_run_id=dagster_run_id)
+        write_dbt_lineage(
+            staging / "lineage",
+            home=home,
+            dagster_run_ids=evaluation_runs(home, config, dagster_run_id),
+        )
         (staging / "lineage").mkdir(exist_ok=True)
         if not slice_sql.empty:
             (staging / "lineage" / SLICE_SQL_NAME).write_text(

@@ -1,11 +1,21 @@
 """The registry sensor: every new registered model version gets a partition and a run."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from rai_pipeline.core.governance.registry import format_cursor, parse_cursor, plan_registry_tick
-from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB, WAREHOUSE_RUN_TAGS
+from rai_pipeline.defs.evaluation.jobs import (
+    EVALUATE_JOB,
+    WAREHOUSE_RUN_TAGS,
+    version_run_selection,
+)
 from rai_pipeline.defs.partitions import model_versions
-from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource
+from rai_pipeline.defs.resources import (
+    EvaluationConfigResource,
+    MlflowResource,
+    RaiHomeResource,
+)
 
 MAX_REQUESTS_PER_TICK = 10
 
@@ -20,12 +30,21 @@ def registered_model_versions(
     context: dg.SensorEvaluationContext,
     mlflow: MlflowResource,
     evaluation_config: EvaluationConfigResource,
+    rai_home: RaiHomeResource,
 ) -> dg.SensorResult:
     config = evaluation_config.load()
     store = mlflow.store()
     versions = {name: store.list_versions(name) for name in config.registered_models}
     watched = ", ".join(config.registered_models) or "(no registered_models in the config)"
-    return registry_tick(context, versions, partitions=model_versions, watched=watched)
+    repository = getattr(context, "repository_def", None)
+    selection = (
+        version_run_selection(repository.asset_graph, rai_home.get(), config)
+        if repository is not None
+        else None
+    )
+    return registry_tick(
+        context, versions, partitions=model_versions, watched=watched, asset_selection=selection
+    )
 
 
 def registry_tick(
@@ -34,9 +53,11 @@ def registry_tick(
     *,
     partitions: dg.DynamicPartitionsDefinition,
     watched: str,
+    asset_selection: Sequence[dg.AssetKey] | None = None,
 ) -> dg.SensorResult:
     """One tick over the registered ``versions`` (per model name): a partition and a run for
-    each version :func:`plan_registry_tick` requests, and the new cursor."""
+    each version :func:`plan_registry_tick` requests (of ``asset_selection``, default the whole
+    job), and the new cursor."""
     plan = plan_registry_tick(
         parse_cursor(context.cursor), versions, max_requests=MAX_REQUESTS_PER_TICK
     )
@@ -45,7 +66,13 @@ def registry_tick(
     keys = [ref.partition_key for ref in plan.requests]
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(partition_key=key, run_key=key, tags=WAREHOUSE_RUN_TAGS) for key in keys
+            dg.RunRequest(
+                partition_key=key,
+                run_key=key,
+                tags=WAREHOUSE_RUN_TAGS,
+                asset_selection=asset_selection,
+            )
+            for key in keys
         ],
         dynamic_partitions_requests=[partitions.build_add_request(keys)] if keys else [],
         cursor=format_cursor(plan.cursor),

@@ -1,0 +1,92 @@
+"""Whether the shared warehouse models are current, so that an evaluation run can skip them.
+
+The staging and intermediate models (``warehouse_models``) depend on three things only: the
+landed data set, the dbt vars the evaluation config gives them (threshold and sensitive
+attributes), and their own SQL. A successful build records a digest of the three in the
+warehouse it built them into (table ``rai.shared_models_build``), with its Dagster run and
+where dbt wrote its executed SQL. An evaluation run for a model version builds them again
+only when that digest differs or is missing (another warehouse file, another data set, another
+config); otherwise it reads them as built, and its pack's lineage takes their SQL and their
+tests' outcomes from the recorded build.
+
+The record is read through a read-only connection that does not wait: when another process
+holds the warehouse (a run writing it while the registry sensor ticks), the answer is "not
+known to be current", and the run builds the models again: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from rai_pipeline.core.config.schema import EvaluationConfig
+from rai_pipeline.core.landing.extracts import read_current_version
+from rai_pipeline.core.schemas.attributes import dbt_vars
+from rai_pipeline.defs.dbt.project import dbt_project
+from rai_pipeline.settings import RaiHome
+
+RECORD_SCHEMA = "rai"
+RECORD_TABLE = f"{RECORD_SCHEMA}.shared_models_build"
+PER_RUN_TAGS = ("per_model_version", "llm_safety", "monitoring")
+
+
+def _shared_nodes(manifest: dict[str, Any]) -> dict[str, str]:
+    """Checksums of the nodes ``warehouse_models`` builds and tests (not tagged for a domain or
+    a model version), and the sources they read."""
+    nodes = {
+        unique_id: node["checksum"]["checksum"]
+        for unique_id, node in manifest["nodes"].items()
+        if not set(node.get("tags", [])) & set(PER_RUN_TAGS) and "checksum" in node
+    }
+    for unique_id, source in manifest.get("sources", {}).items():
+        nodes[unique_id] = json.dumps(
+            {"config": source.get("config"), "meta": source.get("meta")}, sort_keys=True
+        )
+    return nodes
+
+
+def inputs_digest(home: RaiHome, config: EvaluationConfig) -> str | None:
+    """sha256 of what the shared models depend on (module docstring); None when nothing is
+    landed."""
+    version = read_current_version(home.landing)
+    if version is None:
+        return None
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    payload = {
+        "dataset_version": version,
+        "dbt_vars": dbt_vars(config),
+        "nodes": _shared_nodes(manifest),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def record_build(conn: Any, *, digest: str, target: Path, run_id: str) -> None:
+    """Record a successful build of the shared models in the warehouse ``conn`` writes."""
+    conn.execute(f"create schema if not exists {RECORD_SCHEMA}")
+    conn.execute(
+        f"create or replace table {RECORD_TABLE} as "
+        "select ?::varchar as digest, ?::varchar as target, ?::varchar as dagster_run_id",
+        [digest, str(target), run_id],
+    )
+
+
+def current_build(home: RaiHome, config: EvaluationConfig) -> dict[str, Any] | None:
+    """The recorded build when the shared models are current for ``config`` and the landed
+    data set in the warehouse; else None (also when the warehouse cannot be read now)."""
+    digest = inputs_digest(home, config)
+    if digest is None or not home.warehouse.is_file():
+        return None
+    try:
+        with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+            rows = conn.execute(
+                f"select digest, target, dagster_run_id from {RECORD_TABLE}"
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    if len(rows) != 1 or rows[0][0] != digest:
+        return None
+    return {"digest": rows[0][0], "target": rows[0][1], "dagster_run_id": rows[0][2]}
