@@ -7,7 +7,6 @@ from typing import Any
 import dagster as dg
 
 from rai_pipeline.core.config.schema import EvaluationConfig
-from rai_pipeline.defs.dbt.assets import warehouse_models
 from rai_pipeline.defs.dbt.freshness import current_build
 from rai_pipeline.settings import RaiHome
 
@@ -35,6 +34,9 @@ def version_run_selection(
     warehouse models are current for ``config`` and the landed data set
     (:func:`~rai_pipeline.defs.dbt.freshness.current_build`); then every asset of the job but
     them, so the run reads them as built instead of building them again."""
+    # imported here: the dbt assets need the dbt manifest, which this module must not
+    from rai_pipeline.defs.dbt.assets import warehouse_models
+
     if current_build(home, config) is None:
         return None
     selection = EVALUATION_ASSETS - dg.AssetSelection.assets(warehouse_models)
