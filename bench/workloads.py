@@ -125,21 +125,36 @@ def worker_auc(path: Path, repeat: int) -> dict[str, Any]:
         where=None,
     )
     [(rows,)] = conn.execute("SELECT count(*) FROM bench_frame").fetchall()
-    steps: list[str] = []
+    timed = _Timed(conn)
+    steps: list[tuple[str, float]] = []
 
     def run() -> Any:
-        counted, query = count_cells(conn, plan)
+        timed.seconds.clear()
+        counted, query = count_cells(timed, plan)
         try:
             exact, queries = exact_auc(
-                conn, plan, "auto", n_rows=rows, n_scores=rows, cells=counted.cells
+                timed, plan, "auto", n_rows=rows, n_scores=rows, cells=counted.cells
             )
         finally:
             drop_tables(conn)
-        steps[:] = [step for step, _, _ in [query, *queries]]
+        steps[:] = [(step, timed.seconds.get(sql, 0.0)) for step, sql, _ in [query, *queries]]
         return exact
 
     seconds, times, exact = _median_run(run, repeat)
     return {"seconds": seconds, "times": times, "groups": len(exact), "steps": steps}
+
+
+class _Timed:
+    """A connection that times each statement it runs (keyed by its SQL)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.seconds = conn, {}
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        started = time.perf_counter()
+        result = self.conn.execute(sql, *args)
+        self.seconds[sql] = self.seconds.get(sql, 0.0) + time.perf_counter() - started
+        return result
 
 
 def worker_fairlearn(path: Path) -> dict[str, Any]:

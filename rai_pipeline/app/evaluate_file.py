@@ -108,6 +108,7 @@ def evaluate_file(
     memory_limit: str | None = None,
     progress: Progress = _silent,
     dispositions: Path | str | None = None,
+    spill: Path | None = None,
 ) -> FileEvaluation:
     """Evaluate a predictions file and publish its evidence folder at ``out``.
 
@@ -136,6 +137,9 @@ def evaluate_file(
         ``$RAI_HOME/spill/``, removed when the evaluation ends.
     progress : callable, optional
         Receives one line per step (the CLI prints them on stderr).
+    spill : path-like, optional
+        Folder for DuckDB's temporary files; default ``$RAI_HOME/spill`` (``rai reproduce``
+        gives its own scratch folder, so that an audit creates no state).
 
     Returns
     -------
@@ -180,12 +184,12 @@ def evaluate_file(
         "dataset_version": file_digest,
     }
 
-    spill_root = rai_home().spill
+    spill_root = Path(spill) if spill is not None else rai_home().spill
     sweep_beside(out, spill=spill_root)  # what killed runs left beside --out and in spill/
     spill_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=spill_prefix(), dir=spill_root) as spill:
+    with tempfile.TemporaryDirectory(prefix=spill_prefix(), dir=spill_root) as spilled:
         conn = connect(
-            threads=threads or usable_cores(), memory_limit=memory_limit, spill=Path(spill)
+            threads=threads or usable_cores(), memory_limit=memory_limit, spill=Path(spilled)
         )
         try:
             step(f"reading and checking {files.name}")

@@ -156,6 +156,7 @@ def _rerun_file(pack: Path, manifest: dict, echo: Callable[[str], None]) -> dict
             out=out,
             model_name=str(lineage["model_name"]),
             model_version=str(lineage["model_version"]),
+            spill=Path(tmp) / "spill",
         )
         return {table: pd.read_parquet(out / f"{table}.parquet") for table in TABLES}
 
