@@ -14,7 +14,8 @@ a fresh process (:mod:`suite`):
   the exact AUC of every slice group as the engine computes it.
 
 Then the start-up of the command line (``rai --help``; ``rai evaluate-file`` on 1,000 rows),
-and 10^8 rows in ten Parquet files read through a pattern under ``--memory-limit 2GB``, where
+the demo's two versions through the Dagster job by stage (from the run's own events), and
+10^8 rows in ten Parquet files read through a pattern under ``--memory-limit 2GB``, where
 Aequitas is run with its address space capped at the machine's memory (fairlearn, which
 takes hours at 10^7 already, is not run there). The page
 ``docs/benchmarks.md`` states the machine, every measurement, the ratios and the targets.
@@ -66,6 +67,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--large", type=int, default=10**8, help="Rows of the data set in parts (0: skip)."
     )
     parser.add_argument("--no-startup", action="store_true", help="Skip the start-up times.")
+    parser.add_argument(
+        "--no-pipeline", action="store_true", help="Skip the demo's evaluations through Dagster."
+    )
     parser.add_argument("--repeat", type=int, default=None, help="Runs per workload.")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
@@ -81,7 +85,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--worker",
-        choices=["generate", "bare", "sort", "auc", "fairlearn"],
+        choices=["generate", "bare", "sort", "auc", "fairlearn", "pipeline"],
         help=argparse.SUPPRESS,
     )
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -129,6 +133,14 @@ def run_all(args: argparse.Namespace, store: Store, folder: Path) -> None:
         startup(args, store, folder, config)
     if args.large:
         large(args, store, folder, config, aequitas)
+    if not args.no_pipeline:
+        measure(
+            store,
+            "pipeline",
+            "demo",
+            "rai demo: each version's evaluation through Dagster, by stage",
+            lambda: spawn("pipeline", folder / "demo-home", quiet_wait=args.quiet_wait),
+        )
 
 
 def measure_size(

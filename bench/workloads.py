@@ -205,6 +205,60 @@ def worker_fairlearn(path: Path) -> dict[str, Any]:
     }
 
 
+STAGES = (  # Dagster step key prefix -> stage of a version's evaluation
+    ("landing_extracts", "landed files checked"),
+    ("warehouse_models", "shared dbt models (built once per data set)"),
+    ("predictions", "scoring"),
+    ("evaluation_frame_models", "dbt: the version's evaluation frame"),
+    ("marts__", "data checks (expectation suite, schema)"),
+    ("feature_importance", "explanations (permutation importance, SHAP)"),
+    ("slice_metrics", "metrics"),
+    ("fairness_metrics", "metrics"),
+    ("evidence_pack", "documents, MLflow run, registry tags"),
+)
+
+
+def worker_pipeline(home: Path) -> dict[str, Any]:
+    """``rai demo`` in ``home``, then each evaluation run's steps read back from the Dagster
+    instance: seconds per stage and the run's wall time, per version."""
+    import os
+    import subprocess
+    import sys
+
+    started = time.perf_counter()
+    rai = Path(sys.executable).with_name("rai")
+    env = {**os.environ, "RAI_HOME": str(home)}
+    subprocess.run([str(rai), "demo"], env=env, check=True, capture_output=True, text=True)
+    demo_seconds = time.perf_counter() - started
+    import dagster as dg
+
+    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=EVALUATE_JOB))
+    versions = []
+    for run in sorted(runs, key=lambda r: instance.get_run_stats(r.run_id).start_time or 0):
+        stats = instance.get_run_stats(run.run_id)
+        kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+        begun: dict[str, float] = {}
+        stages: dict[str, float] = {}
+        for record in instance.all_logs(run.run_id, of_type=kinds):
+            key = record.dagster_event.step_key
+            if record.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                begun[key] = record.timestamp
+                continue
+            stage = next((name for prefix, name in STAGES if key.startswith(prefix)), key)
+            stages[stage] = stages.get(stage, 0.0) + record.timestamp - begun[key]
+        versions.append(
+            {
+                "partition": run.tags.get("dagster/partition", ""),
+                "seconds": (stats.end_time or 0) - (stats.start_time or 0),
+                "stages": stages,
+            }
+        )
+    return {"seconds": demo_seconds, "versions": versions}
+
+
 def run_worker(args: argparse.Namespace) -> None:
     path = Path(args.file)
     if args.worker == "generate":
@@ -215,6 +269,8 @@ def run_worker(args: argparse.Namespace) -> None:
         result = worker_sort(path, args.repeat)
     elif args.worker == "auc":
         result = worker_auc(path, args.repeat)
+    elif args.worker == "pipeline":
+        result = worker_pipeline(path)
     else:
         result = worker_fairlearn(path)
     result["peak_mb"] = _peak_mb()
