@@ -161,3 +161,29 @@ def test_above_the_cell_limit_auto_sorts_once_per_slice_and_agrees(monkeypatch):
     )
     by_cells, _ = aucs(frame, auc_strategy="cells")
     pd.testing.assert_frame_equal(by_cells.stats, result.stats, check_exact=True)
+
+
+def test_raw_values_that_share_a_group_label_are_one_cell():
+    """In the pipeline's frame the features hold group labels already (a missing value reads
+    as ``unknown``), so a NULL and a recorded ``unknown`` are one group and one cell."""
+    frame = frame_of(3000, seed=13, decimals=2)
+    frame["race"] = frame["race"].where(frame.index % 3 != 0, None)
+    relabelled = frame.assign(race=frame["race"].fillna("unknown"))
+    slices = build_slices(FEATURES, INTERSECTIONS)
+    got = compute_slice_statistics(
+        load(frame),
+        relation="ev",
+        slices=slices,
+        label="label",
+        score="score",
+        decision="decision",
+        labelled=True,
+        auc_strategy="cells",
+    ).stats
+    # the oracle on the relabelled rows, the merged group renamed so that the oracle's own
+    # label rule leaves it as it is (it would write a recorded "unknown" as "\\unknown");
+    # it sorts where "unknown" does, after the capitalised groups
+    merged = relabelled.assign(race=relabelled["race"].replace("unknown", "u"))
+    expected = oracle_stats(merged, slices)
+    assert len(got) == len(expected)
+    np.testing.assert_allclose(got["auc"], expected["auc"], rtol=0, atol=1e-12)

@@ -185,7 +185,9 @@ def count_cells(conn: duckdb.DuckDBPyConnection, plan: SlicePlan) -> tuple[CellC
         f", count(DISTINCT row({', '.join(plan.alias(f) for f in spec.features)}))"
         for spec in dimensions
     )
-    [(cells, *groups)] = conn.execute(f"SELECT count(*){counts} FROM {table}").fetchall()
+    [(cells, *groups)] = conn.execute(
+        f"SELECT count(DISTINCT cell){counts} FROM {table}"
+    ).fetchall()
     return (
         CellCount(
             cells=int(cells),
@@ -196,9 +198,12 @@ def count_cells(conn: duckdb.DuckDBPyConnection, plan: SlicePlan) -> tuple[CellC
 
 
 def cell_labels(conn: duckdb.DuckDBPyConnection, plan: SlicePlan) -> pd.DataFrame:
-    """``cell`` and every slice's group label ``g0, g1, ...`` of each cell, in cell order."""
+    """``cell`` and every slice's group label ``g0, g1, ...`` of each cell, in cell order (a
+    cell is one row even when several raw combinations share its labels)."""
     groups = ", ".join(f"{plan.group_label(spec)} AS g{k}" for k, spec in enumerate(plan.slices))
-    return conn.execute(f"SELECT cell, {groups} FROM {_names()['cells']} ORDER BY cell").df()
+    return conn.execute(
+        f"SELECT DISTINCT cell, {groups} FROM {_names()['cells']} ORDER BY cell"
+    ).df()
 
 
 def drop_tables(conn: duckdb.DuckDBPyConnection) -> None:
