@@ -291,15 +291,17 @@ def run_rules(
     ]
     if not any(broken):
         return int(rows), checks, extra_values
-    failing = [rule for rule, bad in zip(rules, broken, strict=True) if bad]
-    quoted = [rule for rule in failing if rule.example != "NULL" and rule.detail is None]
-    found: dict[int, Any] = {}
+    failing = [(rule, count) for rule, count, bad in zip(rules, counts, broken, strict=True) if bad]
+    quoted = [
+        k for k, (rule, _) in enumerate(failing) if rule.example != "NULL" and not rule.detail
+    ]
+    examples: list[Any] = [None] * len(failing)
     if quoted:
-        [values] = conn.execute(
-            f"SELECT {', '.join(rule.example for rule in quoted)} FROM {relation}"
+        [found] = conn.execute(
+            f"SELECT {', '.join(failing[k][0].example for k in quoted)} FROM {relation}"
         ).fetchall()
-        found = {id(rule): value for rule, value in zip(quoted, values, strict=True)}
-    examples = [found.get(id(rule)) for rule in failing]
+        for k, value in zip(quoted, found, strict=True):
+            examples[k] = value
     problems = [
         rule.message.format(
             file=shown,
@@ -309,12 +311,7 @@ def run_rules(
             positive=positive,
             **_counted(count),
         )
-        for rule, count, example in zip(
-            failing,
-            [c for c, bad in zip(counts, broken, strict=True) if bad],
-            examples,
-            strict=True,
-        )
+        for (rule, count), example in zip(failing, examples, strict=True)
     ]
     raise InputFileError(problems)
 

@@ -105,12 +105,11 @@ def _recorded_file(pack: Path, manifest: dict[str, Any], kind: str, what: str) -
     return path
 
 
-def _recorded_parts(pack: Path, manifest: dict[str, Any]) -> Path:
-    """The pattern a pack's predictions were read by, after checking that it still matches
-    exactly the recorded files, each with its recorded sha256."""
+def _recorded_parts(pack: Path, item: dict[str, Any]) -> Path:
+    """The pattern a pack's predictions were read by (its manifest input ``item``), after
+    checking that it still matches exactly the recorded files, each with its recorded sha256."""
     from rai_pipeline.app.input_files import resolve_input
 
-    [item] = [i for i in manifest.get("inputs", []) if i.get("kind") == FILE_INPUT_KIND]
     pattern = Path(item["path"])
     recorded = {Path(part["path"]): part["sha256"] for part in item["files"]}
     for path, expected in recorded.items():
@@ -133,7 +132,7 @@ def file_sources(pack: Path, manifest: dict[str, Any]) -> FileSources:
     read, after checking that each still has its recorded sha256."""
     [item] = [i for i in manifest.get("inputs", []) if i.get("kind") == FILE_INPUT_KIND]
     return FileSources(
-        input_file=_recorded_parts(pack, manifest)
+        input_file=_recorded_parts(pack, item)
         if "files" in item
         else _recorded_file(pack, manifest, FILE_INPUT_KIND, "predictions file"),
         config=_recorded_file(pack, manifest, CONFIG_KIND, "config"),

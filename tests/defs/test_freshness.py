@@ -119,3 +119,20 @@ def test_the_sensor_requests_runs_without_the_shared_models_while_current(tmp_pa
     assert request.asset_selection is not None
     assert not {key.path[-1] for key in request.asset_selection} & {"stg_examples"}
     assert dg.AssetKey("evidence_pack") in request.asset_selection
+
+
+def test_a_build_forgets_the_record_first_and_an_evaluation_names_the_run_that_built(
+    tmp_path, dbt_manifest
+):
+    from rai_pipeline.defs.dbt.freshness import forget_build
+    from rai_pipeline.defs.evaluation.dbt_lineage import evaluation_runs
+
+    home, config = RaiHome(tmp_path / "home"), config_of("sex")
+    land(home, 0)
+    built(home, config)  # by run r1
+    with duckdb.connect(str(home.warehouse)) as conn:
+        assert evaluation_runs(conn, "r2") == ["r2", "r1"]  # r2 read what r1 built
+        assert evaluation_runs(conn, "r1") == ["r1"]  # r1 built them itself
+        forget_build(conn)  # a build that then fails leaves no record
+        assert evaluation_runs(conn, "r2") == ["r2"]
+    assert current_build(home, config) is None

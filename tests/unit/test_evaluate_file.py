@@ -630,6 +630,8 @@ def test_a_pattern_over_parts_evaluates_them_as_one_file_and_records_each(synthe
     assert manifest["lineage"]["dataset_version"] == recorded["sha256"]
     assert manifest["lineage"]["model_version"] == "scores"  # the folder of the parts
     assert recorded["rows"] == len(frame)
+    card = (tmp_path / "parts" / "model_card.md").read_text()
+    assert f"`part-*.parquet` ({len(frame):,} rows in {len(files)} files)" in card
 
 
 def test_a_pattern_matching_nothing_or_several_formats_is_refused_with_nothing_written(

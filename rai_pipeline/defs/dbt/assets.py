@@ -20,7 +20,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.core.schemas.attributes import dbt_vars
-from rai_pipeline.defs.dbt.freshness import inputs_digest, record_build
+from rai_pipeline.defs.dbt.freshness import forget_build, inputs_digest, record_build
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import (
@@ -60,6 +60,8 @@ def warehouse_models(
 ) -> Iterator[Any]:
     config, home = evaluation_config.load(), rai_home.get()
     digest = inputs_digest(home, config)  # what this build reads, taken before it runs
+    with warehouse.connect() as conn:
+        forget_build(conn)
     args = ["build", "--vars", json.dumps(dbt_vars(config))]
     target = invocation_target(context, rai_home)
     yield from dbt.cli(args, context=context, target_path=target).stream()

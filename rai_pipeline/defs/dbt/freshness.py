@@ -2,12 +2,12 @@
 
 The staging and intermediate models (``warehouse_models``) depend on three things only: the
 landed data set, the dbt vars the evaluation config gives them (threshold and sensitive
-attributes), and their own SQL. A successful build records a digest of the three in the
-warehouse it built them into (table ``rai.shared_models_build``), with its Dagster run and
-where dbt wrote its executed SQL. An evaluation run for a model version builds them again
-only when that digest differs or is missing (another warehouse file, another data set, another
-config); otherwise it reads them as built, and its pack's lineage takes their SQL and their
-tests' outcomes from the recorded build.
+attributes), and their own SQL. A build first drops the record, and a successful one writes a
+digest of the three into the warehouse it built them in (table ``rai.shared_models_build``),
+with its Dagster run and where dbt wrote its executed SQL. An evaluation run for a model
+version builds them again only when that digest differs or is missing (another warehouse file,
+another data set, another config); otherwise it reads them as built, and its pack's lineage
+takes their SQL and their tests' outcomes from the recorded build.
 
 The record is read through a read-only connection that does not wait: when another process
 holds the warehouse (a run writing it while the registry sensor ticks), the answer is "not
@@ -74,6 +74,22 @@ def record_build(conn: Any, *, digest: str, target: Path, run_id: str) -> None:
     )
 
 
+def forget_build(conn: Any) -> None:
+    """Drop the record before a build, so that a build that fails leaves none."""
+    conn.execute(f"drop table if exists {RECORD_TABLE}")
+
+
+def read_build(conn: Any) -> dict[str, Any] | None:
+    """The recorded build of the shared models in the warehouse ``conn`` reads, or None."""
+    try:
+        rows = conn.execute(f"select digest, target, dagster_run_id from {RECORD_TABLE}").fetchall()
+    except duckdb.CatalogException:
+        return None
+    if len(rows) != 1:
+        return None
+    return {"digest": rows[0][0], "target": rows[0][1], "dagster_run_id": rows[0][2]}
+
+
 def current_build(home: RaiHome, config: EvaluationConfig) -> dict[str, Any] | None:
     """The recorded build when the shared models are current for ``config`` and the landed
     data set in the warehouse; else None (also when the warehouse cannot be read now)."""
@@ -82,11 +98,7 @@ def current_build(home: RaiHome, config: EvaluationConfig) -> dict[str, Any] | N
         return None
     try:
         with duckdb.connect(str(home.warehouse), read_only=True) as conn:
-            rows = conn.execute(
-                f"select digest, target, dagster_run_id from {RECORD_TABLE}"
-            ).fetchall()
+            build = read_build(conn)
     except duckdb.Error:
         return None
-    if len(rows) != 1 or rows[0][0] != digest:
-        return None
-    return {"digest": rows[0][0], "target": rows[0][1], "dagster_run_id": rows[0][2]}
+    return build if build is not None and build["digest"] == digest else None

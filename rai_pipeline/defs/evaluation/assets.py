@@ -198,17 +198,18 @@ def evidence_pack(
 ) -> dg.MaterializeResult:
     ref = parse_partition_key(context.partition_key)
     store = mlflow.store()
-    config, home = evaluation_config.load(), rai_home.get()
-    runs = dbt_lineage.evaluation_runs(home, config, context.run.run_id)
+    with warehouse.connect() as conn:
+        runs = dbt_lineage.evaluation_runs(conn, context.run.run_id)
     published = publication.publish_evidence(
         ref,
         warehouse=warehouse,
         store=store,
-        config=config,
+        config=evaluation_config.load(),
         config_path=evaluation_config.resolved_path(),
         dispositions_path=evaluation_config.resolved_dispositions_path(),
-        home=home,
+        home=rai_home.get(),
         dagster_run_id=context.run.run_id,
+        dbt_runs=runs,
         quality_checks=dbt_lineage.check_outcomes_of_run(context.instance, runs),
     )
     links = metadata.mlflow_links(store, ref, published.mlflow_run_id)

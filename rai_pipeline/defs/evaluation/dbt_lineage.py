@@ -17,26 +17,25 @@ from typing import Any
 
 import dagster as dg
 
-from rai_pipeline.core.config.schema import EvaluationConfig
-from rai_pipeline.defs.dbt.freshness import current_build
+from rai_pipeline.defs.dbt.freshness import read_build
 from rai_pipeline.settings import RaiHome
 
 
-def evaluation_runs(home: RaiHome, config: EvaluationConfig, run_id: str) -> list[str]:
-    """``run_id``, and the run that built the shared warehouse models the evaluation read when
-    that was another run."""
-    build = current_build(home, config)
+def evaluation_runs(conn: Any, run_id: str) -> list[str]:
+    """``run_id``, and the run that built the shared warehouse models in the warehouse ``conn``
+    reads, when that was another run (the evaluation read them as that run built them)."""
+    build = read_build(conn)
     shared = build["dagster_run_id"] if build else None
     return [run_id] if shared in (None, run_id) else [run_id, str(shared)]
 
 
 def check_outcomes_of_run(
-    instance: dg.DagsterInstance, run_ids: str | Sequence[str]
+    instance: dg.DagsterInstance, run_ids: Sequence[str]
 ) -> list[dict[str, Any]]:
     """The asset-check results (dbt tests, expectation suite, schema) recorded in these runs."""
     records = [
         record
-        for run_id in ([run_ids] if isinstance(run_ids, str) else run_ids)
+        for run_id in run_ids
         for record in instance.get_records_for_run(
             run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
         ).records
@@ -54,17 +53,16 @@ def check_outcomes_of_run(
     return sorted(outcomes, key=lambda item: item["name"])
 
 
-def write_dbt_lineage(
-    folder: Path, *, home: RaiHome, dagster_run_ids: str | Sequence[str]
-) -> list[Path]:
+def write_dbt_lineage(folder: Path, *, home: RaiHome, dagster_run_ids: Sequence[str]) -> list[Path]:
     """Copy what dbt ran for this evaluation into the pack: each model's executed SQL
     (``dbt/<model>.sql``) and ``dbt_nodes.json`` (node id, checksum, relation, materialization,
     upstream nodes), from the dbt invocations of these Dagster runs (:func:`evaluation_runs`)."""
     nodes: dict[str, dict[str, Any]] = {}
     written: list[Path] = []
-    run_ids = [dagster_run_ids] if isinstance(dagster_run_ids, str) else list(dagster_run_ids)
     targets = sorted(
-        target for run_id in run_ids for target in (home.root / "dbt").glob(f"*-{run_id[:8]}")
+        target
+        for run_id in dagster_run_ids
+        for target in (home.root / "dbt").glob(f"*-{run_id[:8]}")
     )
     for target in targets:
         manifest_path = target / "manifest.json"

@@ -28,7 +28,7 @@ from rai_pipeline.core.governance.registry import EvaluationStore, ModelVersionR
 from rai_pipeline.core.schemas.attributes import dataset_columns, sensitive_attributes
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.dbt.project import dbt_relation
-from rai_pipeline.defs.evaluation.dbt_lineage import evaluation_runs, write_dbt_lineage
+from rai_pipeline.defs.evaluation.dbt_lineage import write_dbt_lineage
 from rai_pipeline.defs.evaluation.explain import stored_importance
 from rai_pipeline.defs.evaluation.metrics import (
     compare_with_previous,
@@ -76,10 +76,13 @@ def publish_evidence(
     dispositions_path: Path | None,
     home: RaiHome,
     dagster_run_id: str,
+    dbt_runs: list[str],
     quality_checks: list[dict[str, Any]],
 ) -> PublishedPack:
     """Build the pack in staging, log it to a new MLflow run, publish it atomically, tag the
-    model version. On any error the staging folder is removed and the run marked FAILED."""
+    model version. ``dbt_runs``: the Dagster runs whose dbt work the evaluation read
+    (:func:`~rai_pipeline.defs.evaluation.dbt_lineage.evaluation_runs`). On any error the
+    staging folder is removed and the run marked FAILED."""
     with warehouse.connect() as conn:
         metrics = results.read_rows(conn, "slice_metrics", key=version_key(ref))
         fairness = results.read_rows(conn, "fairness_metrics", key=version_key(ref))
@@ -195,11 +198,7 @@ def publish_evidence(
             ),
         )
         assemble_pack(staging, context)
-        write_dbt_lineage(
-            staging / "lineage",
-            home=home,
-            dagster_run_ids=evaluation_runs(home, config, dagster_run_id),
-        )
+        write_dbt_lineage(staging / "lineage", home=home, dagster_run_ids=dbt_runs)
         (staging / "lineage").mkdir(exist_ok=True)
         if not slice_sql.empty:
             (staging / "lineage" / SLICE_SQL_NAME).write_text(
