@@ -15,10 +15,12 @@ from rai_pipeline.core.stats.claims import claim_p_values, is_reciprocal
 from rai_pipeline.core.stats.intervals import (
     MSG_CONFIDENCE_LEVEL,
     MSG_WILSON_COUNTS,
+    Z_MAX,
     mover_ratio,
     newcombe_difference,
     tango_paired_difference,
     tango_statistic,
+    two_sided_p,
     wilson_interval,
     wilson_limits,
     z_value,
@@ -270,3 +272,17 @@ def test_reciprocal_bands():
     assert is_reciprocal((0.8, 1.25))
     assert is_reciprocal((0.9, 1 / 0.9))
     assert not is_reciprocal((0.8, 1.2))
+
+
+def test_z_value_and_two_sided_p_equal_scipy_normal_quantiles_and_tails():
+    from scipy.stats import norm
+
+    alphas = np.concatenate([np.logspace(-299, -1, 60), np.linspace(0.01, 1.99, 199)])
+    z = z_value(alphas)
+    np.testing.assert_allclose(z, np.minimum(norm.isf(alphas / 2), Z_MAX), rtol=1e-12)
+    np.testing.assert_allclose(two_sided_p(z), 2 * norm.sf(z), rtol=1e-10)
+    # edges: no interval (alpha 0) is capped, alpha 1 is the median, NaN stays NaN
+    edges = z_value(np.array([0.0, 1.0, np.nan]))
+    assert edges[0] == Z_MAX and edges[1] == 0.0 and not math.copysign(1, edges[1]) < 0
+    assert np.isnan(edges[2])
+    assert two_sided_p(0.0) == 1.0 and float(two_sided_p(np.inf)) == 0.0

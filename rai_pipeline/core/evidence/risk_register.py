@@ -127,15 +127,19 @@ def base_rates(metric: str) -> tuple[str, ...]:
     return (metric.removesuffix("_ratio").removesuffix("_difference"),)
 
 
+def _by_dimension(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {str(dimension): rows for dimension, rows in frame.groupby("dimension", sort=False)}
+
+
 def _affected(
-    fairness: pd.DataFrame, slice_metrics: pd.DataFrame, dimension: str, metric: str
+    fairness: pd.DataFrame, slice_metrics: pd.DataFrame, metric: str
 ) -> tuple[list[str], str]:
-    """The groups affected by an aggregate finding, and their rates in words."""
+    """The groups affected by an aggregate finding, and their rates in words, from one
+    dimension's fairness rows and slice metrics."""
     rates = base_rates(metric)
     kind = "_ratio" if metric.endswith("_ratio") else "_difference"
     rows = fairness[
-        (fairness["dimension"] == dimension)
-        & (fairness["group"] != AGGREGATE_GROUP)
+        (fairness["group"] != AGGREGATE_GROUP)
         & (fairness["metric"].isin([rate + kind for rate in rates]))
         & (fairness["verdict"].isin([VERDICT_FAIL, VERDICT_INCONCLUSIVE]))
     ]
@@ -155,11 +159,7 @@ def _affected(
             for row in rows.itertuples(index=False)
         ]
         return names, "; ".join(detail)
-    ok = slice_metrics[
-        (slice_metrics["dimension"] == dimension)
-        & (slice_metrics["metric"].isin(rates))
-        & (slice_metrics["status"] == "ok")
-    ]
+    ok = slice_metrics[(slice_metrics["metric"].isin(rates)) & (slice_metrics["status"] == "ok")]
     names, detail = [], []
     for rate, block in ok.groupby("metric", sort=True):
         ordered = block.sort_values(["value", "group"])
@@ -228,6 +228,7 @@ def risk_register(
     aggregate = fairness_metrics[fairness_metrics["group"] == AGGREGATE_GROUP]
     rows = aggregate[aggregate["verdict"] != VERDICT_PASS]  # the findings, as the gate has them
     default_due = str(evaluated_on + dt.timedelta(days=due_days))
+    fairness_of, slices_of = _by_dimension(fairness_metrics), _by_dimension(slice_metrics)
     entries = []
     for number, row in enumerate(rows.itertuples(index=False), start=1):
         finding = finding_id(row.dimension, row.metric)
@@ -236,8 +237,11 @@ def risk_register(
             groups = [g for g in str(row.groups_excluded).split(";") if g]
             detail = f"excluded: {', '.join(groups)}"
         else:
+            dimension = str(row.dimension)
             groups, detail = _affected(
-                fairness_metrics, slice_metrics, str(row.dimension), str(row.metric)
+                fairness_of.get(dimension, fairness_metrics.iloc[:0]),
+                slices_of.get(dimension, slice_metrics.iloc[:0]),
+                str(row.metric),
             )
         resolution = resolutions.get(finding)
         disposition = resolution.disposition if resolution else None

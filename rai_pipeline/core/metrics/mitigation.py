@@ -351,17 +351,20 @@ def _summary(
     *,
     current: float = math.nan,
 ) -> dict[str, object]:
-    frame = pd.DataFrame(groups)
-    n = int(frame["n"].sum())
-    accuracy = float((frame["accuracy"] * frame["n"]).sum() / n)
-    spans = [float(np.ptp(frame[rate])) for rate in CONSTRAINT_RATES[constraint]]
+    sizes = np.array([row["n"] for row in groups], dtype=np.float64)
+    n = int(sizes.sum())
+    accuracy = float((np.array([row["accuracy"] for row in groups]) * sizes).sum() / n)
+    spans = [
+        float(np.ptp(np.array([row[rate] for row in groups], dtype=np.float64)))
+        for rate in CONSTRAINT_RATES[constraint]
+    ]
     return {
         "dimension": dimension,
         "constraint": constraint,
         "rates": ";".join(CONSTRAINT_RATES[constraint]),
         "option": option,
         "tolerance": tolerance,
-        "groups": len(frame),
+        "groups": len(groups),
         "n": n,
         "accuracy": accuracy,
         "accuracy_change": accuracy - current,
