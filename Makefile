@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint format ui bench validate clean help browser
+.PHONY: demo test lint format ui bench validate clean help browser postgresql java
 
 help:
 	@echo "make demo   - install (first time), run the whole pipeline on the bundled demo"
@@ -28,7 +28,15 @@ demo: $(STAMP)
 browser:
 	@scripts/ensure_chromium.sh
 
-test: $(STAMP) browser
+# Debian's PostgreSQL binaries and a Java runtime: the scale-out tests start a throwaway
+# PostgreSQL server and a local Spark session
+postgresql:
+	@scripts/ensure_postgresql.sh
+
+java:
+	@scripts/ensure_java.sh
+
+test: $(STAMP) browser postgresql java
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -5,14 +5,5 @@ set -euo pipefail
 if command -v chromium >/dev/null 2>&1; then
   exit 0
 fi
-if [ "$(id -u)" -eq 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-elif command -v sudo >/dev/null 2>&1; then
-  sudo apt-get update -qq
-  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-else
-  echo "chromium is missing and cannot be installed without root: apt-get install chromium" >&2
-  exit 1
-fi
+"$(dirname "$0")/apt_install.sh" chromium
 command -v chromium >/dev/null

@@ -105,7 +105,7 @@ FROM (
         CAST(row_number() OVER (ORDER BY f.s, f.y) - 1 AS {position_type}) AS p,
         CAST(rank() OVER (ORDER BY f.s) - 1 AS {position_type}) AS q
     FROM {source}
-)"""
+) AS positions"""
 
 
 def blocks_sql(n_cells: int, table: str, ordered: str) -> str:
@@ -122,7 +122,7 @@ def blocks_sql(n_cells: int, table: str, ordered: str) -> str:
     masks_out = ", ".join(f"m{b}" for b in range(n_cells))
     return f"""CREATE TEMP TABLE {table} AS
 SELECT blk, {masks_out}, {before}
-FROM (SELECT p // {BLOCK} AS blk, {masks} FROM {ordered} GROUP BY blk)
+FROM (SELECT p // {BLOCK} AS blk, {masks} FROM {ordered} GROUP BY blk) AS grouped
 WINDOW earlier AS (ORDER BY blk ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"""
 
 

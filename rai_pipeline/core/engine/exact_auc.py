@@ -35,6 +35,7 @@ import duckdb
 import pandas as pd
 
 from rai_pipeline.core.engine.cell_auc import MAX_CELLS, cell_pair_auc
+from rai_pipeline.core.engine.dialects import DUCKDB, dialect_of
 from rai_pipeline.core.engine.plan import SlicePlan
 
 AUC_STRATEGIES = ("auto", "score_counts", "cells", "ranks")
@@ -99,9 +100,9 @@ def rank_auc_branch(plan: SlicePlan, k: int, *, hashed: bool = False) -> str:
             max(r_max) - min(r_min) + 1 = count(*) AS contiguous
         FROM (
             SELECT h, y, {ranks}
-            FROM (SELECT {h} AS h, y, s FROM frame)
+            FROM (SELECT {h} AS h, y, s FROM frame) AS hashed
             WINDOW w AS (ORDER BY h, s)
-        )
+        ) AS ordered
         GROUP BY h
     ) AS ranked
     JOIN (
@@ -121,22 +122,31 @@ def rank_auc_branch(plan: SlicePlan, k: int, *, hashed: bool = False) -> str:
         SELECT {", ".join([*keys, "y"])}, {ranks}
         FROM frame
         WINDOW w AS ({partition}ORDER BY s)
-    ){group_by}"""
+    ) AS ranked{group_by}"""
 
 
-def exact_auc_queries(plan: SlicePlan, strategy: str) -> list[tuple[str, str, str | None]]:
+def exact_auc_queries(
+    plan: SlicePlan, strategy: str, *, hashed: bool = True
+) -> list[tuple[str, str, str | None]]:
     """(step, SQL, fallback SQL) of the exact AUC: one query with ``score_counts``; with
     ``ranks`` one query per slice, so that only one sort of the rows holds memory at a time.
 
-    A slice's query sorts all rows by (hash of the group's values, score) in one window,
-    about twice as fast in DuckDB as a window partitioned by group, and reads each group's
-    ranks off the global ones (:func:`rank_auc_branch`). Its
+    With ``hashed`` (DuckDB) a slice's query sorts all rows by (hash of the group's values,
+    score) in one window, about twice as fast in DuckDB as a window partitioned by group, and
+    reads each group's ranks off the global ones (:func:`rank_auc_branch`). Its
     ``contiguous`` column proves every group was sorted as one block; if two groups' values
-    ever hashed alike, the fallback (a partitioned window) runs instead."""
+    ever hashed alike, the fallback (a partitioned window) runs instead. Without it (engines
+    whose hash functions differ), the partitioned window alone."""
     frame = f"WITH frame AS NOT MATERIALIZED ({plan.frame_sql()})"
     if strategy == "score_counts":
         sql = f"{frame},\n{score_counts_auc_sql(plan)}\nSELECT slice_index, grp, twice_u FROM auc"
         return [(STEP_EXACT_AUC.format(strategy=strategy), sql, None)]
+    if not hashed:
+        return [
+            (STEP_EXACT_AUC_SLICE.format(dimension=spec.dimension),
+             f"{frame}\n{rank_auc_branch(plan, k)}", None)
+            for k, spec in enumerate(plan.slices)
+        ]  # fmt: skip
     return [
         (
             STEP_EXACT_AUC_SLICE.format(dimension=spec.dimension),
@@ -176,7 +186,8 @@ def exact_auc(
         strategy = "ranks"
     queries: list[tuple[str, str, dict[str, Any]]] = []
     parts = []
-    for step, auc_sql, fallback in exact_auc_queries(plan, strategy):
+    hashed = dialect_of(conn) == DUCKDB
+    for step, auc_sql, fallback in exact_auc_queries(plan, strategy, hashed=hashed):
         queries.append((step, auc_sql, plan.params))
         part = conn.execute(auc_sql, plan.params).df()
         if fallback is not None and not part["contiguous"].all():

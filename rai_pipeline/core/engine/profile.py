@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 
 from rai_pipeline.core.engine.binning import SCORE_RANGE_UNIT
+from rai_pipeline.core.engine.dialects import DUCKDB, dialect_of
 from rai_pipeline.core.engine.plan import SlicePlan
 from rai_pipeline.core.engine.slices import SliceSpec, SliceSpecError
 from rai_pipeline.core.engine.sql import quote_identifier
@@ -53,7 +54,7 @@ def profile_frame(
     ``distinct`` the distinct-score estimate (a HyperLogLog per row) is skipped and -1, and
     the extremes are tried first (:func:`_profile_from_extremes`).
     """
-    if not distinct:
+    if not distinct and dialect_of(conn) == DUCKDB:  # DESCRIBE: DuckDB's column types
         extremes = _profile_from_extremes(conn, plan, score_range=score_range)
         if extremes is not None:
             return extremes

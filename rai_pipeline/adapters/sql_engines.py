@@ -1,0 +1,115 @@
+"""Warehouse connections other than DuckDB, shaped as the slice engine uses one.
+
+The engine calls ``conn.execute(sql, params)`` and reads the result with ``.df()``,
+``.fetchall()`` or ``.fetchone()``, as on a DuckDB connection. :class:`PostgresEngine` gives a
+PostgreSQL connection (psycopg2) that shape, :class:`SparkEngine` a Spark session: each query,
+written in DuckDB's dialect, is rendered for the engine by
+:func:`~rai_pipeline.core.engine.dialects.render_statements` (parameters bound as literals) and
+runs there, so rows never leave the warehouse; only the aggregates come back.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from rai_pipeline.core.engine.dialects import POSTGRES, SPARK, render, render_statements
+
+
+class QueryResult:
+    """Rows of one query, read as a DuckDB result is."""
+
+    def __init__(self, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        self.columns = list(columns)
+        self.rows = rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(_plain(value) for value in row) for row in self.rows]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def df(self) -> pd.DataFrame:
+        """A frame with NUMERIC results (PostgreSQL's sums of integers) as int64 when they are
+        whole numbers, else float64."""
+        frame = pd.DataFrame.from_records(self.rows, columns=self.columns)
+        for column in frame.columns:
+            values = frame[column]
+            if values.dtype == object and values.map(_is_decimal).any():
+                whole = all(v is None or v == v.to_integral_value() for v in values)
+                nulls = values.isna().any()
+                frame[column] = values.astype("float64" if nulls or not whole else "int64")
+        return frame
+
+
+def _is_decimal(value: object) -> bool:
+    return isinstance(value, decimal.Decimal)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class PostgresEngine:
+    """A psycopg2 connection (autocommit) the slice engine runs its SQL on, rendered for
+    PostgreSQL. ``dialect`` tells the engine which plans the server can run."""
+
+    dialect = POSTGRES
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        self._connection.autocommit = True
+
+    @classmethod
+    def connect(cls, **dsn: Any) -> PostgresEngine:
+        """Connect with psycopg2's keyword arguments (host, port, user, password, dbname)."""
+        import psycopg2
+
+        return cls(psycopg2.connect(**dsn))
+
+    def execute(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> QueryResult:
+        statement = render(sql, POSTGRES, params)
+        with self._connection.cursor() as cursor:
+            cursor.execute(statement)
+            if cursor.description is None:
+                return QueryResult([], [])
+            columns = [column.name for column in cursor.description]
+            return QueryResult(columns, cursor.fetchall())
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> PostgresEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SparkEngine:
+    """A Spark session the slice engine runs its SQL on, rendered for Spark SQL (a temporary
+    table becomes a cached temporary view). ``dialect`` tells the engine which plans Spark can
+    run."""
+
+    dialect = SPARK
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def execute(
+        self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
+    ) -> QueryResult:
+        result = None
+        for statement in render_statements(sql, SPARK, params):
+            result = self.session.sql(statement)
+        if result is None:
+            return QueryResult([], [])
+        return QueryResult(list(result.columns), [tuple(row) for row in result.collect()])

@@ -1,0 +1,93 @@
+"""A PostgreSQL server for the module that asks for it (started once per module, about a
+second), and the loading of one frame into PostgreSQL and DuckDB alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.scale.postgres_server import Server, postgres_server
+
+PG_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE PRECISION"}
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Server]:
+    with postgres_server() as server:
+        yield server
+
+
+def load_postgres(engine: object, table: str, frame: pd.DataFrame) -> None:
+    """``frame`` as a new PostgreSQL table (text for anything but numbers), NULLs kept."""
+    import psycopg2.extras
+
+    columns = ", ".join(
+        f'"{name}" {PG_TYPES.get(str(dtype), "TEXT")}' for name, dtype in frame.dtypes.items()
+    )
+    connection = engine._connection  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TABLE {table} ({columns})")
+        rows = [
+            tuple(None if pd.isna(value) else value for value in row)
+            for row in frame.astype(object).itertuples(index=False)
+        ]
+        psycopg2.extras.execute_values(cursor, f"INSERT INTO {table} VALUES %s", rows)
+
+
+def load_duckdb(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    plain = frame.astype({c: object for c in frame.columns if frame[c].dtype == "category"})
+    conn.register("_incoming", plain)
+    conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _incoming")
+    conn.unregister("_incoming")
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """A local Spark session on two cores, quiet and small: no UI, an in-memory catalog, its
+    warehouse folder in a temporary folder (about ten seconds to start)."""
+    import os
+
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    folder = tmp_path_factory.mktemp("spark")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("rai-pipeline-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.sql.warehouse.dir", str(folder / "warehouse"))
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def load_spark(session: object, table: str, frame: pd.DataFrame) -> None:
+    """``frame`` as a temporary view (categories as text, NULLs kept)."""
+    from pyspark.sql import types
+
+    def spark_type(dtype: object) -> types.DataType:
+        if pd.api.types.is_integer_dtype(dtype):
+            return types.LongType()
+        if pd.api.types.is_float_dtype(dtype):
+            return types.DoubleType()
+        return types.StringType()
+
+    schema = types.StructType(
+        [types.StructField(str(c), spark_type(t), True) for c, t in frame.dtypes.items()]
+    )
+    rows = [
+        tuple(None if pd.isna(value) else value for value in row)
+        for row in frame.astype(object).itertuples(index=False)
+    ]
+    session.createDataFrame(rows, schema).createOrReplaceTempView(table)  # type: ignore[attr-defined]
