@@ -8,6 +8,12 @@ Everything lives under one home folder, ``RAI_HOME`` (default ``./.rai``)::
       mlflow/mlflow.db          MLflow tracking store and model registry (SQLite)
       mlflow/artifacts/         MLflow artifacts
       dagster/                  Dagster instance (DAGSTER_HOME; dagster.yaml copied here)
+
+Services instead of the embedded stores, by environment (``deploy/README.md``):
+``RAI_MLFLOW_TRACKING_URI`` names an MLflow tracking server (``http://host:port``; its
+artifacts and registry are the server's), and ``RAI_DAGSTER_YAML`` the Dagster instance file
+copied into ``RAI_HOME/dagster/`` instead of the project's ``dagster.yaml`` (e.g.
+``deploy/dagster.yaml``: runs and events in PostgreSQL, credentials from the environment).
       landing/monitoring/<model>/  production logs by day (requests, labels)
       evidence/<model>/<ver>/   published evidence packs
       evidence/<model>/monitoring/         the model's monitoring evidence
@@ -29,6 +35,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DAGSTER_YAML = PROJECT_ROOT / "dagster.yaml"
+TRACKING_URI_ENV = "RAI_MLFLOW_TRACKING_URI"
+DAGSTER_YAML_ENV = "RAI_DAGSTER_YAML"
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo" / "rai.yaml"
 DEMO_MONITORING_CONFIG = Path(__file__).resolve().parent / "demo" / "monitoring.yaml"
 # The dbt beside the running interpreter: found whether or not the venv is on PATH.
@@ -63,7 +71,8 @@ class RaiHome:
 
     @property
     def tracking_uri(self) -> str:
-        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+        """``RAI_MLFLOW_TRACKING_URI`` when set (a tracking server), else the SQLite store."""
+        return os.environ.get(TRACKING_URI_ENV) or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     @property
     def artifact_root(self) -> Path:
@@ -102,6 +111,17 @@ def rai_home() -> RaiHome:
     return RaiHome(Path(os.environ.get("RAI_HOME", ".rai")).expanduser().resolve())
 
 
+def dagster_yaml() -> Path:
+    """The Dagster instance file: ``RAI_DAGSTER_YAML`` when set, else the project's."""
+    chosen = os.environ.get(DAGSTER_YAML_ENV)
+    if not chosen:
+        return DAGSTER_YAML
+    path = Path(chosen).expanduser().resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"{DAGSTER_YAML_ENV}={chosen}: no such Dagster instance file")
+    return path
+
+
 def configure_environment(home: RaiHome | None = None) -> RaiHome:
     """Create the home folders and set the variables every component reads.
 
@@ -114,8 +134,9 @@ def configure_environment(home: RaiHome | None = None) -> RaiHome:
     for folder in (home.root, home.landing, home.artifact_root, home.dagster_home, home.evidence):
         folder.mkdir(parents=True, exist_ok=True)
     instance_yaml = home.dagster_home / "dagster.yaml"
-    if not instance_yaml.exists() or instance_yaml.read_bytes() != DAGSTER_YAML.read_bytes():
-        shutil.copyfile(DAGSTER_YAML, instance_yaml)
+    source = dagster_yaml()
+    if not instance_yaml.exists() or instance_yaml.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, instance_yaml)
     os.environ["RAI_HOME"] = str(home.root)
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     os.environ["MLFLOW_TRACKING_URI"] = home.tracking_uri

@@ -107,11 +107,14 @@ class MlflowStore:
         return mlflow
 
     def ensure_experiment(self, name: str) -> str:
-        """The id of experiment ``name``, created with an explicit artifact location."""
+        """The id of experiment ``name``, created with an explicit artifact location (a
+        tracking server's own, which serves the artifacts, when the store is one)."""
         client = self.client()
         existing = client.get_experiment_by_name(name)
         if existing is not None:
             return str(existing.experiment_id)
+        if _is_http(self.tracking_uri):
+            return str(client.create_experiment(name))
         location = Path(self.artifact_root) / re.sub(r"[^A-Za-z0-9_.-]", "_", name)
         return str(client.create_experiment(name, artifact_location=location.as_uri()))
 

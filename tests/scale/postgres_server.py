@@ -45,8 +45,9 @@ class Server:
             "dbname": self.database,
         }
 
-    def url(self, driver: str = "postgresql+psycopg2") -> str:
-        return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+    def url(self, database: str | None = None, driver: str = "postgresql+psycopg2") -> str:
+        name = database or self.database
+        return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{name}"
 
 
 def _binaries() -> Path:
@@ -73,9 +74,11 @@ def _as_server_user(folder: Path) -> dict[str, Any]:
 
 
 @contextmanager
-def postgres_server(database: str = "rai", user: str = "rai") -> Iterator[Server]:
-    """Start a server with ``database`` owned by ``user`` (a random password); stop it and
-    remove its folder on exit."""
+def postgres_server(
+    database: str = "rai", user: str = "rai", *, more_databases: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    """Start a server with ``database`` (and ``more_databases``) owned by ``user`` (a random
+    password); stop it and remove its folder on exit."""
     binaries = _binaries()
     folder = Path(tempfile.mkdtemp(prefix="rai-pg-"))
     run_as = _as_server_user(folder)
@@ -105,7 +108,8 @@ def postgres_server(database: str = "rai", user: str = "rai") -> Iterator[Server
             admin.autocommit = True
             with admin.cursor() as cursor:
                 cursor.execute(f"CREATE ROLE {user} LOGIN PASSWORD %s", (password,))
-                cursor.execute(f"CREATE DATABASE {database} OWNER {user}")
+                for name in (database, *more_databases):
+                    cursor.execute(f"CREATE DATABASE {name} OWNER {user}")
             admin.close()
             yield Server("127.0.0.1", port, user, password, database)
         finally:
