@@ -70,6 +70,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-pipeline", action="store_true", help="Skip the demo's evaluations through Dagster."
     )
+    parser.add_argument(
+        "--postgres-rows", type=int, default=10**6, help="Rows for PostgreSQL (0: skip)."
+    )
+    parser.add_argument("--spark-rows", type=int, default=10**7, help="Rows for Spark (0: skip).")
     parser.add_argument("--repeat", type=int, default=None, help="Runs per workload.")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--keep", action="store_true", help="Keep the generated files.")
@@ -85,7 +89,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--worker",
-        choices=["generate", "bare", "sort", "auc", "fairlearn", "pipeline"],
+        choices=[
+            "generate",
+            "bare",
+            "sort",
+            "auc",
+            "fairlearn",
+            "pipeline",
+            "engine_postgres",
+            "engine_spark",
+        ],
         help=argparse.SUPPRESS,
     )
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -133,6 +146,18 @@ def run_all(args: argparse.Namespace, store: Store, folder: Path) -> None:
         startup(args, store, folder, config)
     if args.large:
         large(args, store, folder, config, aequitas)
+    for engine, rows in (("postgres", args.postgres_rows), ("spark", args.spark_rows)):
+        if rows:
+            data = generated(folder, rows)
+            measure(
+                store,
+                "engines",
+                engine,
+                f"{rows:,} rows: the slice statistics on {engine} and on DuckDB",
+                lambda data=data, engine=engine: spawn(
+                    f"engine_{engine}", data, quiet_wait=args.quiet_wait
+                ),
+            )
     if not args.no_pipeline:
         measure(
             store,

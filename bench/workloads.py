@@ -271,6 +271,10 @@ def run_worker(args: argparse.Namespace) -> None:
         result = worker_auc(path, args.repeat)
     elif args.worker == "pipeline":
         result = worker_pipeline(path)
+    elif args.worker in ("engine_postgres", "engine_spark"):
+        import engines
+
+        result = getattr(engines, f"worker_{args.worker}")(path)
     else:
         result = worker_fairlearn(path)
     result["peak_mb"] = _peak_mb()

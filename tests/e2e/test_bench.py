@@ -1,8 +1,9 @@
 """``make bench`` at a small size: every workload runs as its own process, the point estimates
 ``rai evaluate-file`` publishes equal fairlearn ``MetricFrame``'s on the same file (the peer it
-is measured against), the steps of the run are read from its progress lines, and the page is
-written. Aequitas and the data set in parts are left to ``make bench`` (Aequitas is installed
-from the package index into an environment of its own)."""
+is measured against), the steps of the run are read from its progress lines, the slice
+statistics on PostgreSQL and Spark equal DuckDB's, and the page is written. Aequitas and the
+data set in parts are left to ``make bench`` (Aequitas is installed from the package index into
+an environment of its own)."""
 
 import json
 import math
@@ -22,6 +23,7 @@ def test_bench_runs_every_workload_and_agrees_with_fairlearn(tmp_path):
         *("--sizes", str(ROWS), "--fairlearn-sizes", str(ROWS), "--aequitas-sizes"),
         *("--large", "0", "--no-pipeline", "--out", str(page), "--results", str(results)),
         *("--quiet-wait", "0", "--repeat", "1"),
+        *("--postgres-rows", str(ROWS), "--spark-rows", str(ROWS)),
     ]
     subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp_path)
 
@@ -47,3 +49,8 @@ def test_bench_runs_every_workload_and_agrees_with_fairlearn(tmp_path):
     assert f"| {ROWS:,} | `rai evaluate-file`, default config (whole process) |" in text
     assert f"{ROWS:,} rows, rai against fairlearn: {len(fairlearn):,} values" in text
     assert "| `rai --help` under 0.5 s |" in text
+    # the slice statistics on PostgreSQL and Spark: the same tables as DuckDB's on the file
+    for engine, name in (("postgres", "postgresql"), ("spark", "spark")):
+        measured_engine = stored["engines"][engine]
+        assert measured_engine["rows"] == ROWS and measured_engine["identical"] is True
+        assert f"| {name} | {ROWS:,} |" in text
