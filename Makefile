@@ -12,7 +12,7 @@ help:
 	@echo "make test   - install (first time), run the whole test suite"
 	@echo "make lint   - ruff, the package's import rules, mypy"
 	@echo "make ui     - Dagster UI on http://127.0.0.1:3000"
-	@echo "make bench  - rai evaluate-file vs Aequitas and fairlearn as whole processes, floors, start-up, 10^8 rows (~10 min)"
+	@echo "make bench  - rai evaluate-file vs Aequitas and fairlearn as whole processes, floors, start-up, 10^8 rows, PostgreSQL and Spark (~15 min)"
 	@echo "make validate - coverage and verdict error rates by simulation, into docs/statistics.md (~10 min)"
 	@echo "make clean  - remove .rai (state) and build leftovers; keeps .venv"
 

@@ -407,7 +407,7 @@ def render(results: dict[str, Any], info: dict[str, str], args: Any) -> str:
         "## Reproduce",
         "",
         "```bash",
-        "make bench                                   # the whole page (about 10 minutes)",
+        "make bench                                   # the whole page (about 15 minutes)",
         "python bench/run_bench.py --sizes 100000 --fairlearn-sizes 100000 --large 0 \\",
         "    --out /tmp/bench.md                      # a quick look",
         "python bench/run_bench.py --results /tmp/bench.json   # keeps measurements; resumes",

@@ -23,7 +23,7 @@ Nothing is extrapolated: a workload is measured, failed (with its error) or not 
 
 Usage::
 
-    python bench/run_bench.py                    # what `make bench` runs (about 10 minutes)
+    python bench/run_bench.py                    # what `make bench` runs (about 15 minutes)
     python bench/run_bench.py --sizes 100000 --fairlearn-sizes 100000 --large 0 --out /tmp/b.md
 """
 
