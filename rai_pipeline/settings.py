@@ -8,18 +8,18 @@ Everything lives under one home folder, ``RAI_HOME`` (default ``./.rai``)::
       mlflow/mlflow.db          MLflow tracking store and model registry (SQLite)
       mlflow/artifacts/         MLflow artifacts
       dagster/                  Dagster instance (DAGSTER_HOME; dagster.yaml copied here)
-
-Services instead of the embedded stores, by environment (``deploy/README.md``):
-``RAI_MLFLOW_TRACKING_URI`` names an MLflow tracking server (``http://host:port``; its
-artifacts and registry are the server's), and ``RAI_DAGSTER_YAML`` the Dagster instance file
-copied into ``RAI_HOME/dagster/`` instead of the project's ``dagster.yaml`` (e.g.
-``deploy/dagster.yaml``: runs and events in PostgreSQL, credentials from the environment).
       landing/monitoring/<model>/  production logs by day (requests, labels)
       evidence/<model>/<ver>/   published evidence packs
       evidence/<model>/monitoring/         the model's monitoring evidence
       evidence/<model>/incidents/<id>/     incident evidence bundles
       staging/                  packs being assembled (never read as evidence)
       spill/                    DuckDB's temporary files beyond its memory limit (evaluate-file)
+
+Services instead of the embedded stores, by environment (``deploy/README.md``):
+``RAI_MLFLOW_TRACKING_URI`` names an MLflow tracking server (``http://host:port``; its
+artifacts and registry are the server's), and ``RAI_DAGSTER_YAML`` the Dagster instance file
+copied into ``RAI_HOME/dagster/`` instead of the project's ``dagster.yaml`` (e.g.
+``deploy/dagster.yaml``: runs and events in PostgreSQL, credentials from the environment).
 """
 
 from __future__ import annotations
