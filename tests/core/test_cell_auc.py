@@ -170,16 +170,7 @@ def test_raw_values_that_share_a_group_label_are_one_cell():
     frame["race"] = frame["race"].where(frame.index % 3 != 0, None)
     relabelled = frame.assign(race=frame["race"].fillna("unknown"))
     slices = build_slices(FEATURES, INTERSECTIONS)
-    got = compute_slice_statistics(
-        load(frame),
-        relation="ev",
-        slices=slices,
-        label="label",
-        score="score",
-        decision="decision",
-        labelled=True,
-        auc_strategy="cells",
-    ).stats
+    got = aucs(frame, labelled=True, auc_strategy="cells")[0].stats
     # the oracle on the relabelled rows, the merged group renamed so that the oracle's own
     # label rule leaves it as it is (it would write a recorded "unknown" as "\\unknown");
     # it sorts where "unknown" does, after the capitalised groups

@@ -13,9 +13,10 @@ from rai_pipeline.adapters.sql_engines import PostgresEngine, SparkEngine
 from rai_pipeline.core.engine.paired import paired_cells
 from rai_pipeline.core.engine.profile import EvaluationFrameError
 from rai_pipeline.core.engine.slices import STATS_COLUMNS, build_slices
-from rai_pipeline.core.engine.statistics import compute_score_histograms, compute_slice_statistics
+from rai_pipeline.core.engine.statistics import compute_score_histograms
 from tests.core.builders import FEATURES, apply_where, make_frame, oracle_stats, scenario
 from tests.core.test_slices import SCENARIOS
+from tests.core.test_statistics import statistics_for as statistics
 from tests.scale.conftest import load_duckdb, load_postgres, load_spark
 
 STRATEGIES = ["auto", "score_counts", "cells", "ranks"]
@@ -42,13 +43,6 @@ def both(engines, frame, table="ev"):
     load(engine, table, frame)
     load_duckdb(dk, table, frame)
     return engine, dk
-
-
-def statistics(conn, slices, where=None, **options):
-    return compute_slice_statistics(
-        conn, relation="ev", slices=slices, label="label", score="score", decision="decision",
-        where=where, **options,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
