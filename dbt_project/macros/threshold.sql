@@ -6,5 +6,5 @@
         {{ exceptions.raise_compiler_error(
             "var('threshold') must be a number in [0, 1], got " ~ (threshold | tojson)) }}
     {%- endif -%}
-    cast({{ threshold }} as double)
+    cast({{ threshold }} as {{ type_double() }})
 {%- endmacro %}

@@ -1,8 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=replace_rows_strategy(),
         unique_key=['model_name', 'model_version'],
+        partition_by=replace_rows_partitions(['model_name', 'model_version']),
+        file_format=spark_file_format(),
         on_schema_change='fail',
         tags=['per_model_version'],
     )

@@ -14,7 +14,7 @@ renamed as (
         cast(example_id as bigint) as example_id
         {%- for column in attribute_sources() %},
         {%- if column.numeric %}
-        cast({{ adapter.quote(column.name) }} as double) as {{ adapter.quote(column.name) }}
+        cast({{ adapter.quote(column.name) }} as {{ type_double() }}) as {{ adapter.quote(column.name) }}
         {%- else %}
         -- blank strings carry no information: treat them as missing
         nullif(trim(cast({{ adapter.quote(column.name) }} as {{ dbt.type_string() }})), '')
