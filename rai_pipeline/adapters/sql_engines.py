@@ -11,12 +11,24 @@ runs there, so rows never leave the warehouse; only the aggregates come back.
 from __future__ import annotations
 
 import decimal
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from rai_pipeline.core.engine.dialects import POSTGRES, SPARK, render, render_statements
+from rai_pipeline.core.engine.sql import qualified_relation, quote_identifier
+
+# a frame's column types as each engine declares them (anything else is text)
+_POSTGRES_TYPES = {
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "float64": "DOUBLE PRECISION",
+    "bool": "BOOLEAN",
+}
+_SPARK_TYPES = {"int64": "long", "int32": "integer", "float64": "double", "bool": "boolean"}
+_NULL = "\\N"
 
 
 class QueryResult:
@@ -84,6 +96,36 @@ class PostgresEngine:
             columns = [column.name for column in cursor.description]
             return QueryResult(columns, cursor.fetchall())
 
+    def load_table(self, table: str, frame: pd.DataFrame) -> None:
+        """``frame`` as the table ``table`` (``schema.name``), replacing one of that name, in
+        one transaction: numbers as numbers, anything else as text, missing values as NULL;
+        the rows go in with one ``COPY``."""
+        relation = qualified_relation(table)
+        columns = ", ".join(
+            f"{quote_identifier(str(name))} {_POSTGRES_TYPES.get(str(dtype), 'TEXT')}"
+            for name, dtype in frame.dtypes.items()
+        )
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep=_NULL)
+        buffer.seek(0)
+        schema = _schema_of(table)
+        self._connection.autocommit = False
+        try:
+            with self._connection.cursor() as cursor:
+                if schema:
+                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+                cursor.execute(f"DROP TABLE IF EXISTS {relation}")
+                cursor.execute(f"CREATE TABLE {relation} ({columns})")
+                cursor.copy_expert(
+                    f"COPY {relation} FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')", buffer
+                )
+            self._connection.commit()
+        except BaseException:
+            self._connection.rollback()
+            raise
+        finally:
+            self._connection.autocommit = True
+
     def close(self) -> None:
         self._connection.close()
 
@@ -113,3 +155,27 @@ class SparkEngine:
         if result is None:
             return QueryResult([], [])
         return QueryResult(list(result.columns), [tuple(row) for row in result.collect()])
+
+    def load_table(self, table: str, frame: pd.DataFrame) -> None:
+        """``frame`` as the Parquet table ``table`` (``database.name``), replacing one of that
+        name: numbers as numbers, anything else as text, missing values as NULL."""
+        qualified_relation(table)  # the name's rule, as on the other engines
+        schema = ", ".join(
+            f"`{quote_identifier(str(name))[1:-1]}` {_SPARK_TYPES.get(str(dtype), 'string')}"
+            for name, dtype in frame.dtypes.items()
+        )
+        rows = [
+            tuple(None if pd.isna(value) else value for value in row)
+            for row in frame.astype(object).itertuples(index=False)
+        ]
+        data = self.session.createDataFrame(rows, schema)
+        database = _schema_of(table)
+        if database:
+            self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        data.write.mode("overwrite").format("parquet").saveAsTable(table)
+
+
+def _schema_of(table: str) -> str:
+    """The schema (PostgreSQL) or database (Spark) part of a valid relation name, if any."""
+    parts = table.split(".")
+    return parts[-2] if len(parts) > 1 else ""

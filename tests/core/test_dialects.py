@@ -1,6 +1,6 @@
 """The engine's SQL rendered for PostgreSQL: parameters bound as literals of DuckDB's types,
 and the constructs PostgreSQL cannot run exactly refused with a clear error. (The rendered
-queries run on a real server in tests/scale/test_postgres_engine.py.)"""
+queries run on a real server and a local Spark session in tests/scale/.)"""
 
 import pytest
 
@@ -10,9 +10,11 @@ from rai_pipeline.core.engine.dialects import (
     MSG_GROUPING_COLUMNS,
     MSG_NO_HUGEINT,
     POSTGRES,
+    SPARK,
     DialectError,
     dialect_of,
     render,
+    render_statements,
 )
 
 
@@ -61,3 +63,27 @@ def test_a_connection_without_a_dialect_is_duckdb():
         dialect = POSTGRES
 
     assert dialect_of(Engine()) == POSTGRES
+
+
+def test_a_replaced_temporary_table_is_dropped_first_where_the_engine_cannot_replace_it():
+    sql = "CREATE OR REPLACE TEMP TABLE t AS SELECT 1 AS x; CREATE TEMP TABLE u AS SELECT 2 AS y"
+    assert render_statements(sql, POSTGRES) == [
+        "DROP TABLE IF EXISTS t",
+        "CREATE TEMPORARY TABLE t AS SELECT 1 AS x",
+        "CREATE TEMPORARY TABLE u AS SELECT 2 AS y",
+    ]
+    # on Spark a temporary table is a cached view, which must be uncached before it is dropped
+    assert render_statements(sql, SPARK) == [
+        "UNCACHE TABLE IF EXISTS t",
+        "DROP VIEW IF EXISTS t",
+        "CACHE TABLE t AS SELECT 1 AS x",
+        "CACHE TABLE u AS SELECT 2 AS y",
+    ]
+    assert render_statements("CREATE OR REPLACE TABLE s.w (a INT)", POSTGRES) == [
+        "DROP TABLE IF EXISTS s.w",
+        "CREATE TABLE s.w (a INT)",
+    ]
+    assert render_statements(sql, DUCKDB) == [
+        "CREATE OR REPLACE TEMPORARY TABLE t AS SELECT 1 AS x",
+        "CREATE TEMPORARY TABLE u AS SELECT 2 AS y",
+    ]

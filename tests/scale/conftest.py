@@ -11,8 +11,6 @@ import pytest
 
 from tests.scale.postgres_server import Server, postgres_server
 
-PG_TYPES = {"int64": "BIGINT", "int32": "INTEGER", "float64": "DOUBLE PRECISION"}
-
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Server]:
@@ -22,20 +20,7 @@ def postgres() -> Iterator[Server]:
 
 def load_postgres(engine: object, table: str, frame: pd.DataFrame) -> None:
     """``frame`` as a new PostgreSQL table (text for anything but numbers), NULLs kept."""
-    import psycopg2.extras
-
-    columns = ", ".join(
-        f'"{name}" {PG_TYPES.get(str(dtype), "TEXT")}' for name, dtype in frame.dtypes.items()
-    )
-    connection = engine._connection  # type: ignore[attr-defined]
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE TABLE {table} ({columns})")
-        rows = [
-            tuple(None if pd.isna(value) else value for value in row)
-            for row in frame.astype(object).itertuples(index=False)
-        ]
-        psycopg2.extras.execute_values(cursor, f"INSERT INTO {table} VALUES %s", rows)
+    engine.load_table(table, frame)  # type: ignore[attr-defined]
 
 
 def load_duckdb(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -50,10 +35,13 @@ def spark(tmp_path_factory):
     """A local Spark session on two cores, quiet and small: no UI, an in-memory catalog, its
     warehouse folder in a temporary folder (about ten seconds to start)."""
     import os
+    import sys
 
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers (an MLflow spark_udf) run this interpreter, which has the model's packages
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     folder = tmp_path_factory.mktemp("spark")
     session = (
         SparkSession.builder.master("local[2]")

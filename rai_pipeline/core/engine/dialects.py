@@ -16,6 +16,9 @@ DuckDB                        PostgreSQL                        Spark SQL
 ``a // b``                    ``CAST(floor(a / b) AS BIGINT)``  ``a DIV b``
 ``row(a, b)``                 unchanged                         ``struct(a, b)``
 ``CREATE TEMP TABLE t AS``    unchanged                         ``CACHE TABLE t AS``
+``CREATE OR REPLACE TEMP``    ``DROP TABLE IF EXISTS t;``       ``UNCACHE TABLE IF EXISTS t;``
+``TABLE t AS``                ``CREATE TEMPORARY TABLE t AS``   ``DROP VIEW IF EXISTS t;``
+                                                                ``CACHE TABLE t AS``
 ``WITH f AS NOT MATERIALIZED``  unchanged                       ``WITH f AS``
 ``HUGEINT``                   refused (:data:`MSG_NO_HUGEINT`)  refused
 ============================  ================================  ==============================
@@ -165,16 +168,44 @@ def _spark(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _spark_statement(statement: exp.Expression) -> exp.Expression:
-    """A temporary table is a cached temporary view in Spark: computed once, when created."""
+def _spark_statements(statement: exp.Expression) -> list[exp.Expression]:
+    """A temporary table is a cached temporary view in Spark: computed once, when created;
+    one that replaces another first drops it (a cached view cannot be replaced)."""
     from sqlglot import exp
 
     if isinstance(statement, exp.Create) and statement.find(exp.TemporaryProperty) is not None:
-        return exp.Cache(this=statement.this, expression=statement.expression)
-    return statement
+        cached = exp.Cache(this=statement.this, expression=statement.expression)
+        if not statement.args.get("replace"):
+            return [cached]
+        name = statement.this.sql(dialect=SPARK)
+        return [
+            exp.Command(this="UNCACHE", expression=exp.Literal.string(f"TABLE IF EXISTS {name}")),
+            exp.Drop(tables=[statement.this.copy()], kind="VIEW", exists=True),
+            cached,
+        ]
+    return [statement]
+
+
+def _postgres_statements(statement: exp.Expression) -> list[exp.Expression]:
+    """PostgreSQL has no ``CREATE OR REPLACE`` for a table: drop it first."""
+    from sqlglot import exp
+
+    if isinstance(statement, exp.Create) and statement.args.get("replace"):
+        kind = str(statement.args.get("kind") or "").upper()
+        if kind == "TABLE":
+            created = statement.copy()
+            created.set("replace", False)
+            target = statement.this
+            if isinstance(target, exp.Schema):  # CREATE TABLE t (columns ...)
+                target = target.this
+            drop = exp.Drop(tables=[target.copy()], kind="TABLE", exists=True)
+            return [drop, created]
+    return [statement]
 
 
 _REWRITES = {POSTGRES: _postgres, SPARK: _spark}
+# passes that turn one statement into several
+_STATEMENTS = {POSTGRES: _postgres_statements, SPARK: _spark_statements}
 
 
 def check_dialect(dialect: str) -> str:
@@ -199,16 +230,15 @@ def render_statements(
 
     check_dialect(dialect)
     bind = _binder(params if params is not None else {})
-    rendered = []
+    rendered: list[str] = []
     for statement in sqlglot.parse(sql, read=DUCKDB):
         if statement is None:
             continue
         tree = statement.transform(bind)
         if dialect in _REWRITES:
             tree = tree.transform(_REWRITES[dialect])
-        if dialect == SPARK:
-            tree = _spark_statement(tree)
-        rendered.append(tree.sql(dialect=dialect))
+        trees = _STATEMENTS[dialect](tree) if dialect in _STATEMENTS else [tree]
+        rendered.extend(each.sql(dialect=dialect) for each in trees)
     return rendered
 
 
