@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,42 @@ class MlflowStore:
                 features = _widen_integers(features[wanted], schema)
             output = np.asarray(model.predict(features), dtype=float)
             return output[:, -1] if output.ndim == 2 else output
+
+        return score
+
+    def spark_scorer(self, ref: ModelVersionRef, session: Any) -> Callable[[Any], Any]:
+        """``models:/<name>/<version>`` as an MLflow ``spark_udf`` on ``session``: a function
+        from a Spark DataFrame of examples (``example_id`` and the features) to one of
+        ``(example_id, score)``, computed by Spark's executors, so the rows never come back to
+        this process. The score is the model's output as :meth:`load_scorer` reads it: the
+        one column, or the last column of class probabilities."""
+        mlflow = self._activate()
+        from pyspark.sql import functions as F
+
+        info = mlflow.models.get_model_info(ref.uri)
+        inputs = info.signature.inputs if info.signature is not None else None
+        wanted = inputs.input_names() if inputs is not None and inputs.has_input_names() else None
+        floats = _float_inputs(inputs) if wanted is not None else set()
+        columns = _probability_columns(info.signature.outputs if info.signature else None)
+        udf = mlflow.pyfunc.spark_udf(
+            session,
+            ref.uri,
+            result_type="array<double>" if columns > 1 else "double",
+            env_manager="local",
+        )
+
+        def score(examples: Any) -> Any:
+            names = wanted or [c for c in examples.columns if c != "example_id"]
+            missing = [name for name in names if name not in examples.columns]
+            if missing:
+                raise ValueError(MSG_MISSING_INPUTS.format(uri=ref.uri, missing=missing))
+            fields = [
+                (F.col(name).cast("double") if name in floats else F.col(name)).alias(name)
+                for name in names
+            ]
+            output = udf(F.struct(*fields))
+            value = F.element_at(output, -1) if columns > 1 else output
+            return examples.select(F.col("example_id"), value.cast("double").alias("score"))
 
         return score
 
@@ -351,6 +387,28 @@ def _widen_integers(features: pd.DataFrame, schema: Any) -> pd.DataFrame:
         if kind in floats and pd.api.types.is_integer_dtype(features[name])
     ]
     return features.astype(dict.fromkeys(columns, "float64")) if columns else features
+
+
+def _float_inputs(schema: Any) -> set[str]:
+    """The inputs the signature wants as floating point (integer columns are widened to them,
+    as :func:`_widen_integers` does for pandas)."""
+    from mlflow.types import DataType
+
+    return {
+        name
+        for name, kind in schema.input_types_dict().items()
+        if kind in {DataType.double, DataType.float}
+    }
+
+
+def _probability_columns(outputs: Any) -> int:
+    """How many columns the model's output has, from its signature: class probabilities of a
+    ``predict_proba`` model are a 2-D tensor of one column per class; anything else is one
+    score per row."""
+    if outputs is None or not outputs.is_tensor_spec():
+        return 1
+    shape = outputs.inputs[0].shape
+    return int(shape[1]) if len(shape) == 2 and shape[1] and shape[1] > 1 else 1
 
 
 def _escape(value: str) -> str:

@@ -96,6 +96,14 @@ PREDICTIONS_DDL = (
     + "\n);"
 )
 
+# On Spark: a Parquet table partitioned by model version, so that scoring a version again
+# overwrites that version's partition only (Parquet tables cannot delete rows).
+PREDICTIONS_DDL_SPARK = (
+    f"CREATE TABLE IF NOT EXISTS {PREDICTIONS_TABLE} (example_id BIGINT, score DOUBLE, "
+    "scored_at_run STRING, model_name STRING, model_version STRING) USING parquet "
+    "PARTITIONED BY (model_name, model_version)"
+)
+
 ERR_MISSING_COLUMNS = "frame has no column(s) {missing}; available: {available}"
 ERR_EMPTY_SELECTION = "{what} must name at least one column"
 ERR_OVERLAP = "column(s) {columns} appear in more than one of id, label, attributes and features"

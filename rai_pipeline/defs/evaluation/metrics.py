@@ -20,6 +20,7 @@ from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.engine import results
 from rai_pipeline.core.engine.paired import paired_cells
 from rai_pipeline.core.engine.sql import quote_identifier
+from rai_pipeline.core.engine.statistics import SliceStatistics
 from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.defs.dbt.project import dbt_relation
 from rai_pipeline.defs.evaluation.scoring import version_key
@@ -64,53 +65,71 @@ def materialize_frame(conn: Any, refs: list[ModelVersionRef]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class SliceEvaluation:
+    """One version's slice statistics and metrics, computed on a warehouse connection, and
+    the SQL that computed them."""
+
+    result: SliceResult
+    statistics: SliceStatistics
+    ids: dict[str, str]
+    sql_script: str
+
+
+def evaluate_slices(conn: Any, ref: ModelVersionRef, config: EvaluationConfig) -> SliceEvaluation:
+    """The slice statistics and metrics of ``ref`` from ``eval_frame_wide``, on ``conn`` (the
+    DuckDB warehouse, or a PostgreSQL or Spark engine of ``adapters.sql_engines``)."""
+    frame = FRAME_TABLE
+    preamble = materialize_frame(conn, [ref])
+    versions = [
+        row[0]
+        for row in conn.execute(
+            f"select distinct dataset_version from {frame} "
+            "where model_name = ? and model_version = ? order by 1",
+            [ref.name, ref.version],
+        ).fetchall()
+    ]
+    if len(versions) != 1:
+        raise ValueError(
+            MSG_DATASET_VERSIONS.format(uri=ref.uri, count=len(versions), versions=versions)
+        )
+    statistics = evaluation.slice_statistics(
+        conn,
+        config,
+        relation=frame,
+        label="label",
+        score="score",
+        decision="decision",
+        where=version_key(ref),
+        labelled=True,
+    )
+    dataset_version = versions[0]
+    eval_id = evaluation_id(ref, dataset_version, config.digest())
+    ids = {"evaluation_id": eval_id, **version_key(ref), "dataset_version": dataset_version}
+    metrics = evaluation.with_ids(evaluation.slice_metrics(statistics, config), ids)
+    return SliceEvaluation(
+        SliceResult(ref, eval_id, dataset_version, metrics),
+        statistics,
+        ids,
+        preamble + "\n" + statistics.sql_script(),
+    )
+
+
 def compute_slice_metrics(
     ref: ModelVersionRef, *, warehouse: WarehouseResource, config: EvaluationConfig
 ) -> SliceResult:
-    frame = FRAME_TABLE
     with warehouse.connect() as conn:
-        preamble = materialize_frame(conn, [ref])
-        versions = [
-            row[0]
-            for row in conn.execute(
-                f"select distinct dataset_version from {frame} "
-                "where model_name = ? and model_version = ? order by 1",
-                [ref.name, ref.version],
-            ).fetchall()
-        ]
-        if len(versions) != 1:
-            raise ValueError(
-                MSG_DATASET_VERSIONS.format(uri=ref.uri, count=len(versions), versions=versions)
-            )
-        statistics = evaluation.slice_statistics(
-            conn,
-            config,
-            relation=frame,
-            label="label",
-            score="score",
-            decision="decision",
-            where=version_key(ref),
-            labelled=True,
-        )
-        stats, histograms = statistics.stats, statistics.histograms
-        dataset_version = versions[0]
-        eval_id = evaluation_id(ref, dataset_version, config.digest())
-        ids = {
-            "evaluation_id": eval_id,
-            **version_key(ref),
-            "dataset_version": dataset_version,
-        }
-        metrics = evaluation.slice_metrics(statistics, config)
-        metrics = evaluation.with_ids(metrics, ids)
-        key = version_key(ref)
+        computed = evaluate_slices(conn, ref, config)
+        ids, key = computed.ids, version_key(ref)
+        stats, histograms = computed.statistics.stats, computed.statistics.histograms
         results.replace_rows(conn, "slice_stats", evaluation.with_ids(stats, ids), key=key)
-        results.replace_rows(conn, "slice_metrics", metrics, key=key)
+        results.replace_rows(conn, "slice_metrics", computed.result.metrics, key=key)
         results.replace_rows(
             conn, "score_histograms", evaluation.with_ids(histograms, ids), key=key
         )
-        script = pd.DataFrame({"sql_script": [preamble + "\n" + statistics.sql_script()]})
+        script = pd.DataFrame({"sql_script": [computed.sql_script]})
         results.replace_rows(conn, "slice_sql", evaluation.with_ids(script, ids), key=key)
-    return SliceResult(ref, eval_id, dataset_version, metrics)
+    return computed.result
 
 
 def compute_fairness_metrics(

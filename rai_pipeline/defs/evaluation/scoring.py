@@ -15,7 +15,11 @@ import pandas as pd
 
 from rai_pipeline.core.engine import results
 from rai_pipeline.core.governance.registry import EvaluationStore, ModelVersionRef
-from rai_pipeline.core.landing.extracts import PREDICTIONS_DDL, PREDICTIONS_TABLE
+from rai_pipeline.core.landing.extracts import (
+    PREDICTIONS_DDL,
+    PREDICTIONS_DDL_SPARK,
+    PREDICTIONS_TABLE,
+)
 from rai_pipeline.defs.dbt.project import dbt_relation
 from rai_pipeline.defs.lineage import predictions_digest
 from rai_pipeline.defs.resources import WarehouseResource
@@ -117,6 +121,40 @@ def score_model_version(
             key=version_key(ref),
         )
     return record
+
+
+def score_on_spark(ref: ModelVersionRef, *, session: Any, store: Any, run_id: str, log: Any) -> int:
+    """Score the frozen examples (``stg_examples``) with ``models:/<name>/<version>`` as an
+    MLflow ``spark_udf`` and write the scores into ``ref``'s partition of the predictions
+    table, replacing what an earlier scoring of ``ref`` wrote there. The rows stay in Spark;
+    only the count of scores that are NaN or infinite (refused) and the number of rows come
+    back. ``store`` is an :class:`~rai_pipeline.adapters.mlflow_store.MlflowStore`."""
+    from pyspark.sql import functions as F
+
+    log.info(f"Scoring {ref.uri} on Spark (spark_udf)")
+    scored = store.spark_scorer(ref, session)(session.table(dbt_relation("stg_examples")))
+    scored = scored.select(
+        "example_id",
+        "score",
+        F.lit(run_id).alias("scored_at_run"),
+        F.lit(ref.name).alias("model_name"),
+        F.lit(ref.version).alias("model_version"),
+    ).cache()
+    try:
+        rows, bad = scored.select(
+            F.count(F.lit(1)),
+            F.count(F.when(F.isnan("score") | F.col("score").isNull(), 1)),
+        ).first() or (0, 0)
+        infinite = scored.filter(F.abs(F.col("score")) == float("inf")).count()
+        if bad or infinite:
+            raise ValueError(MSG_SCORE_NOT_FINITE.format(uri=ref.uri, count=bad + infinite))
+        session.sql(f"CREATE DATABASE IF NOT EXISTS {PREDICTIONS_TABLE.split('.')[0]}")
+        session.sql(PREDICTIONS_DDL_SPARK)
+        session.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        scored.write.insertInto(PREDICTIONS_TABLE, overwrite=True)
+    finally:
+        scored.unpersist()
+    return int(rows)
 
 
 def predictions_data_version(ref: ModelVersionRef, *, warehouse: WarehouseResource) -> str:

@@ -1,0 +1,307 @@
+"""The evaluation frame built by the dbt project on PostgreSQL (dbt-postgres) and on Spark
+(dbt-spark in session mode), and the slice engine run where the frame is: the same landed
+data set and model versions give the same frame and the same slice statistics and metrics as
+on DuckDB, the default warehouse.
+
+The data set is the COMPAS example (examples/compas), landed by ``rai land``; two model
+versions are trained here and registered in a real MLflow store. On DuckDB and PostgreSQL
+the pipeline scores in Python (:meth:`MlflowStore.load_scorer`); on Spark through an MLflow
+``spark_udf`` (:func:`score_on_spark`), so the rows stay in Spark. On PostgreSQL and Spark
+the landed extracts are tables of the warehouse's schema ``landing``, as a user's own tables
+would be. Each warehouse builds version 1 with the whole project, then version 2 with the
+per-version models only, as the pipeline does: the frame keeps both versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from rai_pipeline.adapters.mlflow_store import MlflowStore
+from rai_pipeline.adapters.sql_engines import PostgresEngine, SparkEngine
+from rai_pipeline.app.land import land
+from rai_pipeline.core.config.schema import EvaluationConfig, load_config
+from rai_pipeline.core.governance.registry import ModelVersionRef
+from rai_pipeline.core.landing.extracts import PREDICTIONS_DDL, PREDICTIONS_TABLE
+from rai_pipeline.core.schemas.attributes import dbt_vars
+from rai_pipeline.defs.dbt.project import DBT_PROJECT_DIR
+from rai_pipeline.defs.evaluation.metrics import evaluate_slices
+from rai_pipeline.defs.evaluation.scoring import score_on_spark
+from rai_pipeline.settings import RaiHome
+from tests.scale.postgres_server import Server
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "examples" / "compas" / "compas.yaml"
+MODEL = "recidivism"
+# the landed extracts, as the tables of a warehouse's schema `landing` (dbt's sources)
+EXTRACTS = {
+    "examples": "examples.parquet",
+    "labels": "labels.parquet",
+    "subject_attributes": "subject_attributes.parquet",
+    "dataset_versions": "dataset_version.parquet",
+}
+SHARED = ["--exclude", "tag:per_model_version", "tag:llm_safety", "tag:monitoring"]
+PER_VERSION = ["--select", "tag:per_model_version"]
+
+
+@dataclass(frozen=True)
+class World:
+    home: RaiHome
+    config: EvaluationConfig
+    store: MlflowStore
+    refs: list[ModelVersionRef]
+
+    def extract(self, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self.home.landing / "current" / EXTRACTS[name])
+
+    def python_scores(self) -> pd.DataFrame:
+        """Both versions' scores of the landed examples, computed in this process."""
+        examples = self.extract("examples").sort_values("example_id")
+        frames = [
+            pd.DataFrame(
+                {
+                    "model_name": ref.name,
+                    "model_version": ref.version,
+                    "example_id": examples["example_id"].astype("int64"),
+                    "score": self.store.load_scorer(ref)(examples.drop(columns=["example_id"])),
+                    "scored_at_run": "test",
+                }
+            )
+            for ref in self.refs
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+
+def _train_and_register(home: RaiHome, data: pd.DataFrame) -> list[ModelVersionRef]:
+    """Two logistic regressions (different regularisation) as versions 1 and 2 of MODEL."""
+    import mlflow
+    from mlflow.models import infer_signature
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = ["age", "priors_count", "juv_fel_count", "juv_misd_count"]
+    features = data[[*numeric, "charge_degree"]].astype(dict.fromkeys(numeric, "float64"))
+    label = (data["reoffended"] == "yes").astype(int)
+    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
+    mlflow.set_tracking_uri(home.tracking_uri)
+    mlflow.set_registry_uri(home.tracking_uri)
+    mlflow.set_experiment(experiment_id=store.ensure_experiment("training"))
+    refs = []
+    for c in (1.0, 0.01):
+        model = make_pipeline(
+            ColumnTransformer(
+                [
+                    ("categories", OneHotEncoder(handle_unknown="ignore"), ["charge_degree"]),
+                    ("numbers", StandardScaler(), numeric),
+                ]
+            ),
+            LogisticRegression(C=c, max_iter=1000),
+        ).fit(features, label)
+        with mlflow.start_run():
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=MODEL,
+                pyfunc_predict_fn="predict_proba",
+                signature=infer_signature(features, model.predict_proba(features)),
+                serialization_format="skops",
+                skops_trusted_types=["numpy.dtype"],
+            )
+        refs.append(ModelVersionRef(MODEL, str(info.registered_model_version)))
+    return refs
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> World:
+    """The landed COMPAS example and two registered versions (the engine names relations
+    through the dbt manifest, hence ``dbt_manifest``)."""
+    home = RaiHome(tmp_path_factory.mktemp("warehouses") / "home")
+    land(CONFIG, home=home, echo=lambda _: None)
+    refs = _train_and_register(home, pd.read_csv(CONFIG.parent / "people.csv"))
+    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
+    return World(home, load_config(CONFIG), store, refs)
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _dbt_build(
+    world: World, target: str, ref: ModelVersionRef, selection: list[str], folder: Path
+) -> None:
+    """``dbt build`` of the project on ``target``, in this process (a Spark target then uses
+    this process's SparkSession), with the pipeline's vars for ``ref``."""
+    from dbt.cli.main import dbtRunner
+
+    run_vars = {"model_name": ref.name, "model_version": ref.version, **dbt_vars(world.config)}
+    args = [
+        "build",
+        "--target",
+        target,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(folder / "target"),
+        "--log-path",
+        str(folder / "logs"),
+        "--log-level-file",
+        "none",
+        "--quiet",
+        "--vars",
+        json.dumps(run_vars),
+        *selection,
+    ]
+    result = dbtRunner().invoke(args)
+    failed = [
+        f"{r.node.name}: {r.message}"
+        for r in (result.result or [])
+        if str(r.status) not in {"success", "pass"}
+    ]
+    assert result.success and not failed, (result.exception, failed)
+
+
+def _evaluate(conn: object, world: World) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each version's slice statistics, histograms and metrics computed on ``conn``."""
+    out = {}
+    for ref in world.refs:
+        computed = evaluate_slices(conn, ref, world.config)
+        out[ref.version] = {
+            "stats": computed.statistics.stats,
+            "histograms": computed.statistics.histograms,
+            "metrics": computed.result.metrics,
+        }
+    return out
+
+
+def _frame_rows(conn: object) -> dict[str, int]:
+    rows = conn.execute(  # type: ignore[attr-defined]
+        "select model_version, count(*) from marts.eval_frame group by model_version"
+    ).fetchall()
+    return {str(version): int(count) for version, count in rows}
+
+
+@pytest.fixture(scope="module")
+def on_duckdb(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The reference: the default warehouse, a DuckDB file under RAI_HOME."""
+    folder = tmp_path_factory.mktemp("dbt-duckdb")
+    with _environment({"RAI_HOME": str(world.home.root)}):
+        _dbt_build(world, "local", world.refs[0], SHARED, folder)
+        with duckdb.connect(str(world.home.warehouse)) as conn:
+            conn.execute(PREDICTIONS_DDL)
+            conn.register("scores", world.python_scores())
+            conn.execute(f"insert into {PREDICTIONS_TABLE} select * from scores")
+        for ref in world.refs:
+            _dbt_build(world, "local", ref, PER_VERSION, folder)
+    with duckdb.connect(str(world.home.warehouse)) as conn:
+        return {"results": _evaluate(conn, world), "rows": _frame_rows(conn)}
+
+
+def _assert_same(results: dict[str, dict[str, pd.DataFrame]], reference: dict) -> None:
+    for version, tables in reference.items():
+        for name, expected in tables.items():
+            got = results[version][name]
+            pd.testing.assert_frame_equal(
+                got.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+            )
+
+
+def test_duckdb_reference_agrees_with_scikit_learn(world: World, on_duckdb: dict) -> None:
+    """The reference itself: each version's overall AUC is scikit-learn's on the same scores."""
+    labels = world.extract("labels").set_index("example_id")["label"]
+    scores = world.python_scores()
+    for ref in world.refs:
+        mine = scores[scores["model_version"] == ref.version].set_index("example_id")["score"]
+        metrics = on_duckdb["results"][ref.version]["metrics"]
+        overall = metrics[
+            (metrics["dimension"] == "overall") & (metrics["metric"] == "roc_auc_score")
+        ]
+        expected = roc_auc_score(labels.loc[mine.index], mine)
+        assert float(overall["value"].iloc[0]) == pytest.approx(expected, abs=1e-12)
+    assert on_duckdb["rows"] == {ref.version: len(labels) for ref in world.refs}
+
+
+def test_postgres_builds_the_frame_and_computes_the_same_evidence(
+    world: World, on_duckdb: dict, postgres: Server, tmp_path: Path
+) -> None:
+    """dbt-postgres over the tables in `landing`, the frame built and evaluated in PostgreSQL."""
+    with PostgresEngine.connect(**postgres.dsn()) as engine:
+        for table in EXTRACTS:
+            engine.load_table(f"landing.{table}", world.extract(table))
+        engine.load_table("landing.predictions", world.python_scores())
+    secrets = {
+        "RAI_HOME": str(world.home.root),
+        "RAI_WAREHOUSE_PG_HOST": postgres.host,
+        "RAI_WAREHOUSE_PG_PORT": str(postgres.port),
+        "RAI_WAREHOUSE_PG_USER": postgres.user,
+        "RAI_WAREHOUSE_PG_PASSWORD": postgres.password,
+        "RAI_WAREHOUSE_PG_DB": postgres.database,
+    }
+    with _environment(secrets):
+        _dbt_build(world, "postgres", world.refs[0], SHARED, tmp_path)
+        for ref in world.refs:
+            _dbt_build(world, "postgres", ref, PER_VERSION, tmp_path)
+    with PostgresEngine.connect(**postgres.dsn()) as engine:
+        assert _frame_rows(engine) == on_duckdb["rows"]
+        _assert_same(_evaluate(engine, world), on_duckdb["results"])
+
+
+def test_spark_scores_with_spark_udf_builds_the_frame_and_computes_the_same_evidence(
+    world: World, on_duckdb: dict, spark: object, tmp_path: Path
+) -> None:
+    """dbt-spark in session mode on this process's SparkSession, the versions scored there by
+    an MLflow spark_udf, the engine's SQL run on the same session."""
+    engine = SparkEngine(spark)
+    for table in EXTRACTS:
+        engine.load_table(f"landing.{table}", world.extract(table))
+    conf = spark.conf  # type: ignore[attr-defined]
+    ansi = conf.get("spark.sql.ansi.enabled")
+    try:
+        with _environment({"RAI_HOME": str(world.home.root)}):
+            _dbt_build(world, "spark", world.refs[0], SHARED, tmp_path)
+            for ref in world.refs:
+                rows = score_on_spark(
+                    ref, session=spark, store=world.store, run_id="test", log=_Quiet()
+                )
+                assert rows == len(world.extract("examples"))
+                _dbt_build(world, "spark", ref, PER_VERSION, tmp_path)
+        # the scores spark_udf wrote are the ones this process computes
+        written = engine.execute(
+            "select model_version, example_id, score from landing.predictions"
+        ).df()
+        expected = world.python_scores()[["model_version", "example_id", "score"]]
+        merged = expected.merge(written, on=["model_version", "example_id"], suffixes=("", "_s"))
+        assert len(merged) == len(expected) == len(written)
+        np.testing.assert_array_equal(merged["score_s"], merged["score"])
+        assert _frame_rows(engine) == on_duckdb["rows"]
+        _assert_same(_evaluate(engine, world), on_duckdb["results"])
+    finally:
+        conf.set("spark.sql.ansi.enabled", ansi)
+
+
+class _Quiet:
+    def info(self, _: str) -> None:
+        pass
