@@ -136,7 +136,11 @@ def configure_environment(home: RaiHome | None = None) -> RaiHome:
     instance_yaml = home.dagster_home / "dagster.yaml"
     source = dagster_yaml()
     if not instance_yaml.exists() or instance_yaml.read_bytes() != source.read_bytes():
-        shutil.copyfile(source, instance_yaml)
+        # copied aside, then renamed: a process starting beside this one reads the old file
+        # or the new one, never half of one
+        aside = instance_yaml.with_name(f".{instance_yaml.name}.{os.getpid()}")
+        shutil.copyfile(source, aside)
+        os.replace(aside, instance_yaml)
     os.environ["RAI_HOME"] = str(home.root)
     os.environ["DAGSTER_HOME"] = str(home.dagster_home)
     os.environ["MLFLOW_TRACKING_URI"] = home.tracking_uri

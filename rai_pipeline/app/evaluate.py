@@ -190,6 +190,7 @@ class JobSpec:
 
 
 def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
+    from rai_pipeline.adapters.warehouse_lock import lock_timeout
     from rai_pipeline.core.config.schema import load_config
     from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB, version_run_selection
     from rai_pipeline.defs.partitions import model_versions
@@ -201,7 +202,9 @@ def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
         resources={"evaluation_config": {"config": {"path": str(config_path)}}},
         stages="scoring, dbt, checks, metrics, evidence",
         summarize=summarize_pack,
-        selection=lambda graph: version_run_selection(graph, home, config),
+        selection=lambda graph: version_run_selection(
+            graph, home, config, wait_seconds=lock_timeout()
+        ),
     )
 
 
@@ -218,13 +221,12 @@ def evaluate_versions(
     """Clear what killed runs left behind (:func:`~rai_pipeline.app.recovery.sweep`), then run
     the evaluation job (``spec``, default the classifier's) once per version; return the
     outcome of each."""
-    import dagster as dg
-
+    from rai_pipeline.app.locks import exclusive_lock, open_instance, shared_models_lock
     from rai_pipeline.app.recovery import process_tags, sweep
     from rai_pipeline.definitions import defs
 
     spec = spec or classifier_job(config_path, home)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(home)
     for line in sweep(
         home, instance=instance, tracking_uri=tracking_uri or home.tracking_uri
     ).lines():
@@ -235,7 +237,23 @@ def evaluate_versions(
     for ref in refs:
         log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        selection = spec.selection(defs.resolve_asset_graph()) if spec.selection else None
+        turn = contextlib.ExitStack()
+        selection = None
+        if spec.selection is not None:
+            # one process at a time decides whether the shared models need building, and the
+            # one that builds them keeps the lock until its run ends (app/locks.py)
+            turn.enter_context(
+                exclusive_lock(
+                    shared_models_lock(home),
+                    what="it is building the shared warehouse models",
+                    say=lambda line: echo(f"      {line}"),
+                )
+            )
+            try:
+                selection = spec.selection(defs.resolve_asset_graph())
+            finally:
+                if selection is not None or sys.exc_info()[0] is not None:
+                    turn.close()
         shared = "" if selection is None else "; shared warehouse models current, not rebuilt"
         echo(f"      {ref.uri}: {spec.stages}{shared} (log: {log_path})")
         run_id = str(uuid.uuid4())
@@ -267,6 +285,7 @@ def evaluate_versions(
         finally:
             stop.set()
             watcher.join()
+            turn.close()
         pack = home.pack_dir(ref.name, ref.version)
         blocked = _blocking_failures(result)
         if _published_by(pack, run_id) and (result.success or blocked):

@@ -42,8 +42,7 @@ def run_monitor(
     evaluation_config: Path,
     echo: Echo,
 ) -> MonitorOutcome:
-    import dagster as dg
-
+    from rai_pipeline.app.locks import open_instance
     from rai_pipeline.core.monitoring.monitors import load_monitoring_config
     from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
     from rai_pipeline.settings import configure_environment
@@ -60,7 +59,7 @@ def run_monitor(
     from rai_pipeline.defs.monitoring.jobs import MONITOR_JOB
 
     job = build_definitions(config.monitors).resolve_job_def(MONITOR_JOB)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(home)
     run_id = str(uuid.uuid4())
     log_path = home.root / "logs" / f"monitor-{config.model_name}-{start}-{end}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

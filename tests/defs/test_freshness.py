@@ -136,3 +136,21 @@ def test_a_build_forgets_the_record_first_and_an_evaluation_names_the_run_that_b
         forget_build(conn)  # a build that then fails leaves no record
         assert evaluation_runs(conn, "r2") == ["r2"]
     assert current_build(home, config) is None
+
+
+def test_rai_evaluate_waits_for_the_warehouse_to_know_whether_they_are_current(
+    tmp_path, dbt_manifest
+):
+    """While another process writes the warehouse, the sensor's answer (no wait) is "not
+    known, not current"; ``rai evaluate``'s (it waits) is the recorded build."""
+    from tests.reliability.test_warehouse_lock import hold, release
+
+    home, config = RaiHome(tmp_path / "home"), config_of("sex")
+    land(home, 0)
+    built(home, config)
+    holder = hold(home.warehouse, 3)
+    try:
+        assert current_build(home, config) is None
+        assert current_build(home, config, wait_seconds=60)["dagster_run_id"] == "r1"
+    finally:
+        release(holder)

@@ -9,9 +9,11 @@ version builds them again only when that digest differs or is missing (another w
 another data set, another config); otherwise it reads them as built, and its pack's lineage
 takes their SQL and their tests' outcomes from the recorded build.
 
-The record is read through a read-only connection that does not wait: when another process
-holds the warehouse (a run writing it while the registry sensor ticks), the answer is "not
-known to be current", and the run builds the models again: slower, never wrong.
+The record is read through a read-only connection that by default does not wait: when another
+process holds the warehouse (a run writing it while the registry sensor ticks), the answer is
+"not known to be current", and the run builds the models again: slower, never wrong. ``rai
+evaluate`` waits for the warehouse instead, and decides under a lock that one process holds at
+a time (:mod:`rai_pipeline.app.locks`), so that runs started together build them once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from rai_pipeline.adapters.warehouse_lock import WarehouseBusyError, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.landing.extracts import read_current_version
 from rai_pipeline.core.schemas.attributes import dbt_vars
@@ -90,15 +93,22 @@ def read_build(conn: Any) -> dict[str, Any] | None:
     return {"digest": rows[0][0], "target": rows[0][1], "dagster_run_id": rows[0][2]}
 
 
-def current_build(home: RaiHome, config: EvaluationConfig) -> dict[str, Any] | None:
+def current_build(
+    home: RaiHome, config: EvaluationConfig, *, wait_seconds: float = 0.0
+) -> dict[str, Any] | None:
     """The recorded build when the shared models are current for ``config`` and the landed
-    data set in the warehouse; else None (also when the warehouse cannot be read now)."""
+    data set in the warehouse; else None (also when the warehouse cannot be read within
+    ``wait_seconds``: 0, the default, does not wait)."""
     digest = inputs_digest(home, config)
     if digest is None or not home.warehouse.is_file():
         return None
     try:
-        with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        if wait_seconds > 0:
+            conn = connect_warehouse(home.warehouse, read_only=True, timeout=wait_seconds)
+        else:
+            conn = duckdb.connect(str(home.warehouse), read_only=True)
+        with conn:
             build = read_build(conn)
-    except duckdb.Error:
+    except (duckdb.Error, WarehouseBusyError):
         return None
     return build if build is not None and build["digest"] == digest else None

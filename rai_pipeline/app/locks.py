@@ -1,0 +1,63 @@
+"""Exclusive locks on files under RAI_HOME, for what concurrent processes on one home must do
+one at a time (``rai evaluate`` of several versions at once, say).
+
+- **Opening the Dagster instance.** The first opening creates its SQLite storage (tables,
+  then a stamp of the schema's revision). Processes doing so at once on a new RAI_HOME create
+  the same tables twice: all but one fail, and the revision table can be left with two rows,
+  which breaks the instance for good.
+- **Building the shared warehouse models.** A run builds them when they are not current
+  (:mod:`~rai_pipeline.defs.dbt.freshness`). Runs started together would each find them not
+  current and each build them, one after another on the DuckDB lock; under the lock, the
+  first builds them and the others find them current and skip them.
+
+The operating system releases a lock when its process ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rai_pipeline.settings import RaiHome
+
+INSTANCE_LOCK = ".instance.lock"
+SHARED_MODELS_LOCK = ".shared-models.lock"
+MSG_WAITING = "waiting for another process on {home}: {what}"
+
+
+@contextmanager
+def exclusive_lock(
+    path: Path, *, what: str = "", say: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the block; when another
+    process holds it, say so once through ``say``, then wait."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if say is not None:
+                say(MSG_WAITING.format(home=path.parent, what=what))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_instance(home: RaiHome) -> Any:
+    """``DagsterInstance.get()`` (``DAGSTER_HOME``, set by ``configure_environment``) under an
+    exclusive lock on ``<home>/dagster/.instance.lock``."""
+    import dagster as dg
+
+    with exclusive_lock(home.dagster_home / INSTANCE_LOCK):
+        return dg.DagsterInstance.get()
+
+
+def shared_models_lock(home: RaiHome) -> Path:
+    """The lock a run holds while it decides whether to build the shared warehouse models,
+    and, when it builds them, until its run ends."""
+    return home.root / "dbt" / SHARED_MODELS_LOCK
