@@ -38,11 +38,9 @@ from rai_pipeline.defs.dbt.project import DBT_PROJECT_DIR
 from rai_pipeline.defs.evaluation.metrics import evaluate_slices
 from rai_pipeline.defs.evaluation.scoring import score_on_spark
 from rai_pipeline.settings import RaiHome
+from tests.scale.compas_models import CONFIG, train_and_register
 from tests.scale.postgres_server import Server
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "examples" / "compas" / "compas.yaml"
-MODEL = "recidivism"
 # the landed extracts, as the tables of a warehouse's schema `landing` (dbt's sources)
 EXTRACTS = {
     "examples": "examples.parquet",
@@ -82,54 +80,13 @@ class World:
         return pd.concat(frames, ignore_index=True)
 
 
-def _train_and_register(home: RaiHome, data: pd.DataFrame) -> list[ModelVersionRef]:
-    """Two logistic regressions (different regularisation) as versions 1 and 2 of MODEL."""
-    import mlflow
-    from mlflow.models import infer_signature
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    numeric = ["age", "priors_count", "juv_fel_count", "juv_misd_count"]
-    features = data[[*numeric, "charge_degree"]].astype(dict.fromkeys(numeric, "float64"))
-    label = (data["reoffended"] == "yes").astype(int)
-    store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
-    mlflow.set_tracking_uri(home.tracking_uri)
-    mlflow.set_registry_uri(home.tracking_uri)
-    mlflow.set_experiment(experiment_id=store.ensure_experiment("training"))
-    refs = []
-    for c in (1.0, 0.01):
-        model = make_pipeline(
-            ColumnTransformer(
-                [
-                    ("categories", OneHotEncoder(handle_unknown="ignore"), ["charge_degree"]),
-                    ("numbers", StandardScaler(), numeric),
-                ]
-            ),
-            LogisticRegression(C=c, max_iter=1000),
-        ).fit(features, label)
-        with mlflow.start_run():
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                registered_model_name=MODEL,
-                pyfunc_predict_fn="predict_proba",
-                signature=infer_signature(features, model.predict_proba(features)),
-                serialization_format="skops",
-                skops_trusted_types=["numpy.dtype"],
-            )
-        refs.append(ModelVersionRef(MODEL, str(info.registered_model_version)))
-    return refs
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> World:
     """The landed COMPAS example and two registered versions (the engine names relations
     through the dbt manifest, hence ``dbt_manifest``)."""
     home = RaiHome(tmp_path_factory.mktemp("warehouses") / "home")
     land(CONFIG, home=home, echo=lambda _: None)
-    refs = _train_and_register(home, pd.read_csv(CONFIG.parent / "people.csv"))
+    refs = train_and_register(home, [1.0, 0.01])
     store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
     return World(home, load_config(CONFIG), store, refs)
 
