@@ -221,7 +221,7 @@ def evaluate_versions(
     """Clear what killed runs left behind (:func:`~rai_pipeline.app.recovery.sweep`), then run
     the evaluation job (``spec``, default the classifier's) once per version; return the
     outcome of each."""
-    from rai_pipeline.app.locks import exclusive_lock, open_instance, shared_models_lock
+    from rai_pipeline.app.locks import exclusive_lock, open_instance, warehouse_runs_lock
     from rai_pipeline.app.recovery import process_tags, sweep
     from rai_pipeline.definitions import defs
 
@@ -237,23 +237,21 @@ def evaluate_versions(
     for ref in refs:
         log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        # runs on the DuckDB warehouse queue behind each other; each decides what to build
+        # once its turn has come (app/locks.py)
         turn = contextlib.ExitStack()
-        selection = None
-        if spec.selection is not None:
-            # one process at a time decides whether the shared models need building, and the
-            # one that builds them keeps the lock until its run ends (app/locks.py)
-            turn.enter_context(
-                exclusive_lock(
-                    shared_models_lock(home),
-                    what="it is building the shared warehouse models",
-                    say=lambda line: echo(f"      {line}"),
-                )
+        turn.enter_context(
+            exclusive_lock(
+                warehouse_runs_lock(home),
+                what="its evaluation run has the warehouse",
+                say=lambda line: echo(f"      {line}"),
             )
-            try:
-                selection = spec.selection(defs.resolve_asset_graph())
-            finally:
-                if selection is not None or sys.exc_info()[0] is not None:
-                    turn.close()
+        )
+        try:
+            selection = spec.selection(defs.resolve_asset_graph()) if spec.selection else None
+        except BaseException:
+            turn.close()
+            raise
         shared = "" if selection is None else "; shared warehouse models current, not rebuilt"
         echo(f"      {ref.uri}: {spec.stages}{shared} (log: {log_path})")
         run_id = str(uuid.uuid4())

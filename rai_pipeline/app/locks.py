@@ -5,10 +5,13 @@ one at a time (``rai evaluate`` of several versions at once, say).
   then a stamp of the schema's revision). Processes doing so at once on a new RAI_HOME create
   the same tables twice: all but one fail, and the revision table can be left with two rows,
   which breaks the instance for good.
-- **Building the shared warehouse models.** A run builds them when they are not current
-  (:mod:`~rai_pipeline.defs.dbt.freshness`). Runs started together would each find them not
-  current and each build them, one after another on the DuckDB lock; under the lock, the
-  first builds them and the others find them current and skip them.
+- **Evaluation runs on the DuckDB warehouse.** DuckDB takes one writing process at a time, so
+  the steps of runs started together would only take turns on it, through the pool
+  ``rai_warehouse``, whose waiting steps poll at intervals growing to 15 s; and each run would
+  find the shared warehouse models not current (:mod:`~rai_pipeline.defs.dbt.freshness`) and
+  build them again. Under the lock the runs queue as the registry sensor's runs do (the tag
+  ``rai/warehouse``, limit 1): each starts when the one before ends, the first builds the
+  shared models, and the others find them current and skip them.
 
 The operating system releases a lock when its process ends, however it ends.
 """
@@ -24,7 +27,7 @@ from typing import Any
 from rai_pipeline.settings import RaiHome
 
 INSTANCE_LOCK = ".instance.lock"
-SHARED_MODELS_LOCK = ".shared-models.lock"
+WAREHOUSE_RUNS_LOCK = ".warehouse-runs.lock"
 MSG_WAITING = "waiting for another process on {home}: {what}"
 
 
@@ -57,7 +60,7 @@ def open_instance(home: RaiHome) -> Any:
         return dg.DagsterInstance.get()
 
 
-def shared_models_lock(home: RaiHome) -> Path:
-    """The lock a run holds while it decides whether to build the shared warehouse models,
-    and, when it builds them, until its run ends."""
-    return home.root / "dbt" / SHARED_MODELS_LOCK
+def warehouse_runs_lock(home: RaiHome) -> Path:
+    """The lock an evaluation run on the DuckDB warehouse holds from before it decides what to
+    build until it ends."""
+    return home.root / WAREHOUSE_RUNS_LOCK

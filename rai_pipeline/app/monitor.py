@@ -42,7 +42,7 @@ def run_monitor(
     evaluation_config: Path,
     echo: Echo,
 ) -> MonitorOutcome:
-    from rai_pipeline.app.locks import open_instance
+    from rai_pipeline.app.locks import exclusive_lock, open_instance, warehouse_runs_lock
     from rai_pipeline.core.monitoring.monitors import load_monitoring_config
     from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
     from rai_pipeline.settings import configure_environment
@@ -65,6 +65,11 @@ def run_monitor(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     echo(f"      {config.model_name}: days {start} .. {end} (log: {log_path})")
     with (
+        exclusive_lock(
+            warehouse_runs_lock(home),
+            what="its run has the warehouse",
+            say=lambda line: echo(f"      {line}"),
+        ),
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
         contextlib.redirect_stderr(log),

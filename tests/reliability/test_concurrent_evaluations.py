@@ -1,8 +1,8 @@
 """Five model versions registered at once, evaluated by five concurrent ``rai evaluate``
-processes on one RAI_HOME: DuckDB lets one process at a time write the warehouse, so the
-others wait for its lock (``RAI_LOCK_TIMEOUT_SECONDS``) rather than fail; every run publishes
-its pack, every pack's tables hold its own version only, and every pack verifies against the
-digest registered on its version.
+processes on one RAI_HOME: DuckDB lets one process at a time write the warehouse, so the runs
+queue behind each other instead of failing on its lock; the first builds the shared warehouse
+models and the others skip them; every run publishes its pack, every pack's tables hold its
+own version only, and every pack verifies against the digest registered on its version.
 
 The data set is the COMPAS example with feature importance off and the bootstrap at its
 smallest, so that the five runs spend their time on what they share: the warehouse, the
@@ -11,6 +11,7 @@ Dagster instance and the MLflow store under RAI_HOME.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -109,6 +110,31 @@ def test_each_pack_holds_only_its_own_version_and_verifies(evaluated) -> None:
             [*RAI, "verify", str(pack)], env=environment, capture_output=True, text=True
         )
         assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_the_runs_took_turns_and_built_the_shared_models_once(evaluated) -> None:
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    home, _, _ = evaluated
+    ref = InstanceRef.from_dir(str(home.dagster_home))
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        records = sorted(instance.get_run_records(), key=lambda record: record.start_time or 0)
+        assert len(records) == VERSIONS
+        for before, after in itertools.pairwise(records):
+            assert before.end_time is not None and after.start_time is not None
+            assert before.end_time <= after.start_time
+        built = [
+            record
+            for record in records
+            if any(
+                event.step_key == "warehouse_models"
+                for event in instance.all_logs(
+                    record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS
+                )
+            )
+        ]
+        assert built == records[:1]
 
 
 INSTANCE = (

@@ -12,8 +12,8 @@ takes their SQL and their tests' outcomes from the recorded build.
 The record is read through a read-only connection that by default does not wait: when another
 process holds the warehouse (a run writing it while the registry sensor ticks), the answer is
 "not known to be current", and the run builds the models again: slower, never wrong. ``rai
-evaluate`` waits for the warehouse instead, and decides under a lock that one process holds at
-a time (:mod:`rai_pipeline.app.locks`), so that runs started together build them once.
+evaluate`` waits for the warehouse instead, and decides once its run's turn on the warehouse
+has come (:mod:`rai_pipeline.app.locks`), so that runs started together build them once.
 """
 
 from __future__ import annotations
