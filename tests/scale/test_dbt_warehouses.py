@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,16 +92,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> World
 
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
+    """``values`` set in the environment for the block, then put back as they were."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _dbt_build(

@@ -103,11 +103,7 @@ def current_build(
     if digest is None or not home.warehouse.is_file():
         return None
     try:
-        if wait_seconds > 0:
-            conn = connect_warehouse(home.warehouse, read_only=True, timeout=wait_seconds)
-        else:
-            conn = duckdb.connect(str(home.warehouse), read_only=True)
-        with conn:
+        with connect_warehouse(home.warehouse, read_only=True, timeout=wait_seconds) as conn:
             build = read_build(conn)
     except (duckdb.Error, WarehouseBusyError):
         return None

@@ -141,13 +141,13 @@ def score_on_spark(ref: ModelVersionRef, *, session: Any, store: Any, run_id: st
         F.lit(ref.version).alias("model_version"),
     ).cache()
     try:
-        rows, bad = scored.select(
-            F.count(F.lit(1)),
-            F.count(F.when(F.isnan("score") | F.col("score").isNull(), 1)),
-        ).first() or (0, 0)
-        infinite = scored.filter(F.abs(F.col("score")) == float("inf")).count()
-        if bad or infinite:
-            raise ValueError(MSG_SCORE_NOT_FINITE.format(uri=ref.uri, count=bad + infinite))
+        not_finite = F.isnan("score") | F.col("score").isNull() | (F.abs("score") == float("inf"))
+        rows, bad = scored.select(F.count(F.lit(1)), F.count(F.when(not_finite, 1))).first() or (
+            0,
+            0,
+        )
+        if bad:
+            raise ValueError(MSG_SCORE_NOT_FINITE.format(uri=ref.uri, count=bad))
         session.sql(f"CREATE DATABASE IF NOT EXISTS {PREDICTIONS_TABLE.split('.')[0]}")
         session.sql(PREDICTIONS_DDL_SPARK)
         session.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
