@@ -36,8 +36,11 @@ postgresql:
 java:
 	@scripts/ensure_java.sh
 
+# one pytest-xdist worker per core; a test module runs whole on one worker (tests/conftest.py)
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: $(STAMP) browser postgresql java
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

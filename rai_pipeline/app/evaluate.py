@@ -221,8 +221,9 @@ def evaluate_versions(
     """Clear what killed runs left behind (:func:`~rai_pipeline.app.recovery.sweep`), then run
     the evaluation job (``spec``, default the classifier's) once per version; return the
     outcome of each."""
-    from rai_pipeline.app.locks import exclusive_lock, open_instance, warehouse_runs_lock
+    from rai_pipeline.app.locks import open_instance, warehouse_runs_lock
     from rai_pipeline.app.recovery import process_tags, sweep
+    from rai_pipeline.core.storage import exclusive_lock
     from rai_pipeline.definitions import defs
 
     spec = spec or classifier_job(config_path, home)

@@ -13,42 +13,19 @@ one at a time (``rai evaluate`` of several versions at once, say).
   ``rai/warehouse``, limit 1): each starts when the one before ends, the first builds the
   shared models, and the others find them current and skip them.
 
-The operating system releases a lock when its process ends, however it ends.
+The lock itself is :func:`rai_pipeline.core.storage.exclusive_lock`.
 """
 
 from __future__ import annotations
 
-import fcntl
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rai_pipeline.core.storage import exclusive_lock
 from rai_pipeline.settings import RaiHome
 
 INSTANCE_LOCK = ".instance.lock"
 WAREHOUSE_RUNS_LOCK = ".warehouse-runs.lock"
-MSG_WAITING = "waiting for another process on {home}: {what}"
-
-
-@contextmanager
-def exclusive_lock(
-    path: Path, *, what: str = "", say: Callable[[str], None] | None = None
-) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing) for the block; when another
-    process holds it, say so once through ``say``, then wait."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if say is not None:
-                say(MSG_WAITING.format(home=path.parent, what=what))
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def open_instance(home: RaiHome) -> Any:

@@ -42,8 +42,9 @@ def run_monitor(
     evaluation_config: Path,
     echo: Echo,
 ) -> MonitorOutcome:
-    from rai_pipeline.app.locks import exclusive_lock, open_instance, warehouse_runs_lock
+    from rai_pipeline.app.locks import open_instance, warehouse_runs_lock
     from rai_pipeline.core.monitoring.monitors import load_monitoring_config
+    from rai_pipeline.core.storage import exclusive_lock
     from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
     from rai_pipeline.settings import configure_environment
 

@@ -1,11 +1,14 @@
 """Files the project writes and reads back by digest: sha256 of a file, byte-deterministic
-Parquet, and folders moved into place in one rename (complete or absent, never partial)."""
+Parquet, folders moved into place in one rename (complete or absent, never partial), and an
+exclusive lock on a file for what concurrent processes must do one at a time."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import pyarrow.parquet as pq
 
 CHUNK = 1 << 20
 READ_ONLY = 0o444
+MSG_WAITING = "waiting for another process on {home}: {what}"
 # Evidence tables: small, rewritten per evaluation.
 TABLE_OPTIONS: Mapping[str, Any] = {"compression": "zstd", "write_statistics": False}
 # Landed extracts: immutable inputs read by digest; statistics let DuckDB skip row groups.
@@ -90,3 +94,24 @@ def move_into_place(staging: Path, target: Path, *, aside: Path | None = None) -
             os.rename(aside, target)  # type: ignore[arg-type]
         raise
     fsync_dir(target.parent)
+
+
+@contextmanager
+def exclusive_lock(
+    path: Path, *, what: str = "", say: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if missing) for the block; when another
+    process holds it, say so once through ``say``, then wait. The operating system releases
+    the lock when its process ends, however it ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if say is not None:
+                say(MSG_WAITING.format(home=path.parent, what=what))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -10,6 +10,8 @@ import pytest
 from rai_pipeline.app.trace import MASK, TraceError, trace_number
 from rai_pipeline.core.evidence.verify import verify_pack
 
+pytestmark = pytest.mark.slow
+
 
 def test_trace_reaches_the_false_positives_behind_a_group_rate(demo):
     home, outcomes, _ = demo

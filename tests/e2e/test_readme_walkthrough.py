@@ -29,6 +29,8 @@ import pytest
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 from sklearn.metrics import accuracy_score
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 MARKERS = ("RESTRICTED-NAME-", "RESTRICTED-DOB-")

@@ -36,6 +36,8 @@ from rai_pipeline.defs.resources import LlmConfigResource, MlflowResource
 from rai_pipeline.settings import RaiHome, configure_environment
 from tests.llm_safety.xstest import MODELS, completions, xstest
 
+pytestmark = pytest.mark.slow
+
 ENVIRONMENT = ("RAI_HOME", "DAGSTER_HOME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "PATH")
 KEY = ["model_version", "family", "dimension", "group", "metric"]
 NUMBERS = ["n", "successes", "trials", "value", "ci_lower", "ci_upper"]

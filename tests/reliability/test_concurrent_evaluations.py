@@ -28,6 +28,8 @@ from rai_pipeline.app.land import land
 from rai_pipeline.settings import RaiHome
 from tests.scale.compas_models import CONFIG, MODEL, train_and_register
 
+pytestmark = pytest.mark.slow
+
 VERSIONS = 5
 RAI = [str(Path(sys.executable).parent / "rai")]
 

@@ -31,6 +31,8 @@ from rai_pipeline.core.engine.slices import (
 )
 from tests.core.builders import label_value
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 HOSTILE = (

@@ -25,6 +25,8 @@ import pytest
 from rai_pipeline.app.recovery import FAILURE_TAG, HOST_TAG, PID_TAG, SPILL_PREFIX, sweep
 from rai_pipeline.settings import RaiHome
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
 POOL = "rai_warehouse"

@@ -40,6 +40,8 @@ from rai_pipeline.settings import RaiHome
 from tests.scale.compas_models import CONFIG, train_and_register
 from tests.scale.postgres_server import Server
 
+pytestmark = pytest.mark.slow
+
 # the landed extracts, as the tables of a warehouse's schema `landing` (dbt's sources)
 EXTRACTS = {
     "examples": "examples.parquet",

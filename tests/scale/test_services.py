@@ -18,6 +18,8 @@ import pytest
 
 from tests.scale.postgres_server import Server, _free_port, postgres_server
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 

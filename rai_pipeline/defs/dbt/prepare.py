@@ -3,7 +3,8 @@
 ``DbtProject.prepare_if_dev()`` only acts under ``dagster dev``; every other entry point
 (the CLI, tests, ``execute_in_process``) needs the manifest too, so they call
 :func:`ensure_dbt_manifest`. ``dbt parse`` runs offline in a few seconds, and only when a file
-of the dbt project is newer than the manifest.
+of the dbt project is newer than the manifest; processes starting together (two
+``rai evaluate`` on a fresh checkout) parse one at a time, and the later ones find it current.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import os
 import subprocess
 from pathlib import Path
 
+from rai_pipeline.core.storage import exclusive_lock
 from rai_pipeline.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 _SOURCES = ("models", "macros", "tests", "seeds", "snapshots")
+PARSE_LOCK = ".parse.lock"
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
@@ -34,12 +37,26 @@ def ensure_dbt_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     manifest = project_dir / "target" / "manifest.json"
     if manifest_is_current(project_dir):
         return manifest
+    with exclusive_lock(project_dir / "target" / PARSE_LOCK, what="dbt parse"):
+        if not manifest_is_current(project_dir):  # another process may have parsed meanwhile
+            _parse(project_dir)
+            manifest.touch()
+    return manifest
+
+
+def _parse(project_dir: Path) -> None:
     env = dict(os.environ)
     env.setdefault("RAI_HOME", str(Path(".rai").resolve()))
     env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    dbt = DBT_EXECUTABLE
     result = subprocess.run(
-        [str(dbt), "parse", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)],
+        [
+            str(DBT_EXECUTABLE),
+            "parse",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -50,5 +67,3 @@ def ensure_dbt_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
             f"dbt parse failed for {project_dir} (exit {result.returncode}):\n"
             + (result.stdout[-4000:] or result.stderr[-4000:])
         )
-    manifest.touch()
-    return manifest
