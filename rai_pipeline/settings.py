@@ -28,6 +28,8 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +122,22 @@ def dagster_yaml() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{DAGSTER_YAML_ENV}={chosen}: no such Dagster instance file")
     return path
+
+
+@contextmanager
+def environment(values: Mapping[str, str], *, restore: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set the environment variables ``values`` for the block; on exit put those and the
+    ``restore`` variables back as they were."""
+    saved = {key: os.environ.get(key) for key in (*values, *restore)}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def configure_environment(home: RaiHome | None = None) -> RaiHome:

@@ -2,7 +2,7 @@
 
 {#- A model version that has predictions must have one for every labeled example: a partial
     scoring run would otherwise shrink the evaluation frame silently. Returns the examples
-    missing from the frame of var('model_name') / var('model_version'). -#}
+    missing from the frame of the version built (macros/run_value.sql). -#}
 
 with
 
@@ -16,8 +16,8 @@ current_frame as (
 
     select example_id from {{ ref('eval_frame') }}
     where
-        model_name = {{ sql_string(var('model_name')) }}
-        and model_version = {{ sql_string(var('model_version')) }}
+        model_name = {{ sql_string(run_value('model_name', 'RAI_DBT_MODEL_NAME')) }}
+        and model_version = {{ sql_string(run_value('model_version', 'RAI_DBT_MODEL_VERSION')) }}
 
 ),
 

@@ -12,11 +12,9 @@ scratch folder. The recomputed tables are then compared with the pack's, value b
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from rai_pipeline.core.evidence.verify import read_manifest
 from rai_pipeline.core.landing.extracts import CURRENT_LINK, EXTRACTS, VERSION_FILE, VERSIONS_DIR
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
-from rai_pipeline.settings import RaiHome, configure_environment
+from rai_pipeline.settings import RaiHome, configure_environment, environment
 
 TABLES = ("slice_metrics", "fairness_metrics")
 KEY_COLUMNS = {
@@ -47,21 +45,6 @@ class ReproduceReport:
     identical: bool
     compared: dict[str, int] = field(default_factory=dict)
     differences: list[str] = field(default_factory=list)
-
-
-@contextmanager
-def _environment(values: dict[str, str], *, restore: tuple[str, ...] = ()):
-    """Set ``values``; on exit put those and the ``restore`` variables back as they were."""
-    saved = {key: os.environ.get(key) for key in (*values, *restore)}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _stage_dataset(source: RaiHome, scratch: RaiHome, manifest: dict) -> None:
@@ -137,7 +120,7 @@ def _rerun_pipeline(
             "RAI_MLFLOW_TRACKING_URI": sources.tracking_uri,
             "RAI_MLFLOW_ARTIFACT_ROOT": str(sources.home.artifact_root),
         }
-        with _environment(registry, restore=variables):
+        with environment(registry, restore=variables):
             configure_environment(scratch)
             return _run(scratch, lineage)
 

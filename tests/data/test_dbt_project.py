@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -52,13 +53,23 @@ ATTRIBUTES_CONTRACT = [
 DEMO_VARS = config_vars(load_config(DEMO_CONFIG))
 
 
-def run_dbt(rai_home: Path, target: Path, *args: str, expect_success: bool = True) -> dict:
+def run_dbt(
+    rai_home: Path,
+    target: Path,
+    *args: str,
+    expect_success: bool = True,
+    env: dict[str, str] | None = None,
+) -> dict:
     """Run the dbt CLI in a subprocess, as dagster-dbt does; return run_results.json.
 
     Not ``dbtRunner`` in-process: dbt-duckdb keeps its DuckDB connection (and so the file
     lock) open in the calling process after ``invoke`` returns.
     """
-    env = os.environ | {"RAI_HOME": str(rai_home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    env = (
+        os.environ
+        | {"RAI_HOME": str(rai_home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+        | (env or {})
+    )
     result = subprocess.run(
         [
             str(DBT),
@@ -80,7 +91,7 @@ def run_dbt(rai_home: Path, target: Path, *args: str, expect_success: bool = Tru
         check=False,
     )
     assert (result.returncode == 0) == expect_success, result.stdout[-6000:] + result.stderr[-2000:]
-    return json.loads((target / "run_results.json").read_text())
+    return json.loads((target / "run_results.json").read_text()) | {"stdout": result.stdout}
 
 
 def dbt_vars(version: str, threshold: float) -> str:
@@ -374,11 +385,9 @@ def test_no_model_names_a_column_of_the_demo_data_set():
                 assert not re.search(rf"\b{column}\b", text), (path, column)
 
 
-def test_default_vars_select_no_model_and_a_valid_threshold():
+def test_default_vars_hold_no_per_run_value_and_a_valid_threshold():
     project = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
     assert project["vars"] == {
-        "model_name": "unset",
-        "model_version": "unset",
         "threshold": 0.5,
         "sensitive_attributes": [],
         "llm_landing_dir": "unset",
@@ -388,6 +397,39 @@ def test_default_vars_select_no_model_and_a_valid_threshold():
         "monitoring_model_version": "unset",
         "monitoring_features": [],
         "monitoring_buckets": 10,
-        "monitoring_from": "1970-01-01",
-        "monitoring_to": "1970-01-01",
     }
+
+
+def test_the_version_built_may_come_from_the_environment_and_a_new_one_is_parsed_in_part(
+    warehouse, tmp_path
+):
+    """As the pipeline runs it: the same --vars each time, the version in the environment
+    (macros/run_value.sql); dbt starts from the previous build's parse and says when it cannot."""
+    home = tmp_path / "rai_home"
+    shutil.copytree(warehouse["db"].parent, home)
+    target = tmp_path / "target"
+    args = ("build", "--select", "tag:per_model_version", "--vars")
+    variables = json.dumps({**DEMO_VARS, "threshold": 0.7})
+    by_env = {"RAI_DBT_MODEL_NAME": MODEL}
+    first = run_dbt(home, target, *args, variables, env=by_env | {"RAI_DBT_MODEL_VERSION": "1"})
+    assert "Unable to do partial parsing" in first["stdout"]  # nothing saved yet
+    second = run_dbt(
+        home,
+        target,
+        *args,
+        variables,
+        env=by_env | {"RAI_DBT_MODEL_VERSION": "2"},
+        expect_success=False,  # version 2 misses 10 examples
+    )
+    assert "Unable to do partial parsing" not in second["stdout"]
+    failed = {r["unique_id"]: r["failures"] for r in second["results"] if r["status"] == "fail"}
+    assert failed == {"test.rai.assert_eval_frame_covers_every_labeled_example": 10}
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        counts = con.execute(
+            "select model_version, count(*), min(threshold), max(threshold) "
+            "from marts.eval_frame group by all order by 1"
+        ).fetchall()
+    n = len(warehouse["frame"])
+    assert counts == [("1", n, 0.7, 0.7), ("2", n - 10, 0.7, 0.7)]
+    unnamed = run_dbt(home, target, *args, variables, env=by_env, expect_success=False)
+    assert "RAI_DBT_MODEL_VERSION must be set" in unnamed["stdout"]

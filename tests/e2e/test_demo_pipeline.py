@@ -18,6 +18,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 
 from rai_pipeline.core.engine.binning import histogram_edges
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
+from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.core.storage import file_sha256
 from rai_pipeline.settings import RaiHome
 from tests.core.threshold_oracle import oracle
@@ -327,3 +328,28 @@ def test_the_second_version_reads_the_shared_models_the_first_built(demo):
         report = (outcome.pack / "fairness_report.md").read_text()
         quality = report.split("## Appendix B: Data quality")[1].split("\n## ")[0]
         assert "stg_examples" in quality  # the shared models' dbt tests, from the build run
+
+
+def test_the_second_versions_dbt_build_starts_from_the_first_ones_parse(demo):
+    """dbt parses the whole project only for the first version's per-version build; the
+    second starts from the parse the first saved (defs/dbt/invocation.py), and its frame is
+    its own version's."""
+    home, outcomes, _ = demo
+    first, second = outcomes[:2]
+    logs = {
+        outcome.run_id: (home.root / "dbt" / f"evaluation_frame_models-{outcome.run_id[:8]}")
+        for outcome in (first, second)
+    }
+    full = {
+        run_id: "Unable to do partial parsing" in (target / "dbt.log").read_text()
+        for run_id, target in logs.items()
+    }
+    assert full == {first.run_id: True, second.run_id: False}
+    assert (home.root / "dbt" / "partial-parse" / "evaluation_frame_models.msgpack").is_file()
+    with duckdb.connect(str(home.warehouse), read_only=True) as conn:
+        versions = conn.execute(
+            "select model_version, count(*) from marts.eval_frame group by 1 order by 1"
+        ).fetchall()
+    assert [v for v, _ in versions] == [
+        parse_partition_key(outcome.partition_key).version for outcome in (first, second)
+    ]

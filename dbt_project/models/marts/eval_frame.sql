@@ -16,8 +16,8 @@ predictions as (
 
     select * from {{ ref('stg_predictions') }}
     where
-        model_name = {{ sql_string(var('model_name')) }}
-        and model_version = {{ sql_string(var('model_version')) }}
+        model_name = {{ sql_string(run_value('model_name', 'RAI_DBT_MODEL_NAME')) }}
+        and model_version = {{ sql_string(run_value('model_version', 'RAI_DBT_MODEL_VERSION')) }}
 
 ),
 

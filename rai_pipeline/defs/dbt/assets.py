@@ -4,15 +4,14 @@ Two selections of one project: the shared warehouse models (staging and intermed
 landed extracts) run unpartitioned, and record each whole build so that later runs can skip
 them while they are current (:mod:`~rai_pipeline.defs.dbt.freshness`); the models tagged
 ``per_model_version`` (predictions staging and the evaluation frame) run once per
-model-version partition, with the partition passed to dbt as ``--vars``. Both get the
-evaluation config's threshold and sensitive attributes as ``--vars`` too
+model-version partition, with the partition's model name and version passed in the
+environment (:mod:`~rai_pipeline.defs.dbt.invocation` says why). Both get the evaluation
+config's threshold and sensitive attributes as ``--vars``
 (:func:`~rai_pipeline.core.schemas.attributes.dbt_vars`): the dbt project itself names no
 column of any data set.
 """
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,6 +20,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.core.schemas.attributes import dbt_vars
 from rai_pipeline.defs.dbt.freshness import forget_build, inputs_digest, record_build
+from rai_pipeline.defs.dbt.invocation import MODEL_NAME_ENV, MODEL_VERSION_ENV, dbt_build
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import (
@@ -35,13 +35,6 @@ PER_VERSION_TAG = "tag:per_model_version"
 # monitoring models by the monitoring domain
 LLM_SAFETY_TAG = "tag:llm_safety"
 MONITORING_TAG = "tag:monitoring"
-
-
-def invocation_target(context: dg.AssetExecutionContext, rai_home: RaiHomeResource) -> Path:
-    """Each dbt invocation's target folder (compiled SQL, run results) lives under RAI_HOME,
-    named by step and run, so the project tree stays clean and runs never share one."""
-    step = context.op_execution_context.op.name
-    return rai_home.get().root / "dbt" / f"{step}-{context.run.run_id[:8]}"
 
 
 @dbt_assets(
@@ -62,9 +55,7 @@ def warehouse_models(
     digest = inputs_digest(home, config)  # what this build reads, taken before it runs
     with warehouse.connect() as conn:
         forget_build(conn)
-    args = ["build", "--vars", json.dumps(dbt_vars(config))]
-    target = invocation_target(context, rai_home)
-    yield from dbt.cli(args, context=context, target_path=target).stream()
+    target = yield from dbt_build(context, dbt, home, dbt_vars(config))
     if digest is not None and context.selected_asset_keys == context.assets_def.keys:
         # only a whole build makes the shared models current (freshness.py)
         with warehouse.connect() as conn:
@@ -86,11 +77,10 @@ def evaluation_frame_models(
     rai_home: RaiHomeResource,
 ) -> Iterator[Any]:
     ref = parse_partition_key(context.partition_key)
-    run_vars = {
-        "model_name": ref.name,
-        "model_version": ref.version,
-        **dbt_vars(evaluation_config.load()),
-    }
-    args = ["build", "--vars", json.dumps(run_vars)]
-    target = invocation_target(context, rai_home)
-    yield from dbt.cli(args, context=context, target_path=target).stream()
+    yield from dbt_build(
+        context,
+        dbt,
+        rai_home.get(),
+        dbt_vars(evaluation_config.load()),
+        run_values={MODEL_NAME_ENV: ref.name, MODEL_VERSION_ENV: ref.version},
+    )

@@ -1,7 +1,6 @@
 """The LLM safety dbt models (tag ``llm_safety``) as Dagster assets; their tests become asset
 checks. The landed set's folder and the configured outcome labels are passed as ``--vars``."""
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +8,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from rai_pipeline.core.llm_safety.config import LlmSafetyConfig
-from rai_pipeline.defs.dbt.assets import LLM_SAFETY_TAG, invocation_target
+from rai_pipeline.defs.dbt.assets import LLM_SAFETY_TAG
+from rai_pipeline.defs.dbt.invocation import dbt_build
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.resources import WAREHOUSE_POOL, LlmConfigResource, RaiHomeResource
 from rai_pipeline.settings import RaiHome
@@ -37,6 +37,4 @@ def llm_warehouse_models(
     rai_home: RaiHomeResource,
 ) -> Iterator[Any]:
     home = rai_home.get()
-    args = ["build", "--vars", json.dumps(llm_dbt_vars(llm_config.load(), home))]
-    target = invocation_target(context, rai_home)
-    yield from dbt.cli(args, context=context, target_path=target).stream()
+    yield from dbt_build(context, dbt, home, llm_dbt_vars(llm_config.load(), home))

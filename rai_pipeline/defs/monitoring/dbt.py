@@ -1,10 +1,10 @@
 """The monitoring dbt models (tag ``monitoring``) as Dagster assets: the reference's edges and
 counts once per run (unpartitioned), the requests' bucket counts per production day
 (``monitoring_bucket_counts``, tag ``monitoring_daily``; a backfill builds its whole range in
-one dbt invocation)."""
+one dbt invocation, its days passed in the environment: :mod:`~rai_pipeline.defs.dbt.invocation`
+says why)."""
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +14,8 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.monitoring.monitors import MonitoringConfig
 from rai_pipeline.core.schemas.attributes import dbt_vars
-from rai_pipeline.defs.dbt.assets import MONITORING_TAG, invocation_target
+from rai_pipeline.defs.dbt.assets import MONITORING_TAG
+from rai_pipeline.defs.dbt.invocation import MONITORING_FROM_ENV, MONITORING_TO_ENV, dbt_build
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.defs.partitions import monitoring_days
 from rai_pipeline.defs.resources import (
@@ -29,20 +30,10 @@ DAILY_TAG = "tag:monitoring_daily"
 
 
 def monitoring_dbt_vars(
-    config: MonitoringConfig,
-    evaluation: EvaluationConfig,
-    home: RaiHome,
-    *,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
+    config: MonitoringConfig, evaluation: EvaluationConfig, home: RaiHome
 ) -> dict[str, Any]:
     """The monitoring models' ``--vars``: the landed logs, the deployed version, the features
-    and buckets, the sensitive attributes of the evaluation config, the days to build."""
-    days = (
-        {"monitoring_from": start.isoformat(), "monitoring_to": end.isoformat()}
-        if start and end
-        else {}
-    )
+    and buckets, the sensitive attributes of the evaluation config."""
     return {
         **dbt_vars(evaluation),
         "monitoring_landing_dir": str(home.monitoring_landing(config.model_name)),
@@ -50,7 +41,6 @@ def monitoring_dbt_vars(
         "monitoring_model_version": config.deployed_version,
         "monitoring_features": [{"name": n, "kind": k} for n, k in config.features.items()],
         "monitoring_buckets": config.buckets,
-        **days,
     }
 
 
@@ -69,13 +59,9 @@ def monitoring_reference_models(
     evaluation_config: EvaluationConfigResource,
     rai_home: RaiHomeResource,
 ) -> Iterator[Any]:
-    variables = monitoring_dbt_vars(
-        monitoring_config.load(), evaluation_config.load(), rai_home.get()
-    )
-    target = invocation_target(context, rai_home)
-    yield from dbt.cli(
-        ["build", "--vars", json.dumps(variables)], context=context, target_path=target
-    ).stream()
+    home = rai_home.get()
+    variables = monitoring_dbt_vars(monitoring_config.load(), evaluation_config.load(), home)
+    yield from dbt_build(context, dbt, home, variables)
 
 
 @dbt_assets(
@@ -96,10 +82,7 @@ def monitoring_daily_models(
 ) -> Iterator[Any]:
     window = context.partition_time_window
     start, end = window.start.date(), (window.end - dt.timedelta(days=1)).date()
-    variables = monitoring_dbt_vars(
-        monitoring_config.load(), evaluation_config.load(), rai_home.get(), start=start, end=end
-    )
-    target = invocation_target(context, rai_home)
-    yield from dbt.cli(
-        ["build", "--vars", json.dumps(variables)], context=context, target_path=target
-    ).stream()
+    home = rai_home.get()
+    variables = monitoring_dbt_vars(monitoring_config.load(), evaluation_config.load(), home)
+    days = {MONITORING_FROM_ENV: start.isoformat(), MONITORING_TO_ENV: end.isoformat()}
+    yield from dbt_build(context, dbt, home, variables, run_values=days)
