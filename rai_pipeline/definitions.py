@@ -10,11 +10,11 @@ builds them for another config's monitors.
 from collections.abc import Sequence
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from rai_pipeline.core.monitoring.monitors import Monitor
 from rai_pipeline.defs.dbt import assets as dbt_assets
 from rai_pipeline.defs.dbt.project import dbt_project
+from rai_pipeline.defs.dbt.resource import RaiDbtCliResource
 from rai_pipeline.defs.evaluation import assets, checks, jobs, sensors
 from rai_pipeline.defs.llm_safety import assets as llm_assets
 from rai_pipeline.defs.llm_safety import checks as llm_checks
@@ -66,7 +66,7 @@ def build_definitions(monitors: Sequence[Monitor]) -> dg.Definitions:
         schedules=[monitoring_jobs.daily_monitoring],
         sensors=[sensors.registered_model_versions, llm_sensors.registered_llm_feature_versions],
         resources={
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE)),
+            "dbt": RaiDbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE)),
             "warehouse": WarehouseResource(),
             "mlflow": MlflowResource(),
             "evaluation_config": EvaluationConfigResource(),

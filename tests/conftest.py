@@ -1,5 +1,5 @@
 """Test setup: telemetry off before anything imports MLflow, dbt, Dagster or GE; how the
-suite is shared between pytest-xdist workers (``make test`` runs two, one per core).
+suite is shared between pytest-xdist workers (``make test`` runs one per core).
 
 Each test module runs whole on one worker, so its module fixtures (a PostgreSQL server, a
 trained model) start once; every module that uses the session's demo (:func:`demo`) runs on
