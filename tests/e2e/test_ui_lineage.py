@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 
 from rai_pipeline.settings import PROJECT_ROOT
 from tests.e2e.browser import ARTIFACTS, browser_page
+from tests.scale.postgres_server import free_port
 
 EVIDENCE_PACK = ("evidence_pack",)
 STARTUP_TIMEOUT_S = 120.0
@@ -66,12 +66,6 @@ class DagsterUI:
             payload = json.load(response)
         assert not payload.get("errors"), payload["errors"]
         return payload["data"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _log_tail(log: Path, chars: int = 4000) -> str:
@@ -126,7 +120,7 @@ def _stop_group(process: subprocess.Popen) -> None:
 def dagster_ui(demo, tmp_path_factory) -> Iterator[DagsterUI]:
     """``rai ui`` on a free port over the demo's RAI_HOME, as a user starts it."""
     home, _, _ = demo
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("dagster_ui") / "rai-ui.log"
     env = dict(os.environ, RAI_HOME=str(home.root))
     rai = Path(sys.executable).with_name("rai")

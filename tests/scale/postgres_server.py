@@ -60,7 +60,8 @@ def _binaries() -> Path:
     return Path(initdb).resolve().parent
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -82,7 +83,7 @@ def postgres_server(
     binaries = _binaries()
     folder = Path(tempfile.mkdtemp(prefix="rai-pg-"))
     run_as = _as_server_user(folder)
-    data, port, password = folder / "data", _free_port(), secrets.token_hex(16)
+    data, port, password = folder / "data", free_port(), secrets.token_hex(16)
     superuser = "postgres"
 
     def run(*command: str) -> None:

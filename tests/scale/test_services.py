@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from tests.scale.postgres_server import Server, _free_port, postgres_server
+from tests.scale.postgres_server import Server, free_port, postgres_server
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def services(tmp_path_factory):
     """PostgreSQL with a database each for MLflow and Dagster, and ``mlflow server`` on it."""
     folder = tmp_path_factory.mktemp("services")
     with postgres_server(more_databases=("mlflow", "dagster")) as server:
-        port = _free_port()
+        port = free_port()
         log = (folder / "mlflow-server.log").open("w")
         env = os.environ | {
             "RAI_MLFLOW_PG_URL": server.url("mlflow"),

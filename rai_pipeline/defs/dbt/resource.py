@@ -1,6 +1,6 @@
 """The dbt CLI resource: dagster-dbt's, without two costs it pays in each step's process before
-the step's first ``dbt build`` (about 4 s together on a two-core machine; a version's run whose
-shared models are current pays them in its one dbt step):
+the step's first ``dbt build`` (3.3 s and 2.1 s measured on a two-core machine; a version's run
+whose shared models are current pays them in its one dbt step):
 
 - ``dbt --version`` in a subprocess, to learn the version of the dbt it runs. The dbt this
   project runs is the one installed beside the interpreter (``settings.DBT_EXECUTABLE``), whose

@@ -142,10 +142,8 @@ def score_on_spark(ref: ModelVersionRef, *, session: Any, store: Any, run_id: st
     ).cache()
     try:
         not_finite = F.isnan("score") | F.col("score").isNull() | (F.abs("score") == float("inf"))
-        rows, bad = scored.select(F.count(F.lit(1)), F.count(F.when(not_finite, 1))).first() or (
-            0,
-            0,
-        )
+        counts = scored.select(F.count(F.lit(1)), F.count(F.when(not_finite, 1))).first()
+        rows, bad = counts if counts is not None else (0, 0)
         if bad:
             raise ValueError(MSG_SCORE_NOT_FINITE.format(uri=ref.uri, count=bad))
         session.sql(f"CREATE DATABASE IF NOT EXISTS {PREDICTIONS_TABLE.split('.')[0]}")
