@@ -16,6 +16,8 @@ import resource
 import sys
 import time
 
+from rai_pipeline.core.storage import read_parquet
+
 ATTRIBUTES = ("group_a", "group_b", "group_c")
 PAIRS = (("group_a", "group_b"), ("group_a", "group_c"), ("group_b", "group_c"))
 COMPARED = {  # Aequitas column -> rai metric
@@ -34,7 +36,7 @@ def main(path: str) -> None:
     from aequitas.group import Group
 
     imported = time.perf_counter()
-    data = pd.read_parquet(path, columns=["label", "decision", *ATTRIBUTES])
+    data = read_parquet(path, columns=["label", "decision", *ATTRIBUTES])
     frame = pd.DataFrame({"score": data["decision"].astype(int)})
     frame["label_value"] = data["label"].astype(int)
     for name in ATTRIBUTES:  # a missing value is rai's group "unknown"

@@ -30,6 +30,8 @@ from harness import (
 from peers import AEQUITAS_WORKLOAD
 from workloads import FAIRLEARN_METRICS, rai_config
 
+from rai_pipeline.core.storage import read_parquet
+
 STEP = re.compile(r"^\s*([0-9.]+)s\s+(.*)$")
 STEPS = (  # progress line prefix -> the step it starts
     ("hashing", "hashing the file"),
@@ -81,9 +83,8 @@ def rai_steps(stderr: str) -> dict[str, float]:
 
 def rai_values(out: Path) -> dict[str, float]:
     """rai's point estimates of the compared metrics, keyed like the peers' values."""
-    import pandas as pd
 
-    table = pd.read_parquet(out / "slice_metrics.parquet")
+    table = read_parquet(out / "slice_metrics.parquet")
     table = table[table["metric"].isin(FAIRLEARN_METRICS)]
     return {f"{r.dimension}|{r.group}|{r.metric}": float(r.value) for r in table.itertuples()}
 

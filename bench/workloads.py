@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rai_pipeline.core.storage import read_parquet
+
 ATTRIBUTES = ("group_a", "group_b", "group_c")
 PAIRS = (("group_a", "group_b"), ("group_a", "group_c"), ("group_b", "group_c"))
 SEED = 20261126
@@ -169,7 +171,7 @@ def worker_fairlearn(path: Path) -> dict[str, Any]:
     from sklearn.metrics import accuracy_score, precision_score
 
     imported = time.perf_counter()
-    frame = pd.read_parquet(path)
+    frame = read_parquet(path)
     y, d = frame["label"].to_numpy(), frame["decision"].to_numpy()
     groups = pd.DataFrame(
         {a: frame[a].astype(object).where(frame[a].notna(), "unknown") for a in ATTRIBUTES}

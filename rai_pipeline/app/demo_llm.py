@@ -11,11 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from rai_pipeline.app.evaluate_llm import evaluate_llm, llm_evaluation_id
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
 from rai_pipeline.core.llm_safety.verdicts import overall_verdict
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import PROJECT_ROOT, RaiHome
 
 XSTEST = PROJECT_ROOT.parent / "shared" / "data" / "llm_safety" / "xstest"
@@ -69,7 +68,7 @@ def run_llm_demo(home: RaiHome, *, echo: Callable[[str], None]) -> LlmDemo:
         out = home.evidence / "llm-safety" / "demo-set"
     echo(f"      {name}")
     if out.is_dir() and _published_id(out) == llm_evaluation_id(config):
-        table = pd.read_parquet(out / "llm_safety_verdicts.parquet")
+        table = read_parquet(out / "llm_safety_verdicts.parquet")
         verdicts = {
             str(v): overall_verdict(table, v) for v in dict.fromkeys(table["model_version"])
         }

@@ -15,6 +15,7 @@ import pandas as pd
 
 from rai_pipeline.core.evidence.verify import read_manifest
 from rai_pipeline.core.governance.gate import findings
+from rai_pipeline.core.storage import read_parquet
 
 HEADER = """\
 # Dispositions for {model} version {version} (evidence pack {pack}).
@@ -52,7 +53,7 @@ def dispositions_template(pack: Path) -> str:
     """The YAML text of a dispositions file with one stub per finding of ``pack``."""
     lineage = read_manifest(pack)["lineage"]
     model, version = str(lineage["model_name"]), str(lineage["model_version"])
-    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    fairness = read_parquet(pack / "fairness_metrics.parquet")
     aggregate = fairness[fairness["group"] == "*"].set_index(["dimension", "metric"])
     text = HEADER.format(model=model, version=version, pack=pack)
     pending = findings(fairness)

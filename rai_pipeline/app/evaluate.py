@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from rai_pipeline.core.governance.registry import EVALUATED_TAG, ModelVersionRef
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import RaiHome
 
 Echo = Callable[[str], None]
@@ -66,8 +67,8 @@ def summarize_pack(pack: Path) -> pd.DataFrame:
     """One row per headline number: overall metrics, worst disparity, gate."""
     from rai_pipeline.core.governance.gate import aggregate_verdict
 
-    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
-    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    metrics = read_parquet(pack / "slice_metrics.parquet")
+    fairness = read_parquet(pack / "fairness_metrics.parquet")
     overall = metrics[metrics["dimension"] == "overall"].set_index("metric")["value"]
     aggregate = fairness[(fairness["group"] == "*") & fairness["metric"].str.endswith("difference")]
     rows = [

@@ -38,7 +38,7 @@ from rai_pipeline.core.llm_safety.config import (
 from rai_pipeline.core.llm_safety.evaluation import VersionInput, evaluate_llm_safety
 from rai_pipeline.core.llm_safety.label_studio import LabelStudioError, label_studio_ratings
 from rai_pipeline.core.llm_safety.verdicts import overall_verdict
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 
 MSG_READ = "{file}: cannot read it as {kind} ({reason})"
 MSG_MISSING = "{file}: no such file (from the config's {key})"
@@ -60,7 +60,7 @@ def read_text_table(path: Path, *, key: str) -> pd.DataFrame:
         raise InputFileError(MSG_MISSING.format(file=path, key=key))
     try:
         if path.suffix.lower() in {".parquet", ".pq"}:
-            return pd.read_parquet(path).astype(object).where(lambda f: f.notna(), "").astype(str)
+            return read_parquet(path).astype(object).where(lambda f: f.notna(), "").astype(str)
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except (ValueError, OSError, UnicodeDecodeError) as error:
         kind = "Parquet" if path.suffix.lower() in {".parquet", ".pq"} else "CSV"

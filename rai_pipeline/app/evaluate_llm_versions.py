@@ -16,6 +16,7 @@ from rai_pipeline.app.evaluate import (
     evaluate_versions,
     versions_to_evaluate,
 )
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import RaiHome
 
 MSG_NOT_LANDED = (
@@ -27,7 +28,7 @@ def summarize_llm_pack(pack: Path) -> pd.DataFrame:
     """One row per policy axis (value, interval, verdict) and the gate."""
     from rai_pipeline.core.evidence.verify import read_manifest
 
-    verdicts = pd.read_parquet(pack / "llm_safety_verdicts.parquet")
+    verdicts = read_parquet(pack / "llm_safety_verdicts.parquet")
     rows = [
         (str(r.metric), f"{r.value:.3f} [{r.ci_lower:.3f}, {r.ci_upper:.3f}] ({r.verdict})")
         for r in verdicts.itertuples()

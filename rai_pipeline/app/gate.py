@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from rai_pipeline.app.anchor import resolve_anchor
 from rai_pipeline.app.pack_sources import has_registry_entry
 from rai_pipeline.core.evidence.verify import PackError, read_manifest, verify_pack
@@ -16,6 +14,7 @@ from rai_pipeline.core.governance.dispositions import load_dispositions
 from rai_pipeline.core.governance.gate import EXIT_ERROR, GateDecision, decide_gate
 from rai_pipeline.core.governance.registry import GATE_TAG, ModelVersionRef
 from rai_pipeline.core.llm_safety.verdicts import gate_frame
+from rai_pipeline.core.storage import read_parquet
 
 MSG_TAMPERED = (
     "{pack}: the pack does not match its manifest (modified: {modified}; missing: {missing}; "
@@ -119,7 +118,7 @@ def run_gate(
             tracking_uri=tracking_uri,
             update_registry=update_registry,
         )
-    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    fairness = read_parquet(pack / "fairness_metrics.parquet")
     decision = decide_gate(
         fairness,
         load_dispositions(dispositions),
@@ -198,7 +197,7 @@ def _report(
 def pack_judge(pack: Path) -> tuple[str, str, str]:
     """The one judge whose verdicts an LLM pack's metrics are: (name, version, description);
     refuse a pack whose metrics name more than one."""
-    metrics = pd.read_parquet(
+    metrics = read_parquet(
         pack / LLM_METRICS, columns=["judge_name", "judge_version", "judge_template_sha256"]
     )
     judges = sorted(set(metrics.itertuples(index=False, name=None)))
@@ -231,7 +230,7 @@ def _llm_gate(
         wanted_name, _, wanted_version = judge.partition("@")
         if judge_name != wanted_name or (wanted_version and judge_version != wanted_version):
             raise PackError(MSG_OTHER_JUDGE.format(pack=pack, actual=actual, expected=judge))
-    verdicts = pd.read_parquet(pack / LLM_VERDICTS)
+    verdicts = read_parquet(pack / LLM_VERDICTS)
     held = list(dict.fromkeys(verdicts["model_version"].astype(str)))
     label = version or str(lineage.get("feature_label") or "")
     if not label and len(held) == 1:

@@ -23,7 +23,7 @@ import pandas as pd
 from rai_pipeline.app.pack_sources import file_sources, is_file_pack, pipeline_sources
 from rai_pipeline.core.evidence.verify import read_manifest
 from rai_pipeline.core.landing.extracts import CURRENT_LINK, EXTRACTS, VERSION_FILE, VERSIONS_DIR
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 from rai_pipeline.defs.dbt.prepare import ensure_dbt_manifest
 from rai_pipeline.settings import RaiHome, configure_environment, environment
 
@@ -98,7 +98,7 @@ def reproduce(pack: Path, *, echo: Callable[[str], None] = print) -> ReproduceRe
     differences: list[str] = []
     compared: dict[str, int] = {}
     for table in TABLES:
-        recorded = pd.read_parquet(pack / f"{table}.parquet")
+        recorded = read_parquet(pack / f"{table}.parquet")
         compared[table] = len(recorded)
         differences += compare_tables(table, recorded, recomputed[table])
     return ReproduceReport(not differences, compared, differences)
@@ -141,7 +141,7 @@ def _rerun_file(pack: Path, manifest: dict, echo: Callable[[str], None]) -> dict
             model_version=str(lineage["model_version"]),
             spill=Path(tmp) / "spill",
         )
-        return {table: pd.read_parquet(out / f"{table}.parquet") for table in TABLES}
+        return {table: read_parquet(out / f"{table}.parquet") for table in TABLES}
 
 
 def _run(scratch: RaiHome, lineage: dict) -> dict[str, pd.DataFrame]:

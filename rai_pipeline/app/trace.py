@@ -28,7 +28,7 @@ from rai_pipeline.app.trace_rows import MASK, WIDE_FRAME, TraceError, file_rows,
 from rai_pipeline.core.evidence.verify import read_manifest
 from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.core.metrics.verdicts import EXCLUDED_GROUPS
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 from rai_pipeline.settings import RaiHome
 
 MSG_NO_STORE = "no MLflow store at {uri}"
@@ -61,7 +61,7 @@ class Trace:
 
 def _find_number(pack: Path, dimension: str, group: str, metric: str) -> dict[str, Any]:
     for table in ("slice_metrics", "fairness_metrics"):
-        frame = pd.read_parquet(pack / f"{table}.parquet")
+        frame = read_parquet(pack / f"{table}.parquet")
         hit = frame[
             (frame["dimension"] == dimension)
             & (frame["group"] == group)
@@ -70,7 +70,7 @@ def _find_number(pack: Path, dimension: str, group: str, metric: str) -> dict[st
         if len(hit):
             record = json.loads(hit.iloc[[0]].to_json(orient="records"))[0]
             return {"table": table, **record}
-    dimensions = sorted(set(pd.read_parquet(pack / "slice_metrics.parquet")["dimension"]))
+    dimensions = sorted(set(read_parquet(pack / "slice_metrics.parquet")["dimension"]))
     raise TraceError(
         MSG_NO_ROW.format(
             pack=pack,

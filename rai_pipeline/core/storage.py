@@ -1,6 +1,7 @@
 """Files the project writes and reads back by digest: sha256 of a file, byte-deterministic
-Parquet, folders moved into place in one rename (complete or absent, never partial), and an
-exclusive lock on a file for what concurrent processes must do one at a time."""
+Parquet and its reading back, folders moved into place in one rename (complete or absent,
+never partial), and an exclusive lock on a file for what concurrent processes must do one at
+a time."""
 
 from __future__ import annotations
 
@@ -58,6 +59,18 @@ def write_parquet(
             os.fsync(handle.fileno())
     if durable:
         Path(path).chmod(READ_ONLY)
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The Parquet file at ``path`` as a DataFrame, read through Arrow's own file system.
+
+    Not ``pandas.read_parquet``: pandas opens a local path as a Python file object, and Arrow's
+    scan releases that object on one of its worker threads, sometimes after the scan has
+    returned. When that happens while the interpreter exits, the worker cannot take the GIL
+    and the process aborts ("terminate called without an active exception", exit -6) after
+    its work is done. A path Arrow opens itself holds no Python object.
+    """
+    return pq.read_table(os.fspath(path), columns=columns).to_pandas()
 
 
 def fsync_dir(path: Path) -> None:

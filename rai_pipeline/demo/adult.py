@@ -17,6 +17,8 @@ from typing import Literal, get_args
 
 import pandas as pd
 
+from rai_pipeline.core.storage import read_parquet
+
 Split = Literal["train", "test"]
 
 LABEL = "income_over_50k"
@@ -65,7 +67,7 @@ def load_adult(split: Split) -> pd.DataFrame:
         raise ValueError(ERR_SPLIT.format(allowed=allowed, split=split))
     resource = files("rai_pipeline.demo").joinpath("data", f"adult_{split}.parquet")
     with as_file(resource) as path:
-        return pd.read_parquet(path)
+        return read_parquet(path)
 
 
 def load_adult_with_ids(split: Split) -> pd.DataFrame:

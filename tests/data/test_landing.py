@@ -21,7 +21,7 @@ from rai_pipeline.core.landing.extracts import (
     land_evaluation_extracts,
     read_current_version,
 )
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 from rai_pipeline.demo import adult
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,10 +102,10 @@ def test_landing_writes_three_sorted_extracts_and_a_version_row(tmp_path):
     frame = small_frame().sample(frac=1.0, random_state=1)
     landed = land(frame, tmp_path)
 
-    examples = pd.read_parquet(landed.paths["examples"])
+    examples = read_parquet(landed.paths["examples"])
     labels = pq.read_table(landed.paths["labels"])
-    attributes = pd.read_parquet(landed.paths["subject_attributes"])
-    version = pd.read_parquet(landed.paths["dataset_version"])
+    attributes = read_parquet(landed.paths["subject_attributes"])
+    version = read_parquet(landed.paths["dataset_version"])
 
     assert list(examples.columns) == ["example_id", "age", "hours_per_week", "workclass"]
     assert examples["example_id"].is_monotonic_increasing
@@ -246,7 +246,7 @@ def test_column_selections_that_leak_ids_or_labels_are_rejected(tmp_path, kwargs
 def test_boolean_labels_land_as_integers(tmp_path):
     frame = with_column(small_frame(), "income_over_50k", [True, False] * 3)
     landed = land(frame, tmp_path)
-    assert pd.read_parquet(landed.paths["labels"])["label"].tolist() == [1, 0] * 3
+    assert read_parquet(landed.paths["labels"])["label"].tolist() == [1, 0] * 3
 
 
 def test_landing_dir_may_be_relative(tmp_path, monkeypatch):
@@ -260,4 +260,4 @@ def test_a_frame_with_a_duplicated_index_lands_each_row_once(tmp_path):
     frame = small_frame().set_axis([0, 0, 1, 1, 2, 2])
     landed = land(frame, tmp_path)
     assert landed.rows["examples"] == 6
-    assert pd.read_parquet(landed.paths["labels"])["example_id"].tolist() == list(range(100, 106))
+    assert read_parquet(landed.paths["labels"])["example_id"].tolist() == list(range(100, 106))

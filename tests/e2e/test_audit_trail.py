@@ -4,11 +4,11 @@ import json
 import shutil
 
 import duckdb
-import pandas as pd
 import pytest
 
 from rai_pipeline.app.trace import MASK, TraceError, trace_number
 from rai_pipeline.core.evidence.verify import verify_pack
+from rai_pipeline.core.storage import read_parquet
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_trace_reaches_the_false_positives_behind_a_group_rate(demo):
     home, outcomes, _ = demo
     pack = outcomes[-1].pack
-    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    metrics = read_parquet(pack / "slice_metrics.parquet")
     by = metrics[(metrics["dimension"] == "sex&race") & (metrics["group"] == "Female&Black")]
     by = by.set_index("metric")["value"]
     negatives = round(by["count"] * (1 - by["prevalence"]))
@@ -101,14 +101,14 @@ def test_trace_of_an_aggregate_disparity_lists_the_rows_of_every_group_compared(
     compares; --rows lists those groups' selected rows, and none of the excluded groups'."""
     _, outcomes, _ = demo
     pack = outcomes[-1].pack
-    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    fairness = read_parquet(pack / "fairness_metrics.parquet")
     row = fairness[
         (fairness["dimension"] == "sex&race")
         & (fairness["group"] == "*")
         & (fairness["metric"] == "demographic_parity_ratio")
     ].iloc[0]
     excluded = [g for g in (row["groups_excluded"] or "").split(";") if g]
-    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    metrics = read_parquet(pack / "slice_metrics.parquet")
     by_group = metrics[metrics["dimension"] == "sex&race"].pivot(
         index="group", columns="metric", values="value"
     )
@@ -137,13 +137,13 @@ def test_trace_of_excluded_groups_lists_the_rows_of_the_groups_left_out(demo):
     them, and --rows lists exactly their rows."""
     _, outcomes, _ = demo
     pack = outcomes[-1].pack
-    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    fairness = read_parquet(pack / "fairness_metrics.parquet")
     row = fairness[
         (fairness["dimension"] == "race&age_band") & (fairness["metric"] == "excluded_groups")
     ].iloc[0]
     excluded = row["groups_excluded"].split(";")
     assert row["verdict"] == "insufficient_sample" and row["value"] == len(excluded)
-    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    metrics = read_parquet(pack / "slice_metrics.parquet")
     counts = metrics[
         (metrics["dimension"] == "race&age_band") & (metrics["metric"] == "count")
     ].set_index("group")

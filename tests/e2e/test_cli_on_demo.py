@@ -3,18 +3,18 @@
 import json
 import shutil
 
-import pandas as pd
 from typer.testing import CliRunner
 
 from rai_pipeline.cli import app
 from rai_pipeline.core.governance.gate import findings
+from rai_pipeline.core.storage import read_parquet
 
 runner = CliRunner()
 
 
 def write_dispositions(path, pack, *, expires):
     manifest = json.loads((pack / "manifest.json").read_text())
-    fairness = pd.read_parquet(pack / "fairness_metrics.parquet")
+    fairness = read_parquet(pack / "fairness_metrics.parquet")
     lines = ["schema_version: 1", "dispositions:"]
     for finding, _ in findings(fairness):
         lines += [

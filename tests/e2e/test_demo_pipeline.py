@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from rai_pipeline.core.engine.binning import histogram_edges
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
 from rai_pipeline.core.governance.registry import parse_partition_key
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 from rai_pipeline.settings import RaiHome
 from tests.core.threshold_oracle import oracle
 
@@ -115,7 +115,7 @@ def test_slice_metrics_equal_fairlearn_on_the_evaluated_rows(demo):
         version = outcome.partition_key.split("@")[1]
         frame = _frame(home, version)
         assert len(frame) == 16281
-        metrics = pd.read_parquet(outcome.pack / "slice_metrics.parquet")
+        metrics = read_parquet(outcome.pack / "slice_metrics.parquet")
         for feature in ("sex", "race", "age_band"):
             oracle = MetricFrame(
                 metrics={
@@ -152,8 +152,8 @@ def test_per_group_threshold_costs_equal_threshold_optimizer_on_the_evaluated_ro
     frame = _frame(home, outcome.partition_key.split("@")[1])
     edges = histogram_edges((0.0, 1.0), 1000)
     at_edge = edges[np.clip(np.searchsorted(edges, frame["score"], side="right") - 1, 0, 999)]
-    groups = pd.read_parquet(outcome.pack / "threshold_whatif_groups.parquet")
-    options = pd.read_parquet(outcome.pack / "threshold_whatif.parquet")
+    groups = read_parquet(outcome.pack / "threshold_whatif_groups.parquet")
+    options = read_parquet(outcome.pack / "threshold_whatif.parquet")
     for feature in ("sex", "age_band"):
         rows = pd.DataFrame({"g": frame[feature], "label": frame["label"], "score": at_edge})
         expected = oracle(rows, constraint)
@@ -220,13 +220,13 @@ def test_second_version_report_shows_what_changed_since_the_first(demo):
     first, second = (outcome.pack for outcome in outcomes)
     assert not (first / "version_comparison.csv").exists()
     assert "What changed since version" not in (first / "fairness_report.md").read_text()
-    comparison = pd.read_parquet(second / "version_comparison.parquet")
+    comparison = read_parquet(second / "version_comparison.parquet")
     report = (second / "fairness_report.md").read_text()
     assert "## Appendix A: What changed since version 1" in report
     regressions = int((comparison["change"] == "regression").sum())
     assert f"**{regressions} regressions.**" in report
     overall = comparison[comparison["dimension"] == "overall"].set_index("metric")
-    metrics = pd.read_parquet(second / "slice_metrics.parquet")
+    metrics = read_parquet(second / "slice_metrics.parquet")
     current = metrics[metrics["dimension"] == "overall"].set_index("metric")["value"]
     for metric in ("selection_rate", "true_positive_rate", "accuracy_score"):
         assert overall.loc[metric, "current"] == pytest.approx(current[metric], abs=1e-12)
@@ -235,7 +235,7 @@ def test_second_version_report_shows_what_changed_since_the_first(demo):
 def test_the_report_states_each_groups_ece_beside_its_calibrated_reference(demo):
     _, outcomes, _ = demo
     for outcome in outcomes:
-        errors = pd.read_parquet(outcome.pack / "calibration_errors.parquet")
+        errors = read_parquet(outcome.pack / "calibration_errors.parquet")
         report = (outcome.pack / "fairness_report.md").read_text()
         sex = errors[errors["dimension"] == "sex"]
         assert set(sex["status"]) == {"ok"}
@@ -245,7 +245,7 @@ def test_the_report_states_each_groups_ece_beside_its_calibrated_reference(demo)
                 f"[{row.ece_ci_lower:.3f}, {row.ece_ci_upper:.3f}], if calibrated "
                 f"{row.ece_if_calibrated:.3f}, p = {row.calibration_p_value:.3f}"
             ) in report
-        metrics = pd.read_parquet(outcome.pack / "slice_metrics.parquet")
+        metrics = read_parquet(outcome.pack / "slice_metrics.parquet")
         small = metrics[(metrics["metric"] == "count") & (metrics["status"] != "ok")]
         small_keys = set(zip(small["dimension"], small["group"], strict=True))
         unassessed = errors[errors["status"] == "insufficient_sample"]
@@ -256,7 +256,7 @@ def test_the_report_states_each_groups_ece_beside_its_calibrated_reference(demo)
 def test_governance_documents_are_consistent_with_the_tables(demo):
     _, outcomes, _ = demo
     for outcome in outcomes:
-        fairness = pd.read_parquet(outcome.pack / "fairness_metrics.parquet")
+        fairness = read_parquet(outcome.pack / "fairness_metrics.parquet")
         register = pd.read_csv(outcome.pack / "risk_register.csv")
         aggregate = fairness[fairness["group"] == "*"]
         findings = aggregate[aggregate["verdict"] != "pass"]  # one register entry each

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
-import pandas as pd
 
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.defs.lineage import frame_digest
 
 DATA_VERSION, CODE_VERSION = "dagster/data_version", "dagster/code_version"
@@ -99,7 +99,7 @@ def test_metric_tables_data_versions_are_digests_of_the_published_tables(demo):
             manifest = json.loads((outcome.pack / "manifest.json").read_text())
             lineage = manifest["lineage"]
             for table in ("slice_metrics", "fairness_metrics"):
-                frame = pd.read_parquet(outcome.pack / f"{table}.parquet")
+                frame = read_parquet(outcome.pack / f"{table}.parquet")
                 event = latest(instance, [table], outcome.partition_key)
                 assert event.tags[DATA_VERSION] == frame_digest(frame), table
                 assert event.tags[CODE_VERSION] == versions[table]

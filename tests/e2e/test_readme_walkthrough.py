@@ -29,6 +29,8 @@ import pytest
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 from sklearn.metrics import accuracy_score
 
+from rai_pipeline.core.storage import read_parquet
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,10 +137,8 @@ def test_the_walkthrough_publishes_a_pack_that_verifies(world):
     assert f"recidivism@1  ->  {world['pack']}" in world["output"]
     assert "intact" in world["output"]
     # the printed summary states the pack's own numbers
-    fairness = pd.read_parquet(world["pack"] / "fairness_metrics.parquet")
-    overall = pd.read_parquet(world["pack"] / "slice_metrics.parquet").query(
-        "dimension == 'overall'"
-    )
+    fairness = read_parquet(world["pack"] / "fairness_metrics.parquet")
+    overall = read_parquet(world["pack"] / "slice_metrics.parquet").query("dimension == 'overall'")
     accuracy = overall.set_index("metric").at["accuracy_score", "value"]
     assert re.search(rf"^  accuracy_score\s+{accuracy:.3f}$", world["output"], re.M)
     verdicts = set(fairness.loc[fairness["group"] == "*", "verdict"])
@@ -157,7 +157,7 @@ def test_slice_metrics_equal_fairlearn_on_the_same_predictions(world):
         ).df()
     assert stored["example_id"].tolist() == frame["person_id"].tolist()
     assert np.allclose(stored["score"], frame["score"], rtol=0, atol=1e-12)
-    metrics = pd.read_parquet(world["pack"] / "slice_metrics.parquet")
+    metrics = read_parquet(world["pack"] / "slice_metrics.parquet")
     functions = {
         "selection_rate": selection_rate,
         "true_positive_rate": true_positive_rate,
@@ -220,7 +220,7 @@ def _restricted_in(path: Path) -> list[str]:
                     .any()
                 ]
     elif path.suffix == ".parquet":
-        data = pd.read_parquet(path).astype(str)
+        data = read_parquet(path).astype(str)
         found += [
             str(path)
             for m in MARKERS

@@ -8,7 +8,6 @@ import contextlib
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
@@ -16,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 from rai_pipeline.adapters.mlflow_store import MlflowStore
 from rai_pipeline.core.config.schema import load_config
 from rai_pipeline.core.governance.registry import ModelVersionRef
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import DEMO_CONFIG
 
 
@@ -51,7 +51,7 @@ def test_the_packs_overall_importances_are_scikit_learns(demo):
         n_repeats=config.explainability.n_repeats,
         random_state=config.bootstrap.seed,
     )
-    table = pd.read_parquet(pack / "feature_importance.parquet")
+    table = read_parquet(pack / "feature_importance.parquet")
     overall = table[table["dimension"] == "overall"].set_index("feature")
     for k, feature in enumerate(features.columns):
         assert overall.loc[feature, "importance"] == pytest.approx(oracle.importances_mean[k])
@@ -63,8 +63,8 @@ def test_the_model_card_states_the_importance_tables(demo):
     for outcome in outcomes:
         pack = outcome.pack
         card = (pack / "model_card.md").read_text()
-        table = pd.read_parquet(pack / "feature_importance.parquet")
-        diffs = pd.read_parquet(pack / "feature_importance_differences.parquet")
+        table = read_parquet(pack / "feature_importance.parquet")
+        diffs = read_parquet(pack / "feature_importance_differences.parquet")
         overall = table[table["dimension"] == "overall"].sort_values(
             ["importance", "feature"], ascending=[False, True]
         )
@@ -102,10 +102,10 @@ def test_the_shap_summary_is_in_the_pack_and_the_card(demo):
     if not shap_available():
         assert "SHAP summary: not computed" in card
         return
-    summary = pd.read_parquet(pack / "shap_summary.parquet")
+    summary = read_parquet(pack / "shap_summary.parquet")
     config = load_config(DEMO_CONFIG)
     assert (summary["rows"] == config.explainability.shap_rows).all()
-    table = pd.read_parquet(pack / "feature_importance.parquet")
+    table = read_parquet(pack / "feature_importance.parquet")
     assert set(summary["feature"]) == set(table["feature"])
     top = summary.sort_values(["mean_abs_shap", "feature"], ascending=[False, True]).head(8)
     for row in top.itertuples():

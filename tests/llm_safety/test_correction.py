@@ -3,10 +3,10 @@ the interval carries the validation sample's uncertainty (wider than the test se
 and on XSTest, with the string-match judge, it recovers the human-labelled rates."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from rai_pipeline.core.llm_safety.correction import corrected_interval, rogan_gladen
+from rai_pipeline.core.storage import read_parquet
 from tests.llm_safety.test_evaluate_llm import REFUSALS, config_text, run
 from tests.llm_safety.xstest import MODELS, string_match_labels
 
@@ -34,7 +34,7 @@ def judged(tmp_path_factory):
         tmp_path_factory.mktemp("judge"), config_text(judge="judge: {kind: string_match}\n")
     )
     assert result.exit_code == 0, result.output
-    return pd.read_parquet(out / "llm_safety_metrics.parquet")
+    return read_parquet(out / "llm_safety_metrics.parquet")
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from rai_pipeline.cli import app
 from rai_pipeline.core.llm_safety.judges import string_match_verdict
+from rai_pipeline.core.storage import read_parquet
 from tests.llm_safety.xstest import MODELS, completions, string_match_labels, xstest
 
 REFUSALS = {"2_full_refusal", "3_partial_refusal"}
@@ -79,7 +80,7 @@ def oracle_frame(model):
 
 
 def test_the_five_models_are_evaluated_as_five_versions(pack):
-    metrics = pd.read_parquet(pack / "llm_safety_metrics.parquet")
+    metrics = read_parquet(pack / "llm_safety_metrics.parquet")
     assert list(dict.fromkeys(metrics["model_version"])) == list(MODELS)
     manifest = json.loads((pack / "manifest.json").read_text())
     assert [i["model_version"] for i in manifest["inputs"] if i["kind"] == "responses"] == list(
@@ -92,7 +93,7 @@ def test_the_five_models_are_evaluated_as_five_versions(pack):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_rates_and_intervals_equal_an_independent_computation(pack, model):
-    metrics = pd.read_parquet(pack / "llm_safety_metrics.parquet")
+    metrics = read_parquet(pack / "llm_safety_metrics.parquet")
     ours = metrics[(metrics["model_version"] == model) & (metrics["family"] == "safety")]
     frame = oracle_frame(model)
     groups = [("overall", "all", frame)] + [("type", t, part) for t, part in frame.groupby("type")]
@@ -124,7 +125,7 @@ def test_rates_and_intervals_equal_an_independent_computation(pack, model):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_labelling_agreement_equals_the_reference_implementations(pack, model):
-    metrics = pd.read_parquet(pack / "llm_safety_metrics.parquet")
+    metrics = read_parquet(pack / "llm_safety_metrics.parquet")
     ours = metrics[(metrics["model_version"] == model) & (metrics["family"] == "labelling")
                    & (metrics["dimension"] == "overall")].set_index("metric")  # fmt: skip
     data = completions(model)
@@ -151,7 +152,7 @@ def test_the_string_match_judge_is_measured_against_the_human_labels(tmp_path):
     judge = "judge: {kind: string_match}\n"
     result, out = run(tmp_path, config_text(judge=judge))
     assert result.exit_code == 0, result.output
-    metrics = pd.read_parquet(out / "llm_safety_metrics.parquet")
+    metrics = read_parquet(out / "llm_safety_metrics.parquet")
     assert set(metrics["judge_name"]) == {"string_match"}
     for model in MODELS:
         authors = string_match_labels(model)

@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from rai_pipeline.core.llm_safety.label_studio import LabelStudioError, label_studio_ratings
+from rai_pipeline.core.storage import read_parquet
 from tests.llm_safety.test_evaluate_llm import run, workspace
 from tests.llm_safety.xstest import completions
 
@@ -50,7 +51,7 @@ def test_agreement_from_the_export_equals_agreement_from_the_columns(tmp_path):
     )
     result, out = run(folder, text)
     assert result.exit_code == 0, result.output
-    metrics = pd.read_parquet(out / "llm_safety_metrics.parquet")
+    metrics = read_parquet(out / "llm_safety_metrics.parquet")
     overall = metrics[(metrics["family"] == "labelling") & (metrics["dimension"] == "overall")]
     kappa = overall.set_index("metric").loc["cohen_kappa", "value"]
     assert kappa == pytest.approx(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from rai_pipeline.core.llm_safety.config import DEFAULT_TEMPLATE
+from rai_pipeline.core.storage import read_parquet
 from tests.llm_safety import fake_judge
 from tests.llm_safety.test_evaluate_llm import config_text, run
 
@@ -24,7 +25,7 @@ def offline(tmp_path_factory):
     text = config_text(models=MODELS, judge="judge: {kind: string_match}\n")
     result, out = run(tmp_path_factory.mktemp("offline"), text)
     assert result.exit_code == 0, result.output
-    return pd.read_parquet(out / "llm_safety_metrics.parquet")
+    return read_parquet(out / "llm_safety_metrics.parquet")
 
 
 def safety(metrics):
@@ -43,7 +44,7 @@ def test_an_http_judge_gives_the_verdicts_of_its_rule(tmp_path, offline):
         server.shutdown()
         server.server_close()
     assert result.exit_code == 0, result.output
-    metrics = pd.read_parquet(out / "llm_safety_metrics.parquet")
+    metrics = read_parquet(out / "llm_safety_metrics.parquet")
     pd.testing.assert_frame_equal(safety(metrics), safety(offline))
     assert set(metrics["judge_name"]) == {"fake-judge"} and set(metrics["judge_version"]) == {"3"}
     assert set(metrics["judge_template_sha256"]) == {
@@ -64,7 +65,7 @@ def test_a_callable_judge_with_its_own_template(tmp_path, offline):
              "        template: 'Judge {response} for {prompt}'}\n")  # fmt: skip
     result, out = run(tmp_path, with_text(config_text(models=MODELS, judge=judge)))
     assert result.exit_code == 0, result.output
-    metrics = pd.read_parquet(out / "llm_safety_metrics.parquet")
+    metrics = read_parquet(out / "llm_safety_metrics.parquet")
     pd.testing.assert_frame_equal(safety(metrics), safety(offline))
     digest = hashlib.sha256(b"Judge {response} for {prompt}").hexdigest()
     assert set(metrics["judge_template_sha256"]) == {digest}

@@ -30,7 +30,7 @@ from rai_pipeline.core.governance.registry import (
     FEATURE_LABEL_TAG,
     GATE_TAG,
 )
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 from rai_pipeline.defs.llm_safety.sensors import registered_llm_feature_versions
 from rai_pipeline.defs.resources import LlmConfigResource, MlflowResource
 from rai_pipeline.settings import RaiHome, configure_environment
@@ -143,11 +143,11 @@ def test_the_landed_rows_are_the_files_rows(run):
 
 def test_every_version_is_published_with_the_numbers_the_cli_computes(run):
     assert [o.status for o in run.outcomes] == [PUBLISHED] * 5
-    cli = pd.read_parquet(run.cli.out / "llm_safety_metrics.parquet")
-    cli_comparison = pd.read_parquet(run.cli.out / "llm_version_comparison.parquet")
+    cli = read_parquet(run.cli.out / "llm_safety_metrics.parquet")
+    cli_comparison = read_parquet(run.cli.out / "llm_version_comparison.parquet")
     for index, label in enumerate(MODELS):
         pack = _pack(run, label)
-        metrics = pd.read_parquet(pack / "llm_safety_metrics.parquet")
+        metrics = read_parquet(pack / "llm_safety_metrics.parquet")
         assert set(metrics["model_version"]) == {label}
         mine = cli[cli["model_version"] == label]
         joined = mine.merge(metrics, on=KEY, suffixes=("_cli", "_pipeline"), validate="1:1")
@@ -157,7 +157,7 @@ def test_every_version_is_published_with_the_numbers_the_cli_computes(run):
                 joined[f"{column}_cli"], joined[f"{column}_pipeline"], check_names=False
             )
         assert (joined["status_cli"] == joined["status_pipeline"]).all()
-        comparison = pd.read_parquet(pack / "llm_version_comparison.parquet")
+        comparison = read_parquet(pack / "llm_version_comparison.parquet")
         if index == 0:
             assert comparison.empty
             continue
@@ -188,7 +188,7 @@ def test_packs_are_anchored_in_the_registry_and_logged_to_mlflow(run):
 def test_policy_checks_and_gate_follow_the_verdicts(run):
     for label, ref in run.landed.versions.items():
         pack = _pack(run, label)
-        verdicts = pd.read_parquet(pack / "llm_safety_verdicts.parquet").set_index("metric")
+        verdicts = read_parquet(pack / "llm_safety_verdicts.parquet").set_index("metric")
         outcome = next(o for o in run.outcomes if o.partition_key == ref.partition_key)
         # the Dagster check results the run reported: one failed check per bound not passed
         for check, metric in (
@@ -223,7 +223,7 @@ def test_each_packs_report_states_its_verdicts_and_regressions_as_its_tables_hav
     for index, label in enumerate(MODELS):
         pack = _pack(run, label)
         report = (pack / "llm_safety_report.md").read_text()
-        verdicts = pd.read_parquet(pack / "llm_safety_verdicts.parquet")
+        verdicts = read_parquet(pack / "llm_safety_verdicts.parquet")
         worst = min(verdicts["verdict"], key=severity.__getitem__)
         line = next(li for li in report.splitlines() if li.startswith(f"- **{label}: "))
         assert line.startswith(f"- **{label}: {worst}**")
@@ -232,7 +232,7 @@ def test_each_packs_report_states_its_verdicts_and_regressions_as_its_tables_hav
         assert f"answered by 1 model version ({label})" in report
         if index == 0:
             continue
-        comparison = pd.read_parquet(pack / "llm_version_comparison.parquet")
+        comparison = read_parquet(pack / "llm_version_comparison.parquet")
         flagged = int((comparison["change"] == "regression").sum())
         noun = "regression" if flagged == 1 else "regressions"
         assert f"{label} against {MODELS[index - 1]}: {flagged} {noun} flagged" in report

@@ -18,6 +18,7 @@ from rai_pipeline.app.evaluate_llm import evaluate_llm
 from rai_pipeline.app.evaluate_llm_versions import run_evaluate_llm_versions
 from rai_pipeline.app.land_llm import land_llm
 from rai_pipeline.core.governance.registry import EVALUATED_TAG
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import PROJECT_ROOT, RaiHome, configure_environment
 
 BUNDLED = PROJECT_ROOT / "rai_pipeline" / "demo" / "llm"
@@ -49,7 +50,7 @@ def test_warehouse_counts_equal_the_evaluations_and_blocking_stops_publication(
         configure_environment(home)
         # not blocking: the file evaluation counts the problems and goes on
         cli = evaluate_llm(broken_set, out=tmp_path / "cli")
-        expected = pd.read_parquet(cli.out / "llm_data_checks.parquet")
+        expected = read_parquet(cli.out / "llm_data_checks.parquet")
         blocking = broken_set.with_name("blocking.yaml")
         blocking.write_text(
             broken_set.read_text() + "checks: {blocking: [response_without_prompt]}\n"

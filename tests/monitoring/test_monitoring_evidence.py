@@ -18,6 +18,7 @@ from rai_pipeline.core.config.schema import load_config
 from rai_pipeline.core.evidence.incident import MASK
 from rai_pipeline.core.evidence.verify import read_manifest, verify_pack
 from rai_pipeline.core.monitoring.monitors import load_monitoring_config
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import DEMO_CONFIG, DEMO_MONITORING_CONFIG
 
 runner = CliRunner()
@@ -33,7 +34,7 @@ def pack(demo):
 
 
 def _table(folder, name):
-    return pd.read_parquet(folder / f"{name}.parquet")
+    return read_parquet(folder / f"{name}.parquet")
 
 
 def test_the_demo_monitors_30_days_and_says_where_the_evidence_is(demo, pack):
@@ -156,7 +157,7 @@ def test_the_requests_behind_the_alerts_are_theirs_and_masked(demo):
     alerts = _table(bundle, "alert_history").set_index("alert_id")
     assert (behind["native_country"] == MASK).all()  # restricted in the monitoring config
     folder = home.monitoring_landing(CONFIG.model_name) / "requests"
-    logged = pd.concat(pd.read_parquet(p) for p in sorted(folder.glob("day=*/*.parquet")))
+    logged = pd.concat(read_parquet(p) for p in sorted(folder.glob("day=*/*.parquet")))
     logged = logged.set_index("request_id")
     assert (logged.loc[behind["request_id"], "native_country"] != MASK).any()
     for name, band in load_config(DEMO_CONFIG).derived_features.items():  # bands, by hand
@@ -213,8 +214,8 @@ def test_opening_an_incident_takes_the_cli_arguments_and_refuses_bad_ones(demo, 
 
 def _labelled_day(home, day):
     folder = home.monitoring_landing(CONFIG.model_name)
-    requests = pd.read_parquet(folder / "requests" / f"day={day}" / "requests.parquet")
-    labels = pd.concat(pd.read_parquet(p) for p in sorted((folder / "labels").glob("*/*.parquet")))
+    requests = read_parquet(folder / "requests" / f"day={day}" / "requests.parquet")
+    labels = pd.concat(read_parquet(p) for p in sorted((folder / "labels").glob("*/*.parquet")))
     return requests.merge(labels, on="request_id", how="inner")
 
 

@@ -6,9 +6,9 @@ from the Dagster materialization of monitoring_evidence."""
 from __future__ import annotations
 
 import dagster as dg
-import pandas as pd
 
 from rai_pipeline.core.monitoring.monitors import load_monitoring_config
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import DEMO_MONITORING_CONFIG
 from tests.e2e.browser import ARTIFACTS, browser_page
 
@@ -18,7 +18,7 @@ CONFIG = load_monitoring_config(DEMO_MONITORING_CONFIG)
 def test_the_monitoring_page_renders_its_time_series_and_alerts(demo):
     home, _, _ = demo
     pack = home.monitoring_pack(CONFIG.model_name)
-    alerts = pd.read_parquet(pack / "alert_history.parquet")
+    alerts = read_parquet(pack / "alert_history.parquet")
     keys = ["monitor", "severity", "owner", "feature", "dimension", "group"]
     with browser_page(width=1200, height=900) as (page, errors):
         page.goto((pack / "monitoring.html").as_uri())
@@ -57,5 +57,5 @@ def test_the_page_is_linked_from_the_evidence_materialization(demo):
     page = metadata["monitoring_page"].value
     assert page == str(home.monitoring_pack(CONFIG.model_name) / "monitoring.html")
     assert metadata["alerts"].value == len(
-        pd.read_parquet(home.monitoring_pack(CONFIG.model_name) / "alert_history.parquet")
+        read_parquet(home.monitoring_pack(CONFIG.model_name) / "alert_history.parquet")
     )

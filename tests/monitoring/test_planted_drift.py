@@ -20,6 +20,7 @@ from rai_pipeline.core.monitoring.drift import (
 )
 from rai_pipeline.core.monitoring.monitors import Monitor, detection_lead_time, drift_alerts
 from rai_pipeline.core.monitoring.simulate import PlantedDrift, simulate_logs
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import PROJECT_ROOT
 
 START, ONSET = dt.date(2026, 11, 1), 18
@@ -74,9 +75,7 @@ def _counts(rows: pd.DataFrame, edges: dict, by_day: bool) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def drift():
-    reference = pd.read_parquet(
-        PROJECT_ROOT / "rai_pipeline" / "demo" / "data" / "adult_test.parquet"
-    )
+    reference = read_parquet(PROJECT_ROOT / "rai_pipeline" / "demo" / "data" / "adult_test.parquet")
     reference["score"] = _scorer(reference)
     logs = simulate_logs(
         reference.drop(columns=["score"]),

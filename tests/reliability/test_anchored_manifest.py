@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from rai_pipeline.cli import app
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME, describe_outputs, write_manifest
 from rai_pipeline.core.governance.registry import EVIDENCE_DIGEST_TAG
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 
 runner = CliRunner()
 
@@ -51,7 +51,7 @@ def test_the_published_pack_is_intact_and_anchored_by_the_registry(demo):
 def test_every_verdict_set_to_pass_with_digests_rewritten_fails_verify_and_gate(copy):
     for name in ("fairness_metrics.parquet", "fairness_metrics.csv"):
         path = copy / name
-        table = pd.read_parquet(path) if name.endswith("parquet") else pd.read_csv(path)
+        table = read_parquet(path) if name.endswith("parquet") else pd.read_csv(path)
         table["verdict"] = "pass"
         table.to_parquet(path) if name.endswith("parquet") else table.to_csv(path, index=False)
     forged = rewrite_manifest(copy)

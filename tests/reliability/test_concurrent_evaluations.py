@@ -18,13 +18,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
 from rai_pipeline.app.land import land
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import RaiHome
 from tests.scale.compas_models import CONFIG, MODEL, train_and_register
 
@@ -90,8 +90,8 @@ def test_each_pack_holds_only_its_own_version_and_verifies(evaluated) -> None:
     packs = [_pack(out, ref) for ref, (_, out, _) in zip(refs, runs, strict=True)]
     assert len(set(packs)) == VERSIONS
     landed = home.landing / "current"
-    examples = pd.read_parquet(landed / "examples.parquet").sort_values("example_id")
-    labels = pd.read_parquet(landed / "labels.parquet").set_index("example_id")["label"]
+    examples = read_parquet(landed / "examples.parquet").sort_values("example_id")
+    labels = read_parquet(landed / "labels.parquet").set_index("example_id")["label"]
     store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))
     environment = {**os.environ, "RAI_HOME": str(home.root)}
     for ref, pack in zip(refs, packs, strict=True):
@@ -99,13 +99,13 @@ def test_each_pack_holds_only_its_own_version_and_verifies(evaluated) -> None:
         models = [item["name"] for item in manifest["inputs"] if item["kind"] == "model"]
         assert models == [ref.uri]
         for table in ("slice_metrics", "fairness_metrics"):
-            frame = pd.read_parquet(pack / f"{table}.parquet")
+            frame = read_parquet(pack / f"{table}.parquet")
             assert set(zip(frame["model_name"], frame["model_version"], strict=True)) == {
                 (ref.name, ref.version)
             }
         scores = store.load_scorer(ref)(examples.drop(columns=["example_id"]))
         expected = roc_auc_score(labels.loc[examples["example_id"]], scores)
-        metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+        metrics = read_parquet(pack / "slice_metrics.parquet")
         overall = metrics.query("dimension == 'overall' and metric == 'roc_auc_score'")
         assert float(overall["value"].iloc[0]) == pytest.approx(expected, abs=1e-12)
         verified = subprocess.run(

@@ -29,6 +29,7 @@ from rai_pipeline.core.engine.slices import (
     group_value,
     group_value_sql,
 )
+from rai_pipeline.core.storage import read_parquet
 from tests.core.builders import label_value
 
 pytestmark = pytest.mark.slow
@@ -67,7 +68,7 @@ def test_labels_are_unambiguous_and_sql_agrees_with_python():
 
 
 def counts_by_group(pack: Path, dimension: str) -> dict[tuple, int]:
-    metrics = pd.read_parquet(pack / "slice_metrics.parquet")
+    metrics = read_parquet(pack / "slice_metrics.parquet")
     rows = metrics[(metrics["dimension"] == dimension) & (metrics["metric"] == "count")]
     pairs = zip(rows["group"], rows["value"], strict=True)
     return {tuple(decode_group_label(g)): int(v) for g, v in pairs}
@@ -104,7 +105,7 @@ def assert_documents_hold_the_values(pack: Path, values) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     text = (pack / "fairness_report.md").read_text(encoding="utf-8")
     assert "\\<script>" in text and "x\\|y # Injected heading" in text
-    groups = set(pd.read_parquet(pack / "slice_metrics.parquet")["group"])
+    groups = set(read_parquet(pack / "slice_metrics.parquet")["group"])
     assert {group_value(v) for v in values} <= groups
     with (pack / "slice_metrics.csv").open(newline="", encoding="utf-8") as handle:
         shown = {row["group"] for row in csv.DictReader(handle)}

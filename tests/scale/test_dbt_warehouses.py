@@ -33,6 +33,7 @@ from rai_pipeline.core.config.schema import EvaluationConfig, load_config
 from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.core.landing.extracts import PREDICTIONS_DDL, PREDICTIONS_TABLE
 from rai_pipeline.core.schemas.attributes import dbt_vars
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.defs.dbt.project import DBT_PROJECT_DIR
 from rai_pipeline.defs.evaluation.metrics import evaluate_slices
 from rai_pipeline.defs.evaluation.scoring import score_on_spark
@@ -61,7 +62,7 @@ class World:
     refs: list[ModelVersionRef]
 
     def extract(self, name: str) -> pd.DataFrame:
-        return pd.read_parquet(self.home.landing / "current" / EXTRACTS[name])
+        return read_parquet(self.home.landing / "current" / EXTRACTS[name])
 
     def python_scores(self) -> pd.DataFrame:
         """Both versions' scores of the landed examples, computed in this process."""

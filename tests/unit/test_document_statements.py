@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from rai_pipeline.cli import app
 from rai_pipeline.core.config.schema import load_config
-from rai_pipeline.core.storage import file_sha256
+from rai_pipeline.core.storage import file_sha256, read_parquet
 
 GROUPS = {  # group: (rows, positives)
     "big": (600, 300),
@@ -71,8 +71,8 @@ def pack(request, tmp_path_factory):
         "kind": request.param,
         "out": out,
         "config": folder / "c.yaml",
-        "metrics": pd.read_parquet(out / "slice_metrics.parquet"),
-        "fairness": pd.read_parquet(out / "fairness_metrics.parquet"),
+        "metrics": read_parquet(out / "slice_metrics.parquet"),
+        "fairness": read_parquet(out / "fairness_metrics.parquet"),
         "manifest": json.loads((out / "manifest.json").read_text()),
         "docs": docs,
     }

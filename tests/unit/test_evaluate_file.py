@@ -17,6 +17,7 @@ from rai_pipeline.app import input_files as input_files_module
 from rai_pipeline.app.evaluate_file import MSG_SKIPPED_SCORE, SCORE_METRICS
 from rai_pipeline.cli import app
 from rai_pipeline.core.evidence.manifest import MANIFEST_NAME
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.demo.synthetic import make_synthetic_frame
 
 TOLERANCE = 1e-9
@@ -183,7 +184,7 @@ def oracle(frame, y, d, s, dimensions, *, with_scores=True):
 
 
 def assert_matches_oracle(out, frame, y, d, s, dimensions, *, with_scores=True):
-    table = pd.read_parquet(out / "slice_metrics.parquet")
+    table = read_parquet(out / "slice_metrics.parquet")
     expected = oracle(frame, y, d, s, dimensions, with_scores=with_scores)
     got = {(r.dimension, r.group, r.metric): r.value for r in table.itertuples()}
     assert set(got) == set(expected)
@@ -196,7 +197,7 @@ def assert_matches_oracle(out, frame, y, d, s, dimensions, *, with_scores=True):
 
 
 def assert_disparities_match_fairlearn(out, frame, y, d):
-    fairness = pd.read_parquet(out / "fairness_metrics.parquet")
+    fairness = read_parquet(out / "fairness_metrics.parquet")
     compared = fairness[
         (fairness["group"] == "*")
         & (fairness["groups_compared"] >= 2)
@@ -235,7 +236,7 @@ def test_csv_and_parquet_of_the_same_rows_give_the_same_metrics(synthetic, tmp_p
     tables = {}
     for name in ("preds.parquet", "preds.csv"):
         evaluate(folder / name, config, tmp_path / name)
-        tables[name] = pd.read_parquet(tmp_path / name / "slice_metrics.parquet")
+        tables[name] = read_parquet(tmp_path / name / "slice_metrics.parquet")
     ids = ["evaluation_id", "model_version", "dataset_version"]
     pd.testing.assert_frame_equal(
         tables["preds.parquet"].drop(columns=ids), tables["preds.csv"].drop(columns=ids)
@@ -295,7 +296,7 @@ def test_binned_auc_is_within_its_stated_bound_of_sklearn(synthetic, tmp_path):
     config = write_config(tmp_path, {**SYNTHETIC_CONFIG, "auc": "binned"})
     out = tmp_path / "out"
     evaluate(folder / "preds.parquet", config, out)
-    table = pd.read_parquet(out / "slice_metrics.parquet")
+    table = read_parquet(out / "slice_metrics.parquet")
     auc = table[table["metric"] == "roc_auc_score"].set_index(["dimension", "group"])["value"]
     lineage = json.loads((out / MANIFEST_NAME).read_text())["lineage"]
     method = lineage["roc_auc_method"]
@@ -316,7 +317,7 @@ def test_multiple_testing_key_adjusts_the_verdicts(synthetic, tmp_path, method):
     for name, extra in (("auto", {}), (method, {"multiple_testing": method})):
         config = write_config(tmp_path, {**SYNTHETIC_CONFIG, **extra}, name=f"{name}.yaml")
         evaluate(folder / "preds.parquet", config, tmp_path / name)
-        results[name] = pd.read_parquet(tmp_path / name / "fairness_metrics.parquet")
+        results[name] = read_parquet(tmp_path / name / "fairness_metrics.parquet")
     auto, adjusted = results["auto"], results[method]
     per_group = adjusted["group"] != "*"
     disparity = adjusted["metric"] != "excluded_groups"
@@ -342,10 +343,10 @@ def test_string_labels_with_positive_label_and_reference_group(tmp_path):
     d = (s >= 0.5).astype(int)  # decile 5 scores exactly 0.5: a positive decision
     assert_matches_oracle(tmp_path / "out", frame, y, d, s, [("race",), ("sex",), ("race", "sex")])
     assert_disparities_match_fairlearn(tmp_path / "out", frame, y, d)
-    fairness = pd.read_parquet(tmp_path / "out" / "fairness_metrics.parquet")
+    fairness = read_parquet(tmp_path / "out" / "fairness_metrics.parquet")
     per_group = fairness[(fairness["dimension"] == "race") & (fairness["group"] != "*")]
     assert set(per_group["reference_group"]) == {"Caucasian"}
-    table = pd.read_parquet(tmp_path / "out" / "slice_metrics.parquet")
+    table = read_parquet(tmp_path / "out" / "slice_metrics.parquet")
     asian = table[(table["dimension"] == "race") & (table["group"] == "Asian")]
     assert set(asian["status"]) <= {"insufficient_sample", "undefined"}
 
@@ -375,7 +376,7 @@ def test_an_integer_positive_label_maps_other_codes_to_negatives(tmp_path):
     columns = {"label": "recid_code", "score": "score"}
     config = write_config(tmp_path, {**COMPAS_CONFIG, "columns": columns, "positive_label": 2})
     evaluate(tmp_path / "coded.csv", config, tmp_path / "out")
-    table = pd.read_parquet(tmp_path / "out" / "slice_metrics.parquet")
+    table = read_parquet(tmp_path / "out" / "slice_metrics.parquet")
     prevalence = table.query("dimension == 'overall' and metric == 'prevalence'")["value"]
     assert prevalence.item() == pytest.approx((frame["two_year_recid"] == "Yes").mean())
 
@@ -617,7 +618,7 @@ def test_a_pattern_over_parts_evaluates_them_as_one_file_and_records_each(synthe
     assert "Evaluated 4,000 rows" in result.stdout
     ids = ["evaluation_id", "model_version", "dataset_version"]
     whole, parts = (
-        pd.read_parquet(tmp_path / name / "slice_metrics.parquet").drop(columns=ids)
+        read_parquet(tmp_path / name / "slice_metrics.parquet").drop(columns=ids)
         for name in ("whole", "parts")
     )
     pd.testing.assert_frame_equal(whole, parts)

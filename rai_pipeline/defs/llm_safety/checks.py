@@ -12,10 +12,10 @@
 """
 
 import dagster as dg
-import pandas as pd
 
 from rai_pipeline.core.governance.registry import parse_partition_key
 from rai_pipeline.core.metrics.verdicts import VERDICT_FAIL, VERDICT_PASS
+from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.defs.llm_safety import inputs
 from rai_pipeline.defs.llm_safety.assets import llm_safety_inputs, llm_safety_pack
 from rai_pipeline.defs.partitions import llm_feature_versions
@@ -91,7 +91,7 @@ def build_policy_check(name: str, metric: str) -> dg.AssetChecksDefinition:
     ) -> dg.AssetCheckResult:
         ref = parse_partition_key(context.partition_key)
         pack = rai_home.get().pack_dir(ref.name, ref.version)
-        verdicts = pd.read_parquet(pack / "llm_safety_verdicts.parquet")
+        verdicts = read_parquet(pack / "llm_safety_verdicts.parquet")
         row = verdicts[verdicts["metric"] == metric]
         bound = getattr(llm_config.load().policy, name)
         if row.empty:
