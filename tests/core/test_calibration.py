@@ -4,10 +4,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from rai_pipeline.core.engine.slices import build_slices
 from rai_pipeline.core.engine.statistics import compute_score_histograms
-from rai_pipeline.core.metrics.calibration import calibration_curves
+from rai_pipeline.core.metrics.calibration import calibration_curves, sum_of_binomials_pmf
 
 BINS = 10
 
@@ -112,3 +113,24 @@ def test_without_resamples_the_reference_columns_are_empty_and_the_rest_unchange
     )
     again = calibration_curves(hist, bins=BINS, n_bootstrap=100).errors
     pd.testing.assert_frame_equal(full, again)  # seeded
+
+
+@pytest.mark.parametrize(
+    ("trials", "probabilities"),
+    [
+        ([1, 1, 1], [0.5, 0.5, 0.5]),
+        ([3, 1, 7, 2], [0.0, 1.0, 0.3, 0.97]),
+        ([1] * 80, list(np.linspace(0.01, 0.99, 80))),
+        ([5000, 20_000], [0.0004, 0.00002]),  # many trials, tiny variance: a window of them
+        ([400, 2], [1.0, 0.5]),  # the mass far from zero
+    ],
+)
+def test_the_sum_of_binomials_is_the_convolution_of_their_distributions(trials, probabilities):
+    """scipy's binomial distributions convolved one by one are the oracle."""
+    exact = np.array([1.0])
+    for n, p in zip(trials, probabilities, strict=True):
+        exact = np.convolve(exact, stats.binom.pmf(np.arange(n + 1), n, p))
+    lowest, pmf = sum_of_binomials_pmf(np.array(trials), np.array(probabilities))
+    assert lowest >= 0 and lowest + pmf.size <= exact.size
+    np.testing.assert_allclose(pmf, exact[lowest : lowest + pmf.size], atol=1e-13)
+    assert exact[:lowest].sum() + exact[lowest + pmf.size :].sum() < 1e-13

@@ -28,9 +28,10 @@ meets the minimum sizes also gets
     the mean ECE of the same scores with labels drawn as a perfectly calibrated model would
     produce them: a bin's positives are then a sum of Bernoulli(:math:`s_i`), with mean
     :math:`\sum s` and variance :math:`\sum s(1 - s)` known exactly from the fine bins' sums;
-    it is drawn as a normal when that variance is at least :data:`NORMAL_VARIANCE`, else as
-    the sum of each fine bin's Binomial(:math:`n_f`, :math:`\bar s_f`). This is the value to
-    read the observed ECE against;
+    it is drawn as a normal when that variance is at least :data:`NORMAL_VARIANCE`, else from
+    the exact distribution of the sum of each fine bin's Binomial(:math:`n_f`,
+    :math:`\bar s_f`) (:func:`sum_of_binomials_pmf`). This is the value to read the observed
+    ECE against;
 ``calibration_p_value``
     the share of those perfectly calibrated draws whose ECE is at least the observed one
     (:math:`(1 + \#\{ECE^0 \ge ECE\}) / (1 + R)`): small values mean the group's scores are not
@@ -116,6 +117,44 @@ class CalibrationResult:
     errors: pd.DataFrame
 
 
+# the exact sum of binomials is computed on a window of this many standard deviations (plus
+# TAIL_SLACK) around its mean: by Bernstein's inequality the mass outside is below 1e-25
+TAIL_SDS, TAIL_SLACK = 12.0, 40.0
+
+
+def sum_of_binomials_pmf(
+    trials: npt.NDArray[np.int64], probabilities: _Array
+) -> tuple[int, _Array]:
+    """The distribution of a sum of independent Binomial(``trials[f]``,
+    ``probabilities[f]``): ``(lowest, pmf)`` with ``pmf[i] = P(sum = lowest + i)``.
+
+    Computed exactly, up to rounding, from the sum's characteristic function at the roots of
+    unity of the window's length (one discrete Fourier transform), on the window of
+    :data:`TAIL_SDS` standard deviations plus :data:`TAIL_SLACK` around the mean, clipped to
+    ``[0, sum(trials)]``. Cost: number of binomials x window length, whatever the trials.
+
+    Examples
+    --------
+    >>> lowest, pmf = sum_of_binomials_pmf(np.array([1, 1]), np.array([0.5, 0.5]))
+    >>> lowest, pmf.round(12).tolist()
+    (0, [0.25, 0.5, 0.25])
+    """
+    trials = np.asarray(trials, dtype=np.int64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    mean = float((trials * p).sum())
+    spread = TAIL_SDS * float(np.sqrt((trials * p * (1 - p)).sum())) + TAIL_SLACK
+    lowest = max(0, int(np.floor(mean - spread)))
+    highest = min(int(trials.sum()), int(np.ceil(mean + spread)))
+    length = highest - lowest + 1
+    roots = np.exp(-2j * np.pi * np.arange(length) / length)
+    factors = (1 - p)[:, None] + p[:, None] * roots[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        transform = np.prod(factors ** trials[:, None], axis=0)
+    aliased = np.fft.ifft(transform).real  # P(sum = x) at x mod length
+    pmf = np.clip(aliased[(lowest + np.arange(length)) % length], 0.0, None)
+    return lowest, pmf / pmf.sum()
+
+
 def _ece(positives: _Array, score_sums: _Array, n: float) -> _Array:
     """ECE over the last axis from per-bin positives and sums of scores."""
     return np.abs(positives - score_sums).sum(axis=-1) / n
@@ -147,7 +186,8 @@ def _ece_resamples(
     replicates = _ece(drawn.reshape(n_bootstrap, 2, coarse)[:, 1, :], per_bin, n)
     # Under perfect calibration a bin's positives are a sum of Bernoulli(s_i): mean S = sum s,
     # variance V = sum s (1 - s), both exact from the fine bins. Bins with V >= NORMAL_VARIANCE
-    # draw it as a normal; the others draw every fine bin's Binomial(n_f, mean score).
+    # draw it as a normal; the others draw from the exact distribution of the sum of the fine
+    # bins' Binomial(n_f, mean score).
     rows, fine_sums, fine_squares = counts.sum(axis=0), sums.sum(axis=0), squares.sum(axis=0)
     coarse_sums = fine_sums.reshape(coarse, factor).sum(axis=1)
     variance_calibrated = np.maximum(
@@ -158,13 +198,15 @@ def _ece_resamples(
     positives[:, normal] = coarse_sums[normal] + np.sqrt(
         variance_calibrated[normal]
     ) * rng.standard_normal((n_bootstrap, int(normal.sum())))
-    exact = (rows > 0) & ~np.repeat(normal, factor)
-    if exact.any():
-        p = np.clip(fine_sums[exact] / rows[exact], 0.0, 1.0)
-        labels = rng.binomial(rows[exact].astype(np.int64), p, size=(n_bootstrap, int(exact.sum())))
-        bins_of = np.flatnonzero(exact) // factor  # sorted
-        starts = np.flatnonzero(np.r_[True, bins_of[1:] != bins_of[:-1]])
-        positives[:, bins_of[starts]] = np.add.reduceat(labels, starts, axis=1)
+    rows_of, sums_of = rows.reshape(coarse, factor), fine_sums.reshape(coarse, factor)
+    for c in np.flatnonzero(~normal & (rows_of.sum(axis=1) > 0)):
+        present = rows_of[c] > 0
+        trials = rows_of[c][present]
+        lowest, pmf = sum_of_binomials_pmf(
+            trials.astype(np.int64), np.clip(sums_of[c][present] / trials, 0.0, 1.0)
+        )
+        drawn_at = np.searchsorted(np.cumsum(pmf), rng.random(n_bootstrap), side="right")
+        positives[:, c] = lowest + np.minimum(drawn_at, pmf.size - 1)
     calibrated = _ece(positives, coarse_sums, n)
     return replicates, calibrated
 
