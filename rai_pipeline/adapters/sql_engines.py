@@ -10,9 +10,10 @@ runs there, so rows never leave the warehouse; only the aggregates come back.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -29,14 +30,23 @@ _POSTGRES_TYPES = {
 }
 _SPARK_TYPES = {"int64": "long", "int32": "integer", "float64": "double", "bool": "boolean"}
 _NULL = "\\N"
+# psycopg2's type codes of PostgreSQL's floating-point types (float4, float8)
+_POSTGRES_FLOAT_OIDS = frozenset({700, 701})
 
 
 class QueryResult:
-    """Rows of one query, read as a DuckDB result is."""
+    """Rows of one query, read as a DuckDB result is. ``floats`` names the columns the engine
+    typed as floating point: read as float64 even when every value is NULL, as DuckDB does."""
 
-    def __init__(self, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    def __init__(
+        self,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        floats: Collection[str] = (),
+    ) -> None:
         self.columns = list(columns)
         self.rows = rows
+        self.floats = set(floats)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return [tuple(_plain(value) for value in row) for row in self.rows]
@@ -55,6 +65,8 @@ class QueryResult:
                 whole = all(v is None or v == v.to_integral_value() for v in values)
                 nulls = values.isna().any()
                 frame[column] = values.astype("float64" if nulls or not whole else "int64")
+            elif column in self.floats and values.dtype == object:
+                frame[column] = values.astype("float64")
         return frame
 
 
@@ -94,31 +106,57 @@ class PostgresEngine:
             if cursor.description is None:
                 return QueryResult([], [])
             columns = [column.name for column in cursor.description]
-            return QueryResult(columns, cursor.fetchall())
+            floats = [c.name for c in cursor.description if c.type_code in _POSTGRES_FLOAT_OIDS]
+            return QueryResult(columns, cursor.fetchall(), floats)
 
     def load_table(self, table: str, frame: pd.DataFrame) -> None:
         """``frame`` as the table ``table`` (``schema.name``), replacing one of that name, in
         one transaction: numbers as numbers, anything else as text, missing values as NULL;
         the rows go in with one ``COPY``."""
         relation = qualified_relation(table)
-        columns = ", ".join(
-            f"{quote_identifier(str(name))} {_POSTGRES_TYPES.get(str(dtype), 'TEXT')}"
-            for name, dtype in frame.dtypes.items()
-        )
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False, na_rep=_NULL)
-        buffer.seek(0)
         schema = _schema_of(table)
+        with self._transaction() as cursor:
+            if schema:
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            cursor.execute(f"DROP TABLE IF EXISTS {relation}")
+            cursor.execute(f"CREATE TABLE {relation} ({_postgres_columns(frame)})")
+            _copy_into(cursor, relation, frame)
+
+    def replace_rows(
+        self, schema: str, table: str, frame: pd.DataFrame, key: Mapping[str, str]
+    ) -> None:
+        """The rows of ``schema.table`` matching ``key`` replaced by ``frame``, in one
+        transaction: the table is created from the frame's columns on first use, columns the
+        frame adds are added (older rows get NULL), the key's rows deleted, the frame's copied
+        in (what :func:`rai_pipeline.core.engine.results.replace_rows` does on DuckDB)."""
+        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        with self._transaction() as cursor:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {relation} ({_postgres_columns(frame)})")
+            cursor.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s",
+                (schema, table),
+            )
+            existing = {row[0] for row in cursor.fetchall()}
+            for name, dtype in frame.dtypes.items():
+                if str(name) not in existing:
+                    cursor.execute(
+                        f"ALTER TABLE {relation} ADD COLUMN {quote_identifier(str(name))} "
+                        f"{_POSTGRES_TYPES.get(str(dtype), 'TEXT')}"
+                    )
+            condition = " AND ".join(f"{quote_identifier(column)} = %s" for column in key)
+            cursor.execute(f"DELETE FROM {relation} WHERE {condition}", list(key.values()))
+            _copy_into(cursor, relation, frame)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A cursor inside one transaction: committed when the block ends, rolled back when it
+        raises; the connection is in autocommit again afterwards."""
         self._connection.autocommit = False
         try:
             with self._connection.cursor() as cursor:
-                if schema:
-                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
-                cursor.execute(f"DROP TABLE IF EXISTS {relation}")
-                cursor.execute(f"CREATE TABLE {relation} ({columns})")
-                cursor.copy_expert(
-                    f"COPY {relation} FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')", buffer
-                )
+                yield cursor
             self._connection.commit()
         except BaseException:
             self._connection.rollback()
@@ -173,6 +211,25 @@ class SparkEngine:
         if database:
             self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         data.write.mode("overwrite").format("parquet").saveAsTable(table)
+
+
+def _postgres_columns(frame: pd.DataFrame) -> str:
+    """The column definitions of a table holding ``frame`` (anything but numbers as text)."""
+    return ", ".join(
+        f"{quote_identifier(str(name))} {_POSTGRES_TYPES.get(str(dtype), 'TEXT')}"
+        for name, dtype in frame.dtypes.items()
+    )
+
+
+def _copy_into(cursor: Any, relation: str, frame: pd.DataFrame) -> None:
+    """``frame``'s rows appended to ``relation`` with one ``COPY`` (missing values as NULL)."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, na_rep=_NULL)
+    buffer.seek(0)
+    columns = ", ".join(quote_identifier(str(name)) for name in frame.columns)
+    cursor.copy_expert(
+        f"COPY {relation} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')", buffer
+    )
 
 
 def _schema_of(table: str) -> str:

@@ -2,7 +2,10 @@
 
 Evaluation results (sufficient statistics, slice and fairness metrics, the evaluation record)
 are small, O(groups x metrics), and live in schema ``rai`` so that later evaluations, reports
-and audits can query them beside the evaluation frames.
+and audits can query them beside the evaluation frames. On DuckDB the rows are written here;
+on another engine (a :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine`) by the
+engine's own ``replace_rows``, in one transaction as here; reading and deleting are the same
+SQL on both.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ def replace_rows(
     for column, value in key.items():
         if column not in frame.columns or not (frame[column].astype(str) == str(value)).all():
             raise ValueError(f"every row written to {table} must have {column} = {value!r}")
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        # another engine (rai_pipeline.adapters.sql_engines) writes in its own transaction
+        conn.replace_rows(RESULTS_SCHEMA, table, frame, key)
+        return len(frame)
     target = _table(table)
     conn.execute(f"create schema if not exists {quote_identifier(RESULTS_SCHEMA)}")
     conn.register("_rai_incoming", frame)

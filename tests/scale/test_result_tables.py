@@ -1,0 +1,92 @@
+"""The result tables (schema ``rai``: replace one evaluation's rows, read them back, delete
+them) on a real PostgreSQL server give what they give on DuckDB, the default warehouse: the
+same rows and types back, the other keys' rows untouched, new columns added, and a write that
+fails leaves the earlier rows as they were."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from rai_pipeline.adapters.sql_engines import PostgresEngine
+from rai_pipeline.core.engine import results
+
+TABLE = "slice_metrics"
+
+
+def rows(version: str, n: int = 3, *, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "model_name": "m",
+            "model_version": version,
+            "group": ["a, b", 'quote " and \\ slash', "line\nbreak"][:n],
+            "n": rng.integers(0, 10**12, n).astype("int64"),
+            "value": [0.1 + 0.2, np.nan, 1 / 3][:n],
+            "ci_lower": [np.nan] * n,  # a float column holding only missing values
+            "note": [None, "", "ünïcode"][:n],
+        }
+    )
+
+
+@pytest.fixture
+def engines(postgres):
+    with PostgresEngine.connect(**postgres.dsn()) as pg:
+        pg.execute(f"DROP SCHEMA IF EXISTS {results.RESULTS_SCHEMA} CASCADE")
+        yield pg, duckdb.connect()
+
+
+def read(conn, version: str) -> pd.DataFrame:
+    got = results.read_rows(conn, TABLE, key={"model_name": "m", "model_version": version})
+    return got.sort_values("n", ignore_index=True)
+
+
+def test_rows_read_back_as_on_duckdb(engines) -> None:
+    for conn in engines:
+        for version in ("1", "2"):
+            written = results.replace_rows(
+                conn, TABLE, rows(version, seed=int(version)), key={"model_version": version}
+            )
+            assert written == 3
+    on_postgres, on_duckdb = (read(conn, "1") for conn in engines)
+    pd.testing.assert_frame_equal(on_postgres, on_duckdb, check_exact=True)
+    pd.testing.assert_frame_equal(
+        on_postgres, rows("1", seed=1).sort_values("n", ignore_index=True)
+    )
+    assert on_postgres["ci_lower"].dtype == np.float64
+
+
+def test_a_new_run_replaces_only_its_own_key_and_adds_new_columns(engines) -> None:
+    for conn in engines:
+        results.replace_rows(conn, TABLE, rows("1"), key={"model_version": "1"})
+        results.replace_rows(conn, TABLE, rows("2"), key={"model_version": "2"})
+        again = rows("1", n=2, seed=5).assign(status="ok")
+        results.replace_rows(conn, TABLE, again, key={"model_version": "1"})
+    pg, dk = engines
+    pg_1, pg_2 = read(pg, "1"), read(pg, "2")
+    pd.testing.assert_frame_equal(pg_1, read(dk, "1"), check_exact=True)
+    pd.testing.assert_frame_equal(pg_2, read(dk, "2"), check_exact=True)
+    assert len(pg_1) == 2 and set(pg_1["status"]) == {"ok"}
+    assert len(pg_2) == 3 and pg_2["status"].isna().all()
+
+
+def test_a_failed_write_keeps_the_earlier_rows(engines) -> None:
+    for conn in engines:
+        results.replace_rows(conn, TABLE, rows("1"), key={"model_version": "1"})
+        before = read(conn, "1")
+        bad = rows("1").astype({"n": object})
+        bad.loc[0, "n"] = "not a number"
+        with pytest.raises(Exception, match=r"(?i)not a number|invalid input|conversion"):
+            results.replace_rows(conn, TABLE, bad, key={"model_version": "1"})
+        pd.testing.assert_frame_equal(read(conn, "1"), before)
+
+
+def test_delete_and_a_missing_table(engines) -> None:
+    for conn in engines:
+        assert results.read_rows(conn, "absent", key={"model_version": "1"}).empty
+        results.delete_rows(conn, "absent", key={"model_version": "1"})
+        results.replace_rows(conn, TABLE, rows("1"), key={"model_version": "1"})
+        results.delete_rows(conn, TABLE, key={"model_version": "1"})
+        assert read(conn, "1").empty
