@@ -30,7 +30,7 @@ from rai_pipeline.core.engine.slices import (
     group_value_sql,
     split_group_label,
 )
-from rai_pipeline.core.engine.sql import quote_identifier, quote_literal
+from rai_pipeline.core.engine.sql import quote_identifier, quote_literal, relation_columns
 from rai_pipeline.core.evidence.incident import MASK
 from rai_pipeline.core.metrics.verdicts import AGGREGATE_GROUP
 from rai_pipeline.settings import RaiHome
@@ -75,8 +75,7 @@ def _hidden_columns(pack: Path) -> set[str]:
 
 
 def _parquet_columns(conn: duckdb.DuckDBPyConnection, literal: str) -> list[str]:
-    described = conn.execute(f"describe select * from read_parquet({literal})").fetchall()
-    return [row[0] for row in described if row[0] != "example_id"]
+    return [c for c in relation_columns(conn, f"read_parquet({literal})") if c != "example_id"]
 
 
 def _frame_relation(pack: Path) -> str:
@@ -202,11 +201,7 @@ def _read_pipeline_rows(
     frame_columns = ["f.example_id", "f.label", "f.score", "f.decision", "f.threshold"]
     with connect_warehouse(home.warehouse, read_only=True, say=_say) as conn:
         wide = _frame_relation(pack)
-        sensitive = [
-            row[0]
-            for row in conn.execute(f"describe select * from {wide}").fetchall()
-            if row[0] not in FRAME_COLUMNS
-        ]
+        sensitive = [c for c in relation_columns(conn, wide) if c not in FRAME_COLUMNS]
         example_columns = _parquet_columns(conn, examples)
         sources = [c for c in _parquet_columns(conn, attributes) if c not in sensitive]
         shown_examples = [c for c in example_columns if include_restricted or c not in hidden]

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -86,11 +87,16 @@ def scores_digest(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> str:
 def predictions_digest(conn: Any, *, model_name: str, model_version: str) -> str:
     """:func:`scores_digest` of one model version's rows in the predictions table, streamed
     from the warehouse in batches (memory stays bounded)."""
-    reader = conn.sql(
+    sql = (
         f"select example_id, score from {PREDICTIONS_TABLE} "
-        "where model_name = ? and model_version = ? order by example_id",
-        params=[model_name, model_version],
-    ).to_arrow_reader(SCORE_BATCH_ROWS)
+        "where model_name = ? and model_version = ? order by example_id"
+    )
+    if not isinstance(conn, duckdb.DuckDBPyConnection):  # another engine: one batch
+        rows = conn.execute(sql, [model_name, model_version]).df()
+        return scores_digest(
+            [(rows["example_id"].to_numpy(np.int64), rows["score"].to_numpy(np.float64))]
+        )
+    reader = conn.sql(sql, params=[model_name, model_version]).to_arrow_reader(SCORE_BATCH_ROWS)
     return scores_digest(
         (
             batch.column(0).to_numpy(zero_copy_only=False),

@@ -30,13 +30,14 @@ from rai_pipeline.adapters.mlflow_store import MlflowStore
 from rai_pipeline.adapters.sql_engines import PostgresEngine, SparkEngine
 from rai_pipeline.app.land import land
 from rai_pipeline.core.config.schema import EvaluationConfig, load_config
+from rai_pipeline.core.engine.sql import relation_columns
 from rai_pipeline.core.governance.registry import ModelVersionRef
-from rai_pipeline.core.landing.extracts import PREDICTIONS_DDL, PREDICTIONS_TABLE
 from rai_pipeline.core.schemas.attributes import dbt_vars
 from rai_pipeline.core.storage import read_parquet
-from rai_pipeline.defs.dbt.project import DBT_PROJECT_DIR
-from rai_pipeline.defs.evaluation.metrics import evaluate_slices
-from rai_pipeline.defs.evaluation.scoring import score_on_spark
+from rai_pipeline.defs.dbt.project import DBT_PROJECT_DIR, dbt_relation
+from rai_pipeline.defs.evaluation.metrics import evaluate_slices, missingness_by_group
+from rai_pipeline.defs.evaluation.scoring import score_on_spark, write_scores
+from rai_pipeline.defs.lineage import predictions_digest
 from rai_pipeline.settings import RaiHome
 from tests.scale.compas_models import CONFIG, train_and_register
 from tests.scale.postgres_server import Server
@@ -165,13 +166,43 @@ def on_duckdb(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     with _environment({"RAI_HOME": str(world.home.root)}):
         _dbt_build(world, "local", world.refs[0], SHARED, folder)
         with duckdb.connect(str(world.home.warehouse)) as conn:
-            conn.execute(PREDICTIONS_DDL)
-            conn.register("scores", world.python_scores())
-            conn.execute(f"insert into {PREDICTIONS_TABLE} select * from scores")
+            _write_scores(conn, world)
         for ref in world.refs:
             _dbt_build(world, "local", ref, PER_VERSION, folder)
     with duckdb.connect(str(world.home.warehouse)) as conn:
-        return {"results": _evaluate(conn, world), "rows": _frame_rows(conn)}
+        return {
+            "results": _evaluate(conn, world),
+            "rows": _frame_rows(conn),
+            "read_back": _read_back(conn, world),
+        }
+
+
+def _write_scores(conn: object, world: World) -> None:
+    """Each version's scores written as the pipeline writes them, twice (a re-scoring
+    replaces a version's rows)."""
+    scores = world.python_scores()
+    for _ in range(2):
+        for ref in world.refs:
+            write_scores(conn, ref, scores[scores["model_version"] == ref.version])
+
+
+def _read_back(conn: object, world: World) -> dict[str, object]:
+    """What the pipeline reads back from the warehouse besides the slice statistics: each
+    version's scores digest, the examples' columns, the missing values per group."""
+    return {
+        "digests": [
+            predictions_digest(conn, model_name=ref.name, model_version=ref.version)
+            for ref in world.refs
+        ],
+        "columns": relation_columns(conn, dbt_relation("stg_examples")),
+        "missingness": missingness_by_group(conn, world.config.sensitive_features),
+    }
+
+
+def _assert_same_read_back(got: dict[str, object], expected: dict[str, object]) -> None:
+    assert got["digests"] == expected["digests"]
+    assert got["columns"] == expected["columns"]
+    pd.testing.assert_frame_equal(got["missingness"], expected["missingness"], check_dtype=False)
 
 
 def _assert_same(results: dict[str, dict[str, pd.DataFrame]], reference: dict) -> None:
@@ -205,7 +236,7 @@ def test_postgres_builds_the_frame_and_computes_the_same_evidence(
     with PostgresEngine.connect(**postgres.dsn()) as engine:
         for table in EXTRACTS:
             engine.load_table(f"landing.{table}", world.extract(table))
-        engine.load_table("landing.predictions", world.python_scores())
+        _write_scores(engine, world)
     secrets = {
         "RAI_HOME": str(world.home.root),
         "RAI_WAREHOUSE_PG_HOST": postgres.host,
@@ -221,6 +252,7 @@ def test_postgres_builds_the_frame_and_computes_the_same_evidence(
     with PostgresEngine.connect(**postgres.dsn()) as engine:
         assert _frame_rows(engine) == on_duckdb["rows"]
         _assert_same(_evaluate(engine, world), on_duckdb["results"])
+        _assert_same_read_back(_read_back(engine, world), on_duckdb["read_back"])
 
 
 def test_spark_scores_with_spark_udf_builds_the_frame_and_computes_the_same_evidence(
@@ -252,6 +284,7 @@ def test_spark_scores_with_spark_udf_builds_the_frame_and_computes_the_same_evid
         np.testing.assert_array_equal(merged["score_s"], merged["score"])
         assert _frame_rows(engine) == on_duckdb["rows"]
         _assert_same(_evaluate(engine, world), on_duckdb["results"])
+        _assert_same_read_back(_read_back(engine, world), on_duckdb["read_back"])
     finally:
         conf.set("spark.sql.ansi.enabled", ansi)
 

@@ -10,7 +10,7 @@ SQL on both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import duckdb
 import pandas as pd
@@ -18,6 +18,7 @@ import pandas as pd
 from rai_pipeline.core.engine.sql import quote_identifier
 
 RESULTS_SCHEMA = "rai"
+INCOMING = "_rai_incoming"  # the frame being written, registered on the connection
 
 
 def _table(name: str) -> str:
@@ -46,22 +47,41 @@ def replace_rows(
         return len(frame)
     target = _table(table)
     conn.execute(f"create schema if not exists {quote_identifier(RESULTS_SCHEMA)}")
-    conn.register("_rai_incoming", frame)
+
+    def prepare() -> None:
+        conn.execute(f"create table if not exists {target} as select * from {INCOMING} limit 0")
+        _add_new_columns(conn, table, target)
+
+    replace_key_rows(conn, target, frame, key, prepare=prepare)
+    return len(frame)
+
+
+def replace_key_rows(
+    conn: duckdb.DuckDBPyConnection,
+    target: str,
+    frame: pd.DataFrame,
+    key: Mapping[str, str],
+    *,
+    prepare: Callable[[], None] | None = None,
+) -> None:
+    """On DuckDB, in one transaction: ``prepare()`` (which may create or widen ``target``; the
+    frame is readable as :data:`INCOMING`), delete the rows of ``target`` (a quoted relation)
+    matching ``key``, insert ``frame``'s columns. Rolled back whole on any error."""
+    conn.register(INCOMING, frame)
     try:
         conn.execute("begin transaction")
-        conn.execute(f"create table if not exists {target} as select * from _rai_incoming limit 0")
-        _add_new_columns(conn, table, target)
+        if prepare is not None:
+            prepare()
         condition, params = _where(key)
         conn.execute(f"delete from {target} where {condition}", params)
         columns = ", ".join(quote_identifier(c) for c in frame.columns)
-        conn.execute(f"insert into {target} ({columns}) select {columns} from _rai_incoming")
+        conn.execute(f"insert into {target} ({columns}) select {columns} from {INCOMING}")
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
         raise
     finally:
-        conn.unregister("_rai_incoming")
-    return len(frame)
+        conn.unregister(INCOMING)
 
 
 def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -> None:
@@ -75,7 +95,7 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -
             [RESULTS_SCHEMA, table],
         ).fetchall()
     }
-    incoming = conn.execute("describe _rai_incoming").fetchall()
+    incoming = conn.execute(f"describe {INCOMING}").fetchall()
     for name, sql_type, *_ in incoming:
         if name not in existing:
             conn.execute(f"alter table {target} add column {quote_identifier(name)} {sql_type}")

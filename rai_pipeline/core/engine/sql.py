@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import re
+from typing import Any
 
 IDENTIFIER_RULE = "^[A-Za-z_][A-Za-z0-9_]*$"
 MAX_RELATION_PARTS = 3
@@ -134,3 +135,19 @@ def quote_literal(value: str) -> str:
     if "\x00" in value:
         raise ValueError(MSG_LITERAL_NUL)
     return "'" + value.replace("'", "''") + "'"
+
+
+def relation_columns(conn: Any, relation: str) -> list[str]:
+    """The column names of ``relation`` (a table, view or table function call, given as SQL)
+    in order, on any engine the slice engine runs on: from an empty ``select *``, where
+    ``describe`` is DuckDB's alone.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> conn = duckdb.connect()
+    >>> _ = conn.execute("create table t (example_id int, age int, sex varchar)")
+    >>> relation_columns(conn, "t")
+    ['example_id', 'age', 'sex']
+    """
+    return [str(name) for name in conn.execute(f"select * from {relation} limit 0").df().columns]

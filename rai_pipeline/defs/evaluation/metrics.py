@@ -19,7 +19,7 @@ from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.engine import results
 from rai_pipeline.core.engine.paired import paired_cells
-from rai_pipeline.core.engine.sql import quote_identifier
+from rai_pipeline.core.engine.sql import quote_identifier, relation_columns
 from rai_pipeline.core.engine.statistics import SliceStatistics
 from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.defs.dbt.project import dbt_relation
@@ -189,11 +189,7 @@ def missingness_by_group(conn: Any, sensitive_features: list[str]) -> pd.DataFra
     labeled = dbt_relation("int_examples_labeled")
     attributes = dbt_relation("int_subject_attributes")
     versions = dbt_relation("stg_dataset_versions")
-    columns = [
-        row[0]
-        for row in conn.execute(f"describe select * from {examples}").fetchall()
-        if row[0] != "example_id"
-    ]
+    columns = [c for c in relation_columns(conn, examples) if c != "example_id"]
     missing = ", ".join(
         f"count(*) - count(e.{quote_identifier(c)}) as {quote_identifier(c)}" for c in columns
     )

@@ -18,6 +18,7 @@ import pandas as pd
 from rai_pipeline.core import evaluation
 from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.engine import results
+from rai_pipeline.core.engine.sql import relation_columns
 from rai_pipeline.core.evidence.manifest import build_manifest, public_uri
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.publish import publish_evaluation
@@ -90,11 +91,7 @@ def publish_evidence(
         landed = conn.execute(f"select * from {dbt_relation('stg_dataset_versions')}").df()
         missingness = missingness_by_group(conn, config.sensitive_features)
         features = [
-            str(row[0])
-            for row in conn.execute(
-                f"describe select * from {dbt_relation('stg_examples')}"
-            ).fetchall()
-            if row[0] != "example_id"
+            c for c in relation_columns(conn, dbt_relation("stg_examples")) if c != "example_id"
         ]
         histograms = results.read_rows(conn, "score_histograms", key=version_key(ref))
         stats = results.read_rows(conn, "slice_stats", key=version_key(ref))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -88,20 +89,7 @@ def score_model_version(
         }
     )
     with warehouse.connect() as conn:
-        conn.execute(PREDICTIONS_DDL)
-        conn.register("_scores", frame)
-        conn.execute("begin transaction")
-        conn.execute(
-            f"delete from {PREDICTIONS_TABLE} where model_name = ? and model_version = ?",
-            [ref.name, ref.version],
-        )
-        conn.execute(
-            f"insert into {PREDICTIONS_TABLE} (model_name, model_version, example_id, score, "
-            "scored_at_run) select model_name, model_version, example_id, score, scored_at_run "
-            "from _scores"
-        )
-        conn.execute("commit")
-        conn.unregister("_scores")
+        write_scores(conn, ref, frame)
         results.replace_rows(
             conn,
             "scoring_runs",
@@ -121,6 +109,19 @@ def score_model_version(
             key=version_key(ref),
         )
     return record
+
+
+def write_scores(conn: Any, ref: ModelVersionRef, frame: pd.DataFrame) -> None:
+    """``ref``'s scores (``frame``: the columns of the predictions table) replace those an
+    earlier scoring of ``ref`` wrote there, in one transaction: on the DuckDB warehouse here,
+    on PostgreSQL by the engine (``adapters.sql_engines``; Spark scores with
+    :func:`score_on_spark` instead)."""
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        schema, table = PREDICTIONS_TABLE.split(".")
+        conn.replace_rows(schema, table, frame, version_key(ref))
+        return
+    conn.execute(PREDICTIONS_DDL)
+    results.replace_key_rows(conn, PREDICTIONS_TABLE, frame, version_key(ref))
 
 
 def score_on_spark(ref: ModelVersionRef, *, session: Any, store: Any, run_id: str, log: Any) -> int:
