@@ -1,7 +1,7 @@
 """The result tables (schema ``rai``: replace one evaluation's rows, read them back, delete
 them) on a real PostgreSQL server give what they give on DuckDB, the default warehouse: the
 same rows and types back, the other keys' rows untouched, new columns added, and a write that
-fails leaves the earlier rows as they were."""
+fails leaves the earlier rows as they were; and the record of the shared dbt models' build."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from rai_pipeline.adapters.sql_engines import PostgresEngine
 from rai_pipeline.core.engine import results
+from rai_pipeline.defs.dbt import freshness
 
 TABLE = "slice_metrics"
 
@@ -90,3 +91,19 @@ def test_delete_and_a_missing_table(engines) -> None:
         results.replace_rows(conn, TABLE, rows("1"), key={"model_version": "1"})
         results.delete_rows(conn, TABLE, key={"model_version": "1"})
         assert read(conn, "1").empty
+
+
+def test_the_shared_models_build_record_round_trips(engines, tmp_path) -> None:
+    """The record that lets later runs skip the shared dbt models (defs/dbt/freshness.py):
+    written, read back, replaced by the next build's, and gone once forgotten."""
+    for conn in engines:
+        assert freshness.read_build(conn) is None
+        freshness.record_build(conn, digest="d1", target=tmp_path / "t1", run_id="r1")
+        freshness.record_build(conn, digest="d2", target=tmp_path / "t2", run_id="r2")
+        assert freshness.read_build(conn) == {
+            "digest": "d2",
+            "target": str(tmp_path / "t2"),
+            "dagster_run_id": "r2",
+        }
+        freshness.forget_build(conn)
+        assert freshness.read_build(conn) is None

@@ -101,15 +101,20 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -
             conn.execute(f"alter table {target} add column {quote_identifier(name)} {sql_type}")
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``rai.<table>`` exists (DuckDB or PostgreSQL: their information schema)."""
+    found = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [RESULTS_SCHEMA, table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
 def read_rows(
     conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]
 ) -> pd.DataFrame:
     """The rows of ``rai.<table>`` matching ``key`` (empty frame when the table is absent)."""
-    exists = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [RESULTS_SCHEMA, table],
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not table_exists(conn, table):
         return pd.DataFrame()
     condition, params = _where(key)
     return conn.execute(f"select * from {_table(table)} where {condition}", params).df()
@@ -118,10 +123,6 @@ def read_rows(
 def delete_rows(conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]) -> None:
     """Delete the rows of ``rai.<table>`` matching ``key`` (nothing when the table is absent):
     a re-run that no longer produces a key's rows keeps none of the earlier ones."""
-    exists = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [RESULTS_SCHEMA, table],
-    ).fetchone()
-    if exists and exists[0]:
+    if table_exists(conn, table):
         condition, params = _where(key)
         conn.execute(f"delete from {_table(table)} where {condition}", params)

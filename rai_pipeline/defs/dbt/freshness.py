@@ -27,12 +27,13 @@ import duckdb
 
 from rai_pipeline.adapters.warehouse_lock import WarehouseBusyError, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig
+from rai_pipeline.core.engine.results import RESULTS_SCHEMA, table_exists
 from rai_pipeline.core.landing.extracts import read_current_version
 from rai_pipeline.core.schemas.attributes import dbt_vars
 from rai_pipeline.defs.dbt.project import dbt_project
 from rai_pipeline.settings import RaiHome
 
-RECORD_SCHEMA = "rai"
+RECORD_SCHEMA = RESULTS_SCHEMA
 RECORD_TABLE = f"{RECORD_SCHEMA}.shared_models_build"
 PER_RUN_TAGS = ("per_model_version", "llm_safety", "monitoring")
 
@@ -70,9 +71,10 @@ def inputs_digest(home: RaiHome, config: EvaluationConfig) -> str | None:
 def record_build(conn: Any, *, digest: str, target: Path, run_id: str) -> None:
     """Record a successful build of the shared models in the warehouse ``conn`` writes."""
     conn.execute(f"create schema if not exists {RECORD_SCHEMA}")
+    forget_build(conn)  # a crash before the next statement leaves no record: a rebuild
     conn.execute(
-        f"create or replace table {RECORD_TABLE} as "
-        "select ?::varchar as digest, ?::varchar as target, ?::varchar as dagster_run_id",
+        f"create table {RECORD_TABLE} as select cast(? as varchar) as digest, "
+        "cast(? as varchar) as target, cast(? as varchar) as dagster_run_id",
         [digest, str(target), run_id],
     )
 
@@ -84,10 +86,9 @@ def forget_build(conn: Any) -> None:
 
 def read_build(conn: Any) -> dict[str, Any] | None:
     """The recorded build of the shared models in the warehouse ``conn`` reads, or None."""
-    try:
-        rows = conn.execute(f"select digest, target, dagster_run_id from {RECORD_TABLE}").fetchall()
-    except duckdb.CatalogException:
+    if not table_exists(conn, RECORD_TABLE.split(".")[1]):
         return None
+    rows = conn.execute(f"select digest, target, dagster_run_id from {RECORD_TABLE}").fetchall()
     if len(rows) != 1:
         return None
     return {"digest": rows[0][0], "target": rows[0][1], "dagster_run_id": rows[0][2]}
