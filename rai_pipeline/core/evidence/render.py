@@ -7,12 +7,15 @@ capture, and never call a model "fair" or "unbiased" (see ``docs/writing-about-f
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import BytecodeCache, Environment, PackageLoader, StrictUndefined
+from jinja2.bccache import Bucket
 
 from rai_pipeline.core.config.dataset import DATASHEET_KEYS
 from rai_pipeline.core.evidence.charts import bar_chart_svg, disparity_chart_svg
@@ -371,9 +374,48 @@ def _importance_view(result: Importance | None) -> dict[str, Any] | None:
     }
 
 
-def _environment(*, html: bool) -> Environment:
+TEMPLATES = Path(__file__).with_name("templates")
+# the templates' bytecode, compiled at install (`make bytecode`: compile_templates)
+BYTECODE = TEMPLATES / "__jinja__"
+_BYTECODE_SUFFIX = ".cache"
+
+
+class InstalledBytecode(BytecodeCache):
+    """The templates' compiled bytecode in :data:`BYTECODE`, read at run time and written only
+    by :func:`compile_templates`. A template whose source changed since (Jinja checks each
+    entry's checksum and its Jinja and Python versions) is compiled in memory, as without
+    the cache; without the folder (a wheel install), every template is."""
+
+    def __init__(self, directory: Path, *, write: bool = False) -> None:
+        self.directory, self.write = directory, write
+
+    def _path(self, bucket: Bucket) -> Path:
+        return self.directory / f"{bucket.key}{_BYTECODE_SUFFIX}"
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            with self._path(bucket).open("rb") as handle:
+                bucket.load_bytecode(handle)
+        except OSError:
+            pass
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        if not self.write:
+            return
+        self.directory.mkdir(exist_ok=True)
+        path = self._path(bucket)
+        aside = path.with_name(f".{path.name}.{os.getpid()}")
+        with aside.open("wb") as handle:
+            bucket.write_bytecode(handle)
+        os.replace(aside, path)
+
+
+def _environment(
+    *, html: bool, bytecode: Path = BYTECODE, write_bytecode: bool = False
+) -> Environment:
     env = Environment(
         loader=PackageLoader("rai_pipeline.core.evidence", "templates"),
+        bytecode_cache=InstalledBytecode(bytecode, write=write_bytecode),
         undefined=StrictUndefined,
         autoescape=html,
         finalize=None if html else finalize,
@@ -388,6 +430,18 @@ def _environment(*, html: bool) -> Environment:
 
 
 _TEXT_ENV, _HTML_ENV = _environment(html=False), _environment(html=True)
+
+
+def compile_templates(directory: Path = BYTECODE) -> list[str]:
+    """Compile every template into ``directory`` (`make bytecode` runs this at install, into
+    :data:`BYTECODE`); returns their names."""
+    names = sorted(path.name for path in TEMPLATES.glob("*.j2"))
+    for html in (False, True):
+        env = _environment(html=html, bytecode=directory, write_bytecode=True)
+        for name in names:
+            if name.endswith(".html.j2") == html:
+                env.get_template(name)
+    return names
 
 
 def template_for(name: str) -> Any:
