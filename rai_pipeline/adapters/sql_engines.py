@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import io
+import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,11 @@ _POSTGRES_TYPES = {
 }
 _SPARK_TYPES = {"int64": "long", "int32": "integer", "float64": "double", "bool": "boolean"}
 _NULL = "\\N"
+PG_ENV = "RAI_WAREHOUSE_PG_"  # the variables dbt's postgres target reads (profiles.yml)
+MSG_PG_ENVIRONMENT = (
+    "the PostgreSQL warehouse needs {missing} set in the environment (with RAI_WAREHOUSE_PG_HOST, "
+    "_PORT and _PASSWORD as needed; docs/scaling.md)"
+)
 # psycopg2's type codes of PostgreSQL's floating-point types (float4, float8)
 _POSTGRES_FLOAT_OIDS = frozenset({700, 701})
 
@@ -96,6 +102,13 @@ class PostgresEngine:
         import psycopg2
 
         return cls(psycopg2.connect(**dsn))
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> PostgresEngine:
+        """Connect to the warehouse dbt's ``postgres`` target names: ``RAI_WAREHOUSE_PG_HOST``
+        (default 127.0.0.1), ``_PORT`` (5432), ``_USER``, ``_PASSWORD`` (empty) and ``_DB``,
+        from the environment (the password never sits in a file)."""
+        return cls.connect(**postgres_dsn(os.environ if environ is None else environ))
 
     def execute(
         self, sql: str, params: Mapping[str, Any] | Sequence[Any] | None = None
@@ -211,6 +224,21 @@ class SparkEngine:
         if database:
             self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         data.write.mode("overwrite").format("parquet").saveAsTable(table)
+
+
+def postgres_dsn(environ: Mapping[str, str]) -> dict[str, Any]:
+    """psycopg2's connection arguments from ``RAI_WAREHOUSE_PG_*`` in ``environ``; a clear
+    error names the variables a connection needs and are missing."""
+    missing = [f"{PG_ENV}{name}" for name in ("USER", "DB") if not environ.get(f"{PG_ENV}{name}")]
+    if missing:
+        raise ValueError(MSG_PG_ENVIRONMENT.format(missing=", ".join(missing)))
+    return {
+        "host": environ.get(f"{PG_ENV}HOST", "127.0.0.1"),
+        "port": int(environ.get(f"{PG_ENV}PORT", "5432")),
+        "user": environ[f"{PG_ENV}USER"],
+        "password": environ.get(f"{PG_ENV}PASSWORD", ""),
+        "dbname": environ[f"{PG_ENV}DB"],
+    }
 
 
 def _postgres_columns(frame: pd.DataFrame) -> str:

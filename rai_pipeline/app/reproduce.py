@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from rai_pipeline.app.pack_sources import file_sources, is_file_pack, pipeline_sources
+from rai_pipeline.core.engine import results
 from rai_pipeline.core.evidence.verify import read_manifest
 from rai_pipeline.core.landing.extracts import CURRENT_LINK, EXTRACTS, VERSION_FILE, VERSIONS_DIR
 from rai_pipeline.core.storage import file_sha256, read_parquet
@@ -176,4 +177,4 @@ def _run(scratch: RaiHome, lineage: dict) -> dict[str, pd.DataFrame]:
     if not result.success:
         raise ReproduceError(f"the re-run of {key} failed in the scratch folder {scratch.root}")
     with duckdb.connect(str(scratch.warehouse), read_only=True) as conn:
-        return {table: conn.execute(f"select * from rai.{table}").df() for table in TABLES}
+        return {table: results.read_rows(conn, table, key={}) for table in TABLES}

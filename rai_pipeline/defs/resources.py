@@ -10,11 +10,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
 import dagster as dg
-import duckdb
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
+from rai_pipeline.adapters.sql_engines import PostgresEngine
 from rai_pipeline.adapters.warehouse_lock import DEFAULT_TIMEOUT_SECONDS, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig, load_config
 from rai_pipeline.core.llm_safety.config import LlmSafetyConfig, load_llm_config
@@ -38,7 +39,9 @@ def _home(root: str | None) -> RaiHome:
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file under RAI_HOME.
+    """The warehouse: by default the DuckDB file under RAI_HOME; with ``engine: postgres``, the
+    PostgreSQL database of ``RAI_WAREHOUSE_PG_*`` (the one dbt's ``postgres`` target builds
+    in), through :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine`.
 
     DuckDB lets one process at a time hold the file; a connection attempt that meets another
     process's lock is retried for up to ``lock_timeout_seconds``.
@@ -46,13 +49,18 @@ class WarehouseResource(dg.ConfigurableResource):
 
     home: str | None = None
     lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    engine: Literal["duckdb", "postgres"] = "duckdb"
 
     @property
     def path(self) -> Path:
         return _home(self.home).warehouse
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self) -> Iterator[Any]:
+        if self.engine == "postgres":
+            with PostgresEngine.from_environment() as engine:
+                yield engine
+            return
         conn = connect_warehouse(self.path, timeout=self.lock_timeout_seconds)
         try:
             yield conn

@@ -13,12 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from rai_pipeline.core.engine.sql import quote_identifier
 
 RESULTS_SCHEMA = "rai"
 INCOMING = "_rai_incoming"  # the frame being written, registered on the connection
+# On an engine other than DuckDB (which keeps the order rows were inserted in), each row's
+# position in the frame written: PostgreSQL may place a row copied later on an earlier page,
+# so rows are read back in this order.
+ROW_ORDER = "row_order"
 
 
 def _table(name: str) -> str:
@@ -27,7 +32,7 @@ def _table(name: str) -> str:
 
 def _where(key: Mapping[str, str]) -> tuple[str, list[str]]:
     clauses = [f"{quote_identifier(column)} = ?" for column in key]
-    return " and ".join(clauses), [str(value) for value in key.values()]
+    return " and ".join(clauses) or "true", [str(value) for value in key.values()]
 
 
 def replace_rows(
@@ -43,7 +48,8 @@ def replace_rows(
             raise ValueError(f"every row written to {table} must have {column} = {value!r}")
     if not isinstance(conn, duckdb.DuckDBPyConnection):
         # another engine (rai_pipeline.adapters.sql_engines) writes in its own transaction
-        conn.replace_rows(RESULTS_SCHEMA, table, frame, key)
+        ordered = frame.assign(**{ROW_ORDER: np.arange(len(frame), dtype=np.int64)})
+        conn.replace_rows(RESULTS_SCHEMA, table, ordered, key)
         return len(frame)
     target = _table(table)
     conn.execute(f"create schema if not exists {quote_identifier(RESULTS_SCHEMA)}")
@@ -101,23 +107,34 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -
             conn.execute(f"alter table {target} add column {quote_identifier(name)} {sql_type}")
 
 
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``rai.<table>`` exists (DuckDB or PostgreSQL: their information schema)."""
-    found = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of ``rai.<table>``, none when it is absent (DuckDB or PostgreSQL: their
+    information schema)."""
+    rows = conn.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
         [RESULTS_SCHEMA, table],
-    ).fetchone()
-    return bool(found and found[0])
+    ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``rai.<table>`` exists."""
+    return bool(_columns(conn, table))
 
 
 def read_rows(
     conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]
 ) -> pd.DataFrame:
-    """The rows of ``rai.<table>`` matching ``key`` (empty frame when the table is absent)."""
-    if not table_exists(conn, table):
+    """The rows of ``rai.<table>`` matching ``key`` (every row for an empty key), in the order
+    they were written (:data:`ROW_ORDER`); an empty frame when the table is absent."""
+    columns = _columns(conn, table)
+    if not columns:
         return pd.DataFrame()
     condition, params = _where(key)
-    return conn.execute(f"select * from {_table(table)} where {condition}", params).df()
+    order = f" order by {quote_identifier(ROW_ORDER)}" if ROW_ORDER in columns else ""
+    rows = conn.execute(f"select * from {_table(table)} where {condition}{order}", params).df()
+    return rows.drop(columns=[ROW_ORDER], errors="ignore")
 
 
 def delete_rows(conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]) -> None:

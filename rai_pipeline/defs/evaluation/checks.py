@@ -9,12 +9,13 @@ checks from dagster-dbt.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import pandas as pd
 
 from rai_pipeline.core.evidence.render import render_suite_summary
-from rai_pipeline.core.governance.registry import parse_partition_key
+from rai_pipeline.core.governance.registry import ModelVersionRef, parse_partition_key
 from rai_pipeline.core.schemas.attributes import SensitiveAttribute, sensitive_attributes
 from rai_pipeline.core.schemas.expectations import load_suite_dict, with_attributes
 from rai_pipeline.defs.dbt.project import dbt_relation
@@ -99,6 +100,16 @@ FRAME_RULES = (
 )
 
 
+def frame_rows(conn: Any, ref: ModelVersionRef) -> pd.DataFrame:
+    """``ref``'s rows of the evaluation frame with its sensitive attributes, what the checks
+    read (on any warehouse connection)."""
+    return conn.execute(
+        f"select * from {dbt_relation('eval_frame_wide')} "
+        "where model_name = ? and model_version = ? order by example_id",
+        [ref.name, ref.version],
+    ).df()
+
+
 def build_frame_check(rule: FrameRule) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=EVAL_FRAME_WIDE_KEY,
@@ -116,11 +127,7 @@ def build_frame_check(rule: FrameRule) -> dg.AssetChecksDefinition:
         ref = parse_partition_key(context.partition_key)
         attributes = sensitive_attributes(evaluation_config.load())
         with warehouse.connect() as conn:
-            frame = conn.execute(
-                f"select * from {dbt_relation('eval_frame_wide')} "
-                "where model_name = ? and model_version = ? order by example_id",
-                [ref.name, ref.version],
-            ).df()
+            frame = frame_rows(conn, ref)
         outcome = rule.evaluate(frame, attributes)
         metadata: dict = {"model_version": ref.version, **outcome.observed}
         if not outcome.passed:
