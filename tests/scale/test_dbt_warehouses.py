@@ -42,7 +42,6 @@ from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.core.schemas.attributes import dbt_vars, sensitive_attributes
 from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.defs.dbt.project import DBT_PROJECT_DIR, dbt_relation
-from rai_pipeline.defs.evaluation.checks import FRAME_RULES, frame_rows
 from rai_pipeline.defs.evaluation.explain import compute_feature_importance
 from rai_pipeline.defs.evaluation.metrics import (
     compute_fairness_metrics,
@@ -344,6 +343,10 @@ def _drop_schemas(engine: PostgresEngine) -> None:
 def _run_steps(warehouse: WarehouseResource, world: World, home: RaiHome) -> dict[str, Path]:
     """The evaluation pipeline's steps after dbt, as its assets call them, on ``warehouse``:
     the frame checks, the metrics, the explanations, the published pack; returns the packs."""
+    # the checks' module defines asset checks on the dbt assets: it needs the dbt manifest
+    # (the `dbt_manifest` fixture, through `world`), which a fresh checkout has only then
+    from rai_pipeline.defs.evaluation.checks import FRAME_RULES, frame_rows
+
     packs = {}
     for ref in world.refs:
         with warehouse.connect() as conn:
