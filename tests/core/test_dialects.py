@@ -66,11 +66,15 @@ def test_a_connection_without_a_dialect_is_duckdb():
 
 
 def test_a_replaced_temporary_table_is_dropped_first_where_the_engine_cannot_replace_it():
+    """... and on PostgreSQL each temporary table is analyzed once created (no autovacuum
+    analyzes one: the planner would join it to itself row by row)."""
     sql = "CREATE OR REPLACE TEMP TABLE t AS SELECT 1 AS x; CREATE TEMP TABLE u AS SELECT 2 AS y"
     assert render_statements(sql, POSTGRES) == [
         "DROP TABLE IF EXISTS t",
         "CREATE TEMPORARY TABLE t AS SELECT 1 AS x",
+        "ANALYZE t",
         "CREATE TEMPORARY TABLE u AS SELECT 2 AS y",
+        "ANALYZE u",
     ]
     # on Spark a temporary table is a cached view, which must be uncached before it is dropped
     assert render_statements(sql, SPARK) == [

@@ -128,3 +128,16 @@ def test_rewritten_functions_answer_as_duckdb_does_on_edge_values(engines):
     halves = "SELECT CAST(v * $one AS BIGINT) FROM (VALUES (0.5), (1.5), (2.5), (-2.5)) AS t(v)"
     assert engine.execute(halves, {"one": 1.0}).fetchall() == [(0,), (2,), (2,), (-2,)]
     assert dk.execute(halves, {"one": 1.0}).fetchall() == [(0,), (2,), (2,), (-2,)]
+
+
+def test_a_temporary_table_on_postgres_is_analyzed_once_created(postgres):
+    """The frame's temporary table has the planner's statistics as soon as it exists (no
+    autovacuum analyzes a temporary table; without them PostgreSQL joined a 7,000-row frame
+    to itself row by row for the paired cells: 90 s instead of 0.3 s)."""
+    with PostgresEngine.connect(**postgres.dsn()) as pg:
+        load_postgres(pg, "public.analyzed_source", make_frame(5, n=4000))
+        pg.execute("create or replace temp table analyzed as select * from analyzed_source")
+        rows = pg.execute(
+            "select reltuples from pg_class where relname = 'analyzed' and relpersistence = 't'"
+        ).fetchone()
+    assert rows is not None and int(rows[0]) == 4000
