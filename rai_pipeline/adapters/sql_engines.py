@@ -38,6 +38,16 @@ MSG_PG_ENVIRONMENT = (
 )
 # psycopg2's type codes of PostgreSQL's floating-point types (float4, float8)
 _POSTGRES_FLOAT_OIDS = frozenset({700, 701})
+# The keys of the warehouse's advisory locks, one per purpose (PostgreSQL's bigint key space;
+# 0x726169 is "rai"):
+# - DDL_LOCK, held by each transaction of this module that may create or widen a table:
+#   PostgreSQL fails one of two CREATE TABLE IF NOT EXISTS (or CREATE SCHEMA) of the same name
+#   that run at once ("duplicate key value violates unique constraint").
+# - BUILD_LOCK, held exclusively while dbt builds the warehouse's models and shared by every
+#   step that reads them (``WarehouseResource``): dbt replaces a view by renaming and dropping
+#   relations, which a concurrent reader would find missing.
+DDL_LOCK = 0x726169_0001
+BUILD_LOCK = 0x726169_0002
 
 
 class QueryResult:
@@ -125,14 +135,23 @@ class PostgresEngine:
     def load_table(self, table: str, frame: pd.DataFrame) -> None:
         """``frame`` as the table ``table`` (``schema.name``), replacing one of that name, in
         one transaction: numbers as numbers, anything else as text, missing values as NULL;
-        the rows go in with one ``COPY``."""
+        the rows go in with one ``COPY``.
+
+        A table with the frame's columns and types is emptied and refilled in place, so the
+        views on it (dbt's staging models) stay; one of another shape is dropped with the
+        views on it (``CASCADE``) and created again: the dbt build that follows a landing
+        creates them again."""
         relation = qualified_relation(table)
-        schema = _schema_of(table)
+        schema, name = _schema_of(table) or "public", table.split(".")[-1]
+        wanted = {str(column): _postgres_type(dtype) for column, dtype in frame.dtypes.items()}
         with self._transaction() as cursor:
-            if schema:
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
-            cursor.execute(f"DROP TABLE IF EXISTS {relation}")
-            cursor.execute(f"CREATE TABLE {relation} ({_postgres_columns(frame)})")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            if _column_types(cursor, schema, name) == wanted:
+                cursor.execute(f"TRUNCATE {relation}")
+            else:
+                cursor.execute(f"DROP TABLE IF EXISTS {relation} CASCADE")
+                cursor.execute(f"CREATE TABLE {relation} ({_postgres_columns(frame)})")
             _copy_into(cursor, relation, frame)
 
     def replace_rows(
@@ -144,23 +163,34 @@ class PostgresEngine:
         in (what :func:`rai_pipeline.core.engine.results.replace_rows` does on DuckDB)."""
         relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
         with self._transaction() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (DDL_LOCK,))
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {relation} ({_postgres_columns(frame)})")
-            cursor.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = %s AND table_name = %s",
-                (schema, table),
-            )
-            existing = {row[0] for row in cursor.fetchall()}
+            existing = _column_types(cursor, schema, table)
             for name, dtype in frame.dtypes.items():
                 if str(name) not in existing:
                     cursor.execute(
                         f"ALTER TABLE {relation} ADD COLUMN {quote_identifier(str(name))} "
-                        f"{_POSTGRES_TYPES.get(str(dtype), 'TEXT')}"
+                        f"{_postgres_type(dtype)}"
                     )
             condition = " AND ".join(f"{quote_identifier(column)} = %s" for column in key)
             cursor.execute(f"DELETE FROM {relation} WHERE {condition}", list(key.values()))
             _copy_into(cursor, relation, frame)
+
+    @contextlib.contextmanager
+    def advisory_lock(self, key: int, *, shared: bool = False) -> Iterator[None]:
+        """PostgreSQL's session advisory lock ``key`` (exclusive, or ``shared``) held for the
+        block: waits while another session holds it in a conflicting mode; released when the
+        block ends (and by the server if the connection is lost)."""
+        mode = "_shared" if shared else ""
+        with self._connection.cursor() as cursor:
+            cursor.execute(f"SELECT pg_advisory_lock{mode}(%s)", (key,))
+        try:
+            yield
+        finally:
+            if not self._connection.closed:
+                with self._connection.cursor() as cursor:
+                    cursor.execute(f"SELECT pg_advisory_unlock{mode}(%s)", (key,))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -241,12 +271,28 @@ def postgres_dsn(environ: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _postgres_type(dtype: object) -> str:
+    """The type of a column holding a frame column of ``dtype`` (anything but numbers: text)."""
+    return _POSTGRES_TYPES.get(str(dtype), "TEXT")
+
+
 def _postgres_columns(frame: pd.DataFrame) -> str:
-    """The column definitions of a table holding ``frame`` (anything but numbers as text)."""
+    """The column definitions of a table holding ``frame``."""
     return ", ".join(
-        f"{quote_identifier(str(name))} {_POSTGRES_TYPES.get(str(dtype), 'TEXT')}"
+        f"{quote_identifier(str(name))} {_postgres_type(dtype)}"
         for name, dtype in frame.dtypes.items()
     )
+
+
+def _column_types(cursor: Any, schema: str, table: str) -> dict[str, str]:
+    """``{column: type}`` of ``schema.table`` as declared (upper case), empty when there is
+    no such table."""
+    cursor.execute(
+        "SELECT column_name, upper(data_type) FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = %s",
+        (schema, table),
+    )
+    return {str(name): str(kind) for name, kind in cursor.fetchall()}
 
 
 def _copy_into(cursor: Any, relation: str, frame: pd.DataFrame) -> None:

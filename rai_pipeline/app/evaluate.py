@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,6 +41,9 @@ MSG_LANDED_COLUMNS = (
     "the landed data set (version {version}) has no column {columns} that {config} reads "
     "sensitive features from; land the data set with this config first: rai land --config "
     "{config}"
+)
+MSG_WAREHOUSE_UNREACHABLE = (
+    "{config}: warehouse.engine is postgres, and the PostgreSQL warehouse cannot be used: {reason}"
 )
 MSG_NOTHING_TO_DO = "every registered version of {name!r} has been evaluated ({versions})"
 
@@ -188,24 +191,38 @@ class JobSpec:
     summarize: Callable[[Path], pd.DataFrame]
     # the assets of one run, from the asset graph (None: the whole job)
     selection: Callable[[Any], Sequence[Any] | None] | None = None
+    # the runs' tags beyond the job's own
+    tags: dict[str, str] = field(default_factory=dict)
+    # whether the runs take turns on the warehouse (DuckDB: one writing process at a time)
+    queued: bool = True
 
 
 def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
     from rai_pipeline.adapters.warehouse_lock import lock_timeout
     from rai_pipeline.core.config.schema import load_config
-    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB, version_run_selection
+    from rai_pipeline.defs.evaluation.jobs import (
+        EVALUATE_JOB,
+        version_run_selection,
+        warehouse_run_config,
+        warehouse_run_tags,
+    )
     from rai_pipeline.defs.partitions import model_versions
 
     config = load_config(config_path)
     return JobSpec(
         job=EVALUATE_JOB,
         partitions=model_versions.name,
-        resources={"evaluation_config": {"config": {"path": str(config_path)}}},
+        resources={
+            "evaluation_config": {"config": {"path": str(config_path)}},
+            **warehouse_run_config(config),
+        },
         stages="scoring, dbt, checks, metrics, evidence",
         summarize=summarize_pack,
         selection=lambda graph: version_run_selection(
             graph, home, config, wait_seconds=lock_timeout()
         ),
+        tags=warehouse_run_tags(config),
+        queued=config.warehouse.engine == "duckdb",
     )
 
 
@@ -240,15 +257,16 @@ def evaluate_versions(
         log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         # runs on the DuckDB warehouse queue behind each other; each decides what to build
-        # once its turn has come (app/locks.py)
+        # once its turn has come (app/locks.py); runs on PostgreSQL go side by side
         turn = contextlib.ExitStack()
-        turn.enter_context(
-            exclusive_lock(
-                warehouse_runs_lock(home),
-                what="its evaluation run has the warehouse",
-                say=lambda line: echo(f"      {line}"),
+        if spec.queued:
+            turn.enter_context(
+                exclusive_lock(
+                    warehouse_runs_lock(home),
+                    what="its evaluation run has the warehouse",
+                    say=lambda line: echo(f"      {line}"),
+                )
             )
-        )
         try:
             selection = spec.selection(defs.resolve_asset_graph()) if spec.selection else None
         except BaseException:
@@ -276,7 +294,7 @@ def evaluate_versions(
                     instance=instance,
                     raise_on_error=False,
                     run_id=run_id,
-                    tags={"rai/source": source, **process_tags()},
+                    tags={"rai/source": source, **spec.tags, **process_tags()},
                     run_config={
                         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
                         "resources": spec.resources,
@@ -334,6 +352,25 @@ def check_landed(home: RaiHome, config: Any, config_path: Path) -> None:
         )
 
 
+def check_warehouse(config: Any, config_path: Path) -> None:
+    """The config's warehouse can be reached: a PostgreSQL one is connected to once (the
+    variables ``RAI_WAREHOUSE_PG_*`` name it), so that a wrong host or password is said
+    before any run starts."""
+    if config.warehouse.engine != "postgres":
+        return
+    import psycopg2
+
+    from rai_pipeline.adapters.sql_engines import PostgresEngine
+
+    try:
+        PostgresEngine.from_environment().close()
+    except (psycopg2.Error, ValueError) as error:
+        reason = " ".join(str(error).split())
+        raise EvaluateError(
+            MSG_WAREHOUSE_UNREACHABLE.format(config=config_path, reason=reason)
+        ) from None
+
+
 def run_evaluate(
     model: str, version: str | None, *, home: RaiHome, config_path: Path, echo: Echo
 ) -> list[VersionOutcome]:
@@ -347,6 +384,7 @@ def run_evaluate(
 
     config = load_config(config_path)  # a bad config is an error before anything runs
     check_landed(home, config, config_path)
+    check_warehouse(config, config_path)
     configure_environment(home)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     store = MlflowStore(tracking_uri=home.tracking_uri, artifact_root=str(home.artifact_root))

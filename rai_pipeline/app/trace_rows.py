@@ -165,43 +165,14 @@ def pipeline_rows(
     folder = home.landing / "versions" / str(lineage["dataset_version"])
     examples = quote_literal(str(folder / "examples.parquet"))
     attributes = quote_literal(str(folder / "subject_attributes.parquet"))
-    if not home.warehouse.is_file():
-        raise TraceError(MSG_NO_WAREHOUSE.format(path=home.warehouse))
-    try:
-        return _read_pipeline_rows(
-            pack,
-            home=home,
-            lineage=lineage,
-            selection=selection,
-            examples=examples,
-            attributes=attributes,
-            grouped=group == AGGREGATE_GROUP,
-            include_restricted=include_restricted,
-            limit=limit,
-        )
-    except duckdb.Error as error:
-        raise TraceError(
-            MSG_WAREHOUSE.format(path=home.warehouse, reason=first_line(error))
-        ) from None
-
-
-def _read_pipeline_rows(
-    pack: Path,
-    *,
-    home: RaiHome,
-    lineage: dict[str, Any],
-    selection: _Selection,
-    examples: str,
-    attributes: str,
-    grouped: bool,
-    include_restricted: bool,
-    limit: int,
-) -> tuple[pd.DataFrame, list[str], list[str]]:
+    grouped = group == AGGREGATE_GROUP
+    frame = _frame_rows(
+        pack, home=home, lineage=lineage, selection=selection, grouped=grouped, limit=limit
+    )
     hidden = _hidden_columns(pack)
-    frame_columns = ["f.example_id", "f.label", "f.score", "f.decision", "f.threshold"]
-    with connect_warehouse(home.warehouse, read_only=True, say=_say) as conn:
-        wide = _frame_relation(pack)
-        sensitive = [c for c in relation_columns(conn, wide) if c not in FRAME_COLUMNS]
+    with duckdb.connect() as conn:
+        conn.register("f", frame)
+        sensitive = [c for c in frame.columns if c not in FRAME_COLUMNS and c != "group"]
         example_columns = _parquet_columns(conn, examples)
         sources = [c for c in _parquet_columns(conn, attributes) if c not in sensitive]
         shown_examples = [c for c in example_columns if include_restricted or c not in hidden]
@@ -210,27 +181,80 @@ def _read_pipeline_rows(
             {*example_columns, *sources} - {*shown_examples, *shown_sources} - set(sensitive)
         )
         selected = ", ".join(
-            ([f'{selection.label} AS "group"'] if grouped else [])
-            + frame_columns
-            + [f"f.{quote_identifier(c)}" for c in sensitive]
+            [f"f.{quote_identifier(c)}" for c in frame.columns]
             + [f"e.{quote_identifier(c)}" for c in shown_examples]
             + [f"a.{quote_identifier(c)}" for c in shown_sources]
         )
-        conditions = ["f.model_name = ?", "f.model_version = ?", *selection.conditions]
-        params = [lineage["model_name"], lineage["model_version"], *selection.params]
-        sql = (
-            f"select {selected} from {wide} f "
+        rows = conn.execute(
+            f"select {selected} from f "
             f"join read_parquet({examples}) e using (example_id) "
             f"join read_parquet({attributes}) a using (example_id) "
-            f"where {' and '.join(conditions)} "
-            f"order by {'1, ' if grouped else ''}f.example_id limit {int(limit)}"
-        )
-        rows = conn.execute(sql, params).df()
+            f"order by {'f.' + quote_identifier('group') + ', ' if grouped else ''}f.example_id"
+        ).df()
     masked = []
     if not include_restricted:
         rows["example_id"] = MASK
         masked.append("example_id")
     return rows, masked, left_out
+
+
+def _frame_rows(
+    pack: Path,
+    *,
+    home: RaiHome,
+    lineage: dict[str, Any],
+    selection: _Selection,
+    grouped: bool,
+    limit: int,
+) -> pd.DataFrame:
+    """The first ``limit`` rows of the selection in the pack's evaluation frame (by group,
+    then example id), with its sensitive attributes: from the warehouse the pack was
+    evaluated in (its lineage's ``warehouse``; none: RAI_HOME's DuckDB file)."""
+    engine = lineage.get("warehouse", "duckdb")
+    if engine == "postgres":
+        import psycopg2
+
+        from rai_pipeline.adapters.sql_engines import PG_ENV, PostgresEngine
+
+        where = f"the PostgreSQL warehouse of {PG_ENV}*"
+        try:
+            with PostgresEngine.from_environment() as conn:
+                return _query_frame(conn, pack, lineage, selection, grouped, limit)
+        except (psycopg2.Error, ValueError) as error:
+            raise TraceError(MSG_WAREHOUSE.format(path=where, reason=first_line(error))) from None
+    if not home.warehouse.is_file():
+        raise TraceError(MSG_NO_WAREHOUSE.format(path=home.warehouse))
+    try:
+        with connect_warehouse(home.warehouse, read_only=True, say=_say) as conn:
+            return _query_frame(conn, pack, lineage, selection, grouped, limit)
+    except duckdb.Error as error:
+        raise TraceError(
+            MSG_WAREHOUSE.format(path=home.warehouse, reason=first_line(error))
+        ) from None
+
+
+def _query_frame(
+    conn: Any,
+    pack: Path,
+    lineage: dict[str, Any],
+    selection: _Selection,
+    grouped: bool,
+    limit: int,
+) -> pd.DataFrame:
+    wide = _frame_relation(pack)
+    sensitive = [c for c in relation_columns(conn, wide) if c not in FRAME_COLUMNS]
+    selected = ", ".join(
+        ([f'{selection.label} AS "group"'] if grouped else [])
+        + ["f.example_id", "f.label", "f.score", "f.decision", "f.threshold"]
+        + [f"f.{quote_identifier(c)}" for c in sensitive]
+    )
+    conditions = ["f.model_name = ?", "f.model_version = ?", *selection.conditions]
+    params = [lineage["model_name"], lineage["model_version"], *selection.params]
+    sql = (
+        f"select {selected} from {wide} f where {' and '.join(conditions)} "
+        f"order by {'1, ' if grouped else ''}f.example_id limit {int(limit)}"
+    )
+    return conn.execute(sql, params).df()
 
 
 def file_rows(

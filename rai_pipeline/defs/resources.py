@@ -7,6 +7,7 @@ never at import time.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Literal
 import dagster as dg
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
-from rai_pipeline.adapters.sql_engines import PostgresEngine
+from rai_pipeline.adapters.sql_engines import BUILD_LOCK, PostgresEngine
 from rai_pipeline.adapters.warehouse_lock import DEFAULT_TIMEOUT_SECONDS, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig, load_config
 from rai_pipeline.core.llm_safety.config import LlmSafetyConfig, load_llm_config
@@ -23,6 +24,7 @@ from rai_pipeline.core.monitoring.monitors import MonitoringConfig, load_monitor
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, rai_home
 
 WAREHOUSE_POOL = "rai_warehouse"
+DBT_TARGETS = {"duckdb": "local", "postgres": "postgres"}  # dbt_project/profiles.yml
 DISPOSITIONS_FILENAME = "dispositions.yaml"
 MSG_NO_MONITORING_CONFIG = (
     "no monitoring config: set RAI_MONITORING_CONFIG or the monitoring_config resource's path "
@@ -38,13 +40,23 @@ def _home(root: str | None) -> RaiHome:
     return RaiHome(Path(root).resolve()) if root else rai_home()
 
 
+# This thread's hold on the PostgreSQL warehouse's BUILD_LOCK ("exclusive" or "shared"): a
+# connection opened while it is held does not ask again, which could wait on a build queued
+# behind the hold itself.
+_HOLD = threading.local()
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse: by default the DuckDB file under RAI_HOME; with ``engine: postgres``, the
     PostgreSQL database of ``RAI_WAREHOUSE_PG_*`` (the one dbt's ``postgres`` target builds
-    in), through :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine`.
+    in), through :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine`. The evaluation
+    job gets the engine from the config's ``warehouse`` key
+    (:func:`~rai_pipeline.defs.evaluation.jobs.warehouse_run_config`).
 
     DuckDB lets one process at a time hold the file; a connection attempt that meets another
-    process's lock is retried for up to ``lock_timeout_seconds``.
+    process's lock is retried for up to ``lock_timeout_seconds``. PostgreSQL takes runs in
+    parallel: a dbt build there holds the warehouse's build lock (:meth:`build_turn`), and
+    every connection of a step shares it, so that no step reads a model while dbt replaces it.
     """
 
     home: str | None = None
@@ -55,10 +67,15 @@ class WarehouseResource(dg.ConfigurableResource):
     def path(self) -> Path:
         return _home(self.home).warehouse
 
+    @property
+    def dbt_target(self) -> str:
+        """The target of dbt_project/profiles.yml that builds in this warehouse."""
+        return DBT_TARGETS[self.engine]
+
     @contextmanager
     def connect(self) -> Iterator[Any]:
         if self.engine == "postgres":
-            with PostgresEngine.from_environment() as engine:
+            with PostgresEngine.from_environment() as engine, _holding(engine, "shared"):
                 yield engine
             return
         conn = connect_warehouse(self.path, timeout=self.lock_timeout_seconds)
@@ -66,6 +83,32 @@ class WarehouseResource(dg.ConfigurableResource):
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def build_turn(self) -> Iterator[None]:
+        """The block in which a dbt build of this warehouse runs: on PostgreSQL it holds the
+        build lock exclusively (waiting for the steps reading the models to finish); on
+        DuckDB it holds nothing (dbt opens the file itself, and runs take turns on it)."""
+        if self.engine != "postgres":
+            yield
+            return
+        with PostgresEngine.from_environment() as engine, _holding(engine, "exclusive"):
+            yield
+
+
+@contextmanager
+def _holding(engine: PostgresEngine, mode: str) -> Iterator[None]:
+    """``engine``'s session holds BUILD_LOCK in ``mode`` for the block, unless this thread
+    already holds it."""
+    if getattr(_HOLD, "mode", None) is not None:
+        yield
+        return
+    with engine.advisory_lock(BUILD_LOCK, shared=mode == "shared"):
+        _HOLD.mode = mode
+        try:
+            yield
+        finally:
+            _HOLD.mode = None
 
 
 class MlflowResource(dg.ConfigurableResource):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dagster as dg
+import yaml
 
 from rai_pipeline.core.governance.registry import EVALUATED_TAG, ModelVersionInfo, ModelVersionRef
 from rai_pipeline.defs.evaluation.sensors import MAX_REQUESTS_PER_TICK, registered_model_versions
 from rai_pipeline.defs.resources import EvaluationConfigResource, MlflowResource, RaiHomeResource
+from rai_pipeline.settings import DAGSTER_YAML
 
 
 class FakeStore:
@@ -98,3 +100,30 @@ def test_pending_registration_holds_the_cursor(tmp_path):
     result = tick(None, write_config(tmp_path))
     assert [r.partition_key for r in result.run_requests] == ["adult-income@1"]
     assert result.cursor == '{"adult-income": 1}'
+
+
+def test_runs_on_a_postgres_warehouse_are_pointed_at_it_and_not_queued(tmp_path, dbt_manifest):
+    """The config's warehouse reaches each run: the warehouse resource's engine in the run
+    config (which the evaluation job accepts), and the tag rai/warehouse that the instance
+    limits to one run at a time only for DuckDB."""
+    from rai_pipeline.definitions import defs
+    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
+
+    _REGISTRY["adult-income"] = [info(1)]
+    on_duckdb = tick(None, write_config(tmp_path)).run_requests[0]
+    assert on_duckdb.tags["rai/warehouse"] == "duckdb"
+    assert on_duckdb.run_config == {"resources": {}}
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + "warehouse: {engine: postgres}\n")
+    on_postgres = tick(None, config).run_requests[0]
+    assert on_postgres.tags["rai/warehouse"] == "postgres"
+    assert on_postgres.run_config == {
+        "resources": {"warehouse": {"config": {"engine": "postgres"}}}
+    }
+    job = defs.resolve_job_def(EVALUATE_JOB)
+    resolved = dg.validate_run_config(job, on_postgres.run_config)
+    assert resolved["resources"]["warehouse"]["config"]["engine"] == "postgres"
+    limits = yaml.safe_load(DAGSTER_YAML.read_text())["concurrency"]["runs"]
+    assert limits["tag_concurrency_limits"] == [
+        {"key": "rai/warehouse", "value": "duckdb", "limit": 1}
+    ]

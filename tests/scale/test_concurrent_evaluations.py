@@ -1,12 +1,21 @@
 """Five model versions registered at once, evaluated by five concurrent ``rai evaluate``
-processes on one RAI_HOME: DuckDB lets one process at a time write the warehouse, so the runs
-queue behind each other instead of failing on its lock; the first builds the shared warehouse
-models and the others skip them; every run publishes its pack, every pack's tables hold its
-own version only, and every pack verifies against the digest registered on its version.
+processes on one RAI_HOME, with the warehouse on DuckDB and on PostgreSQL.
 
-The data set is the COMPAS example with feature importance off and the bootstrap at its
-smallest, so that the five runs spend their time on what they share: the warehouse, the
-Dagster instance and the MLflow store under RAI_HOME.
+- **DuckDB** lets one process at a time write the warehouse, so the runs queue behind each
+  other instead of failing on its lock; the first builds the shared warehouse models and the
+  others skip them.
+- **PostgreSQL** (the config's ``warehouse: {engine: postgres}``, a server started here from
+  Debian's binaries) takes the runs side by side: the Dagster instance lets five warehouse
+  steps run at once (``RAI_DAGSTER_YAML``), the pipeline lands the extracts into the server's
+  ``landing`` schema and dbt-postgres builds the frame there.
+
+On both, every run publishes its pack, every pack's tables hold its own version only, and
+every pack verifies against the digest registered on its version; and each PostgreSQL pack's
+tables equal the DuckDB pack's of the same version, value for value.
+
+The data set is the COMPAS example with the bootstrap at its smallest and feature importance
+turned down, so that the runs spend their time on what they share: the warehouse, the Dagster
+instance and the MLflow store under RAI_HOME.
 """
 
 from __future__ import annotations
@@ -16,43 +25,66 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from sklearn.metrics import roc_auc_score
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
+from rai_pipeline.adapters.sql_engines import PostgresEngine
 from rai_pipeline.app.land import land
+from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.core.storage import read_parquet
-from rai_pipeline.settings import RaiHome
+from rai_pipeline.settings import DAGSTER_YAML, RaiHome
 from tests.scale.compas_models import CONFIG, MODEL, train_and_register
+from tests.scale.postgres_server import Server
 
 pytestmark = pytest.mark.slow
 
 VERSIONS = 5
 RAI = [str(Path(sys.executable).parent / "rai")]
+ENGINES = ("duckdb", "postgres")
+# the pack tables compared between the warehouses
+PACK_TABLES = ("slice_metrics", "fairness_metrics", "feature_importance")
 
 
-def _config(folder: Path) -> Path:
-    """The COMPAS config, its data set by absolute path, with the costly extras turned down."""
+@dataclass(frozen=True)
+class Evaluated:
+    home: RaiHome
+    refs: list[ModelVersionRef]
+    runs: list[tuple[int, str, str]]  # each process's exit code, output and errors
+
+
+def _config(folder: Path, engine: str) -> Path:
+    """The COMPAS config, its data set by absolute path, with the costly extras turned down,
+    on the warehouse ``engine``."""
     config = yaml.safe_load(CONFIG.read_text())
     config["dataset"]["path"] = str(CONFIG.parent / config["dataset"]["path"])
-    config["explainability"] = {"enabled": False}
+    config["explainability"] = {"n_repeats": 2, "max_rows": 500}
     config["bootstrap"] = {"n_resamples": 100}
+    if engine != "duckdb":
+        config["warehouse"] = {"engine": engine}
     path = folder / "compas.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-@pytest.fixture(scope="module")
-def evaluated(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path):
-    folder = tmp_path_factory.mktemp("concurrent")
+def _evaluate_concurrently(folder: Path, engine: str, environment: dict[str, str]) -> Evaluated:
+    """Land the data set, register VERSIONS versions and start one ``rai evaluate`` process
+    per version at once, on the warehouse ``engine``."""
     home = RaiHome(folder / "home")
-    config = _config(folder)
+    config = _config(folder, engine)
     land(config, home=home, echo=lambda _: None)
     refs = train_and_register(home, [10.0**k for k in range(1, 1 - VERSIONS, -1)])
-    environment = {**os.environ, "RAI_HOME": str(home.root), "RAI_LOCK_TIMEOUT_SECONDS": "600"}
+    environment = {
+        **os.environ,
+        **environment,
+        "RAI_HOME": str(home.root),
+        "RAI_LOCK_TIMEOUT_SECONDS": "600",
+    }
     processes = [
         subprocess.Popen(
             [*RAI, "evaluate", MODEL, "--version", ref.version, "--config", str(config)],
@@ -64,7 +96,42 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path):
         for ref in refs
     ]
     finished = [(process, *process.communicate(timeout=1200)) for process in processes]
-    return home, refs, [(p.returncode, out, err) for p, out, err in finished]
+    return Evaluated(home, refs, [(p.returncode, out, err) for p, out, err in finished])
+
+
+@pytest.fixture(scope="module")
+def on_duckdb(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Evaluated:
+    return _evaluate_concurrently(tmp_path_factory.mktemp("on-duckdb"), "duckdb", {})
+
+
+@pytest.fixture(scope="module")
+def on_postgres(
+    tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path, postgres: Server
+) -> Evaluated:
+    folder = tmp_path_factory.mktemp("on-postgres")
+    # the instance lets the five runs' warehouse steps go at once (the pool rai_warehouse)
+    instance = yaml.safe_load(DAGSTER_YAML.read_text())
+    instance["concurrency"]["pools"]["default_limit"] = VERSIONS
+    instance_yaml = folder / "dagster.yaml"
+    instance_yaml.write_text(yaml.safe_dump(instance))
+    environment = {"RAI_DAGSTER_YAML": str(instance_yaml), **_pg_environment(postgres)}
+    return _evaluate_concurrently(folder, "postgres", environment)
+
+
+def _pg_environment(postgres: Server) -> dict[str, str]:
+    """The variables that name the PostgreSQL warehouse (and dbt's postgres target)."""
+    return {
+        "RAI_WAREHOUSE_PG_HOST": postgres.host,
+        "RAI_WAREHOUSE_PG_PORT": str(postgres.port),
+        "RAI_WAREHOUSE_PG_USER": postgres.user,
+        "RAI_WAREHOUSE_PG_PASSWORD": postgres.password,
+        "RAI_WAREHOUSE_PG_DB": postgres.database,
+    }
+
+
+@pytest.fixture(params=ENGINES)
+def evaluated(request: pytest.FixtureRequest) -> Evaluated:
+    return request.getfixturevalue(f"on_{request.param}")
 
 
 def _pack(output: str, ref) -> Path:
@@ -74,8 +141,14 @@ def _pack(output: str, ref) -> Path:
     return Path(lines[0].split("->", 1)[1].strip())
 
 
-def test_every_concurrent_run_publishes_without_a_lock_error(evaluated) -> None:
-    _, refs, runs = evaluated
+def _packs(evaluated: Evaluated) -> list[Path]:
+    return [
+        _pack(out, ref) for ref, (_, out, _) in zip(evaluated.refs, evaluated.runs, strict=True)
+    ]
+
+
+def test_every_concurrent_run_publishes_without_a_lock_error(evaluated: Evaluated) -> None:
+    refs, runs = evaluated.refs, evaluated.runs
     assert len(runs) == len(refs) == VERSIONS
     for ref, (code, out, err) in zip(refs, runs, strict=True):
         assert code == 0, f"{ref.uri}: exit {code}\n{out[-3000:]}\n{err[-3000:]}"
@@ -83,11 +156,11 @@ def test_every_concurrent_run_publishes_without_a_lock_error(evaluated) -> None:
             assert "WarehouseBusyError" not in said and "Could not set lock" not in said
 
 
-def test_each_pack_holds_only_its_own_version_and_verifies(evaluated) -> None:
+def test_each_pack_holds_only_its_own_version_and_verifies(evaluated: Evaluated) -> None:
     """Each pack names its own model version, its tables hold only that version, its overall
     AUC is scikit-learn's on that version's own scores, and ``rai verify`` accepts it."""
-    home, refs, runs = evaluated
-    packs = [_pack(out, ref) for ref, (_, out, _) in zip(refs, runs, strict=True)]
+    home, refs = evaluated.home, evaluated.refs
+    packs = _packs(evaluated)
     assert len(set(packs)) == VERSIONS
     landed = home.landing / "current"
     examples = read_parquet(landed / "examples.parquet").sort_values("example_id")
@@ -114,12 +187,24 @@ def test_each_pack_holds_only_its_own_version_and_verifies(evaluated) -> None:
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_the_runs_took_turns_and_built_the_shared_models_once(evaluated) -> None:
+def _run_records(home: RaiHome) -> list:
+    """The Dagster runs of ``home``'s instance, in the order they started."""
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
-    home, _, _ = evaluated
     ref = InstanceRef.from_dir(str(home.dagster_home))
+    with dg.DagsterInstance.from_ref(ref) as instance:
+        records = instance.get_run_records()
+    return sorted(records, key=lambda record: record.start_time or 0)
+
+
+def test_on_duckdb_the_runs_took_turns_and_built_the_shared_models_once(
+    on_duckdb: Evaluated,
+) -> None:
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    ref = InstanceRef.from_dir(str(on_duckdb.home.dagster_home))
     with dg.DagsterInstance.from_ref(ref) as instance:
         records = sorted(instance.get_run_records(), key=lambda record: record.start_time or 0)
         assert len(records) == VERSIONS
@@ -137,6 +222,89 @@ def test_the_runs_took_turns_and_built_the_shared_models_once(evaluated) -> None
             )
         ]
         assert built == records[:1]
+
+
+def test_on_postgres_the_runs_went_side_by_side_in_the_server(
+    on_postgres: Evaluated, postgres: Server
+) -> None:
+    """No run waited for another to end: each started before the first one ended. The
+    warehouse is the server's: RAI_HOME holds no DuckDB file, and the server's frame holds
+    every version's rows, as many as the landed examples."""
+    records = _run_records(on_postgres.home)
+    assert len(records) == VERSIONS
+    first_end = min(record.end_time for record in records)
+    assert all(record.start_time < first_end for record in records)
+    assert not on_postgres.home.warehouse.exists()
+    examples = len(read_parquet(on_postgres.home.landing / "current" / "examples.parquet"))
+    with PostgresEngine.connect(**postgres.dsn()) as engine:
+        rows = engine.execute(
+            "select model_version, count(*) from marts.eval_frame group by model_version"
+        ).fetchall()
+    assert dict(rows) == {ref.version: examples for ref in on_postgres.refs}
+
+
+def test_on_postgres_trace_rows_come_from_the_server_as_on_duckdb(
+    on_duckdb: Evaluated, on_postgres: Evaluated, postgres: Server, monkeypatch
+) -> None:
+    """``rai trace --rows`` of a number of a PostgreSQL pack reads the frame's rows from the
+    server the pack records (lineage ``warehouse``): the same rows as the DuckDB pack's trace
+    of the same number, for a group's cell and for an aggregate disparity; without the
+    server's variables it says which are missing."""
+    from rai_pipeline.app.trace import TraceError, trace_number
+
+    duck, pg = _packs(on_duckdb)[0], _packs(on_postgres)[0]
+    assert json.loads((pg / "manifest.json").read_text())["lineage"]["warehouse"] == "postgres"
+    metrics = read_parquet(duck / "slice_metrics.parquet")
+    rate = metrics.query("metric == 'false_positive_rate' and dimension != 'overall'").iloc[0]
+    aggregate = read_parquet(duck / "fairness_metrics.parquet").query("group == '*'").iloc[0]
+    numbers = [
+        {"dimension": rate["dimension"], "group": rate["group"], "cell": "false_positive"},
+        {"dimension": aggregate["dimension"], "group": "*"},
+    ]
+    metric_of = [rate["metric"], aggregate["metric"]]
+    for name, value in _pg_environment(postgres).items():
+        monkeypatch.setenv(name, value)
+    for number, metric in zip(numbers, metric_of, strict=True):
+        traced = [
+            trace_number(
+                pack, metric=metric, rows=True, include_restricted=True, limit=10_000, **number
+            ).rows
+            for pack in (duck, pg)
+        ]
+        assert len(traced[0]) > 0, number
+        pd.testing.assert_frame_equal(traced[1], traced[0], check_dtype=False, obj=str(number))
+    monkeypatch.delenv("RAI_WAREHOUSE_PG_USER")
+    with pytest.raises(TraceError, match="RAI_WAREHOUSE_PG_USER"):
+        trace_number(pg, metric=metric_of[0], rows=True, **numbers[0])
+
+
+def test_on_postgres_the_password_is_written_nowhere(
+    on_postgres: Evaluated, postgres: Server
+) -> None:
+    """The server's password came from the environment: no file under RAI_HOME holds it
+    (run logs, dbt's target folders, the MLflow store's params and tags, the packs), and no
+    process printed it."""
+    secret = postgres.password.encode()
+    holding = [
+        path
+        for path in on_postgres.home.root.rglob("*")
+        if path.is_file() and secret in path.read_bytes()
+    ]
+    assert holding == []
+    for _, out, err in on_postgres.runs:
+        assert postgres.password not in out + err
+
+
+def test_on_postgres_each_pack_equals_duckdbs(on_duckdb: Evaluated, on_postgres: Evaluated) -> None:
+    """The same config and model versions give the same pack tables on both warehouses, and
+    the same evaluation ids (where the evaluation runs is not part of the config's digest)."""
+    for ref, duck, pg in zip(on_duckdb.refs, _packs(on_duckdb), _packs(on_postgres), strict=True):
+        for table in PACK_TABLES:
+            expected = read_parquet(duck / f"{table}.parquet")
+            assert len(expected), (ref.uri, table)
+            pd.testing.assert_frame_equal(
+                read_parquet(pg / f"{table}.parquet"), expected, obj=f"{ref.uri} {table}"
+            )
 
 
 INSTANCE = (

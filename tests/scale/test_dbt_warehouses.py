@@ -35,37 +35,24 @@ from rai_pipeline.core.config.schema import (
     ExplainabilityConfig,
     load_config,
 )
-from rai_pipeline.core.engine import results
 from rai_pipeline.core.engine.sql import relation_columns
-from rai_pipeline.core.evidence.verify import verify_pack
 from rai_pipeline.core.governance.registry import ModelVersionRef
-from rai_pipeline.core.schemas.attributes import dbt_vars, sensitive_attributes
+from rai_pipeline.core.landing.extracts import WAREHOUSE_TABLES, load_current_into
+from rai_pipeline.core.schemas.attributes import dbt_vars
 from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.defs.dbt.project import DBT_PROJECT_DIR, dbt_relation
-from rai_pipeline.defs.evaluation.explain import compute_feature_importance
 from rai_pipeline.defs.evaluation.metrics import (
-    compute_fairness_metrics,
-    compute_slice_metrics,
     evaluate_slices,
     missingness_by_group,
 )
-from rai_pipeline.defs.evaluation.publication import publish_evidence
-from rai_pipeline.defs.evaluation.scoring import score_model_version, score_on_spark, write_scores
+from rai_pipeline.defs.evaluation.scoring import score_on_spark, write_scores
 from rai_pipeline.defs.lineage import predictions_digest
-from rai_pipeline.defs.resources import WarehouseResource
 from rai_pipeline.settings import RaiHome
 from tests.scale.compas_models import CONFIG, train_and_register
 from tests.scale.postgres_server import Server
 
 pytestmark = pytest.mark.slow
 
-# the landed extracts, as the tables of a warehouse's schema `landing` (dbt's sources)
-EXTRACTS = {
-    "examples": "examples.parquet",
-    "labels": "labels.parquet",
-    "subject_attributes": "subject_attributes.parquet",
-    "dataset_versions": "dataset_version.parquet",
-}
 SHARED = ["--exclude", "tag:per_model_version", "tag:llm_safety", "tag:monitoring"]
 PER_VERSION = ["--select", "tag:per_model_version"]
 
@@ -78,7 +65,7 @@ class World:
     refs: list[ModelVersionRef]
 
     def extract(self, name: str) -> pd.DataFrame:
-        return read_parquet(self.home.landing / "current" / EXTRACTS[name])
+        return read_parquet(self.home.landing / "current" / WAREHOUSE_TABLES[name])
 
     def python_scores(self) -> pd.DataFrame:
         """Both versions' scores of the landed examples, computed in this process."""
@@ -268,8 +255,7 @@ def test_postgres_builds_the_frame_and_computes_the_same_evidence(
 ) -> None:
     """dbt-postgres over the tables in `landing`, the frame built and evaluated in PostgreSQL."""
     with PostgresEngine.connect(**postgres.dsn()) as engine:
-        for table in EXTRACTS:
-            engine.load_table(f"landing.{table}", world.extract(table))
+        load_current_into(engine, world.home.landing)
         _write_scores(engine, world)
     with _environment(_pg_environment(world, postgres)):
         _dbt_build(world, "postgres", world.refs[0], SHARED, tmp_path)
@@ -287,8 +273,7 @@ def test_spark_scores_with_spark_udf_builds_the_frame_and_computes_the_same_evid
     """dbt-spark in session mode on this process's SparkSession, the versions scored there by
     an MLflow spark_udf, the engine's SQL run on the same session."""
     engine = SparkEngine(spark)
-    for table in EXTRACTS:
-        engine.load_table(f"landing.{table}", world.extract(table))
+    load_current_into(engine, world.home.landing)
     conf = spark.conf  # type: ignore[attr-defined]
     ansi = conf.get("spark.sql.ansi.enabled")
     try:
@@ -318,110 +303,3 @@ def test_spark_scores_with_spark_udf_builds_the_frame_and_computes_the_same_evid
 class _Quiet:
     def info(self, _: str) -> None:
         pass
-
-
-# the result tables the pipeline's steps write, compared between the warehouses
-STEP_TABLES = (
-    "scoring_runs",
-    "slice_stats",
-    "slice_metrics",
-    "fairness_metrics",
-    "feature_importance",
-)
-
-
-def _drop_schemas(engine: PostgresEngine) -> None:
-    """Every schema but PostgreSQL's own, with what is in it."""
-    schemas = engine.execute(
-        "select schema_name from information_schema.schemata where schema_name not in "
-        "('public', 'information_schema') and left(schema_name, 3) <> 'pg_'"
-    ).fetchall()
-    for (schema,) in schemas:
-        engine.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def _run_steps(warehouse: WarehouseResource, world: World, home: RaiHome) -> dict[str, Path]:
-    """The evaluation pipeline's steps after dbt, as its assets call them, on ``warehouse``:
-    the frame checks, the metrics, the explanations, the published pack; returns the packs."""
-    # the checks' module defines asset checks on the dbt assets: it needs the dbt manifest
-    # (the `dbt_manifest` fixture, through `world`), which a fresh checkout has only then
-    from rai_pipeline.defs.evaluation.checks import FRAME_RULES, frame_rows
-
-    packs = {}
-    for ref in world.refs:
-        with warehouse.connect() as conn:
-            frame = frame_rows(conn, ref)
-        for rule in FRAME_RULES:
-            outcome = rule.evaluate(frame, sensitive_attributes(world.config))
-            assert outcome.passed, (rule.name, outcome.message)
-        compute_slice_metrics(ref, warehouse=warehouse, config=world.config)
-        compute_fairness_metrics(ref, warehouse=warehouse, config=world.config)
-        compute_feature_importance(ref, warehouse=warehouse, store=world.store, config=world.config)
-        published = publish_evidence(
-            ref,
-            warehouse=warehouse,
-            store=world.store,
-            config=world.config,
-            config_path=CONFIG,
-            dispositions_path=None,
-            home=home,
-            dagster_run_id=f"steps-{warehouse.engine}",
-            dbt_runs=[],
-            quality_checks=[],
-        )
-        packs[ref.version] = published.path
-    return packs
-
-
-def _step_tables(warehouse: WarehouseResource, world: World) -> dict[tuple[str, str], pd.DataFrame]:
-    tables = {}
-    with warehouse.connect() as conn:
-        for ref in world.refs:
-            for table in STEP_TABLES:
-                rows = results.read_rows(conn, table, key={"model_version": ref.version})
-                tables[ref.version, table] = rows.drop(columns=["dagster_run_id"], errors="ignore")
-    return tables
-
-
-def test_the_pipelines_steps_on_postgres_give_duckdbs_evidence(
-    world: World, on_duckdb: dict, postgres: Server, tmp_path: Path
-) -> None:
-    """Scoring, the frame checks, metrics, disparities, explanations and the published pack,
-    each step as its asset runs it, on a PostgreSQL warehouse (WarehouseResource, engine
-    postgres) and on DuckDB: the same result tables, read back in the order written, the same
-    pack tables, and each pack verifies."""
-    secrets = _pg_environment(world, postgres)
-    on_postgres = WarehouseResource(engine="postgres")
-    on_file = WarehouseResource(home=str(world.home.root))
-    with _environment(secrets):
-        with PostgresEngine.from_environment() as engine:
-            _drop_schemas(engine)  # what the test above built there
-            for table in EXTRACTS:
-                engine.load_table(f"landing.{table}", world.extract(table))
-        _dbt_build(world, "postgres", world.refs[0], SHARED, tmp_path)
-        for warehouse in (on_file, on_postgres):
-            for ref in world.refs:
-                for _ in range(2):  # a version scored again replaces its rows
-                    score_model_version(
-                        ref, warehouse=warehouse, store=world.store, run_id="steps", log=_Quiet()
-                    )
-        for ref in world.refs:
-            _dbt_build(world, "postgres", ref, PER_VERSION, tmp_path)
-        packs = {
-            "duckdb": _run_steps(on_file, world, world.home),
-            "postgres": _run_steps(on_postgres, world, RaiHome(tmp_path / "home")),
-        }
-        expected, got = _step_tables(on_file, world), _step_tables(on_postgres, world)
-    assert expected.keys() == got.keys()
-    for name, table in expected.items():
-        assert len(table), name
-        pd.testing.assert_frame_equal(got[name], table, check_dtype=False, obj=str(name))
-    for version in packs["duckdb"]:
-        for table in ("slice_metrics", "fairness_metrics", "feature_importance"):
-            pd.testing.assert_frame_equal(
-                read_parquet(packs["postgres"][version] / f"{table}.parquet"),
-                read_parquet(packs["duckdb"][version] / f"{table}.parquet"),
-                obj=f"{version} {table}",
-            )
-        for pack in (packs["duckdb"][version], packs["postgres"][version]):
-            assert verify_pack(pack).intact, pack

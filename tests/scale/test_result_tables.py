@@ -107,3 +107,66 @@ def test_the_shared_models_build_record_round_trips(engines, tmp_path) -> None:
         }
         freshness.forget_build(conn)
         assert freshness.read_build(conn) is None
+
+
+def test_a_landed_table_is_replaced_in_place_keeping_the_views_on_it(postgres) -> None:
+    """``load_table`` again with the same columns refills the table and keeps the views on
+    it (dbt's staging models, which a concurrent run may be reading); with other columns it
+    replaces the table and drops those views (the dbt build after a landing makes them)."""
+    first = pd.DataFrame({"example_id": [1, 2, 3], "x": [0.5, 1.5, np.nan]})
+    with PostgresEngine.connect(**postgres.dsn()) as pg:
+        pg.execute("DROP SCHEMA IF EXISTS loaded CASCADE")
+        pg.load_table("loaded.examples", first)
+        pg.execute("create view loaded.seen as select example_id, x from loaded.examples")
+        again = first.assign(x=[9.0, np.nan, 7.0]).iloc[:2]
+        pg.load_table("loaded.examples", again)
+        got = pg.execute("select * from loaded.seen order by example_id").df()
+        pd.testing.assert_frame_equal(got, again.reset_index(drop=True))
+        reshaped = pd.DataFrame({"example_id": [4], "y": ["text"]})
+        pg.load_table("loaded.examples", reshaped)
+        pd.testing.assert_frame_equal(pg.execute("select * from loaded.examples").df(), reshaped)
+        views = pg.execute(
+            "select count(*) from information_schema.views where table_schema = 'loaded'"
+        ).fetchone()
+        assert views == (0,)
+
+
+def test_a_reader_waits_while_a_dbt_build_has_its_turn(postgres, monkeypatch):
+    """On PostgreSQL a step's connection shares the warehouse's build lock and a dbt build
+    holds it alone: a reader that comes while a build runs starts when the build ends; a
+    connection opened inside the build's own turn does not wait for it (it would forever)."""
+    import threading
+
+    from rai_pipeline.defs.resources import WarehouseResource
+
+    for name, value in {
+        "HOST": postgres.host,
+        "PORT": str(postgres.port),
+        "USER": postgres.user,
+        "PASSWORD": postgres.password,
+        "DB": postgres.database,
+    }.items():
+        monkeypatch.setenv(f"RAI_WAREHOUSE_PG_{name}", value)
+    warehouse = WarehouseResource(engine="postgres")
+    events: list[str] = []
+    building, reader_asked = threading.Event(), threading.Event()
+
+    def read() -> None:
+        building.wait()
+        reader_asked.set()
+        with warehouse.connect() as conn:
+            conn.execute("select 1")
+            events.append("read")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    with warehouse.build_turn():
+        with warehouse.connect() as conn:  # the build's own bookkeeping: no wait
+            conn.execute("select 1")
+            events.append("inside the turn")
+        building.set()
+        reader_asked.wait()
+        reader.join(timeout=1.0)  # the reader cannot get in while the turn lasts
+        events.append("build done")
+    reader.join(timeout=60)
+    assert events == ["inside the turn", "build done", "read"]

@@ -183,7 +183,7 @@ def test_digest_of_a_config_without_the_later_keys_is_unchanged():
     data = read_yaml_mapping(DEMO_CONFIG, what="config", error=ValueError)
     config = parse_config({k: v for k, v in data.items() if k not in LATER_KEYS})
     data = config.model_dump(mode="json")
-    for key in LATER_KEYS:
+    for key in (*LATER_KEYS, "warehouse"):  # where it runs is never part of the digest
         del data[key]
     expected = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     assert config.digest() == expected
@@ -197,6 +197,18 @@ def test_digest_of_a_config_without_the_later_keys_is_unchanged():
         {"ethical_considerations": "Decisions allocate loans."},
     ):
         assert parse_config({**FILE_CONFIG, **change}).digest() != base
+
+
+def test_the_warehouse_is_chosen_by_the_config_and_is_not_part_of_its_digest():
+    """The same evaluation on another engine keeps its identity (evaluation ids, packs)."""
+    on_duckdb = parse_config(FILE_CONFIG)
+    on_postgres = parse_config({**FILE_CONFIG, "warehouse": {"engine": "postgres"}})
+    assert on_duckdb.warehouse.engine == "duckdb"
+    assert on_postgres.warehouse.engine == "postgres"
+    assert on_postgres.digest() == on_duckdb.digest()
+    with pytest.raises(ConfigError) as error:
+        parse_config({**FILE_CONFIG, "warehouse": {"engine": "oracle"}}, source="rai.yaml")
+    assert "warehouse.engine: Input should be 'duckdb' or 'postgres'" in str(error.value)
 
 
 @pytest.mark.parametrize(

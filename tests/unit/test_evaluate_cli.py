@@ -5,6 +5,8 @@ evaluation runs in the README walkthrough test."""
 
 from __future__ import annotations
 
+import socket
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -61,6 +63,30 @@ def test_a_landed_data_set_without_the_configs_columns_is_refused(world):
     result = evaluate("m", "--config", str(other))
     assert result.exit_code == 2
     assert "has no column ['region']" in result.output
+
+
+def test_a_postgres_warehouse_that_cannot_be_reached_is_said_before_any_run(world, monkeypatch):
+    """With warehouse.engine postgres, the missing connection variables, then a server that
+    does not answer, are refused in one line (exit 2) before the registry is read."""
+    assert runner.invoke(app, ["land", "--config", str(world["config"])]).exit_code == 0
+    config = world["config"]
+    config.write_text(config.read_text() + "warehouse: {engine: postgres}\n")
+    for name in ("HOST", "PORT", "USER", "PASSWORD", "DB"):
+        monkeypatch.delenv(f"RAI_WAREHOUSE_PG_{name}", raising=False)
+    result = evaluate("m", "--version", "1", "--config", str(config))
+    assert result.exit_code == 2
+    assert "RAI_WAREHOUSE_PG_USER, RAI_WAREHOUSE_PG_DB" in result.output
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("RAI_WAREHOUSE_PG_PORT", str(port))
+    monkeypatch.setenv("RAI_WAREHOUSE_PG_USER", "rai")
+    monkeypatch.setenv("RAI_WAREHOUSE_PG_DB", "rai")
+    result = evaluate("m", "--version", "1", "--config", str(config))
+    assert result.exit_code == 2
+    assert "the PostgreSQL warehouse cannot be used" in result.output
+    assert f"port {port}" in result.output
+    assert not (world["home"] / "mlflow").exists()
 
 
 def test_a_model_the_registry_does_not_hold_is_named_with_what_it_holds(world):

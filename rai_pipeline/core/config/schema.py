@@ -101,6 +101,11 @@ _LATER_KEYS: dict[str, Any] = {
 }
 
 
+# Keys that say where an evaluation runs, not what it computes: never in the digest, so the
+# same evaluation on another engine has the same identity (and byte-identical tables).
+_PLACEMENT_KEYS = ("warehouse",)
+
+
 class ConfigError(ValueError):
     """A config file broke a rule; the message names the file, key and rule."""
 
@@ -161,6 +166,17 @@ class LimitsConfig(_Strict):
         le=MAX_GROUPING_FEATURES,
         description="Most sensitive features a config may list (at most "
         f"{MAX_GROUPING_FEATURES}, the engine's ceiling).",
+    )
+
+
+class WarehouseConfig(_Strict):
+    """Where the pipeline builds the evaluation frame and keeps its result tables
+    (docs/scaling.md)."""
+
+    engine: Literal["duckdb", "postgres"] = Field(
+        default="duckdb",
+        description="duckdb: the file RAI_HOME/warehouse.duckdb; postgres: the database of "
+        "RAI_WAREHOUSE_PG_* (dbt's postgres target).",
     )
 
 
@@ -292,6 +308,11 @@ class EvaluationConfig(_Strict):
         description="Rows adjusted together: all per-group rows of a dimension, or of a "
         "dimension and metric.",
     )
+    warehouse: WarehouseConfig = Field(
+        default_factory=WarehouseConfig,
+        description="Where the pipeline runs (never part of the digest: the same config "
+        "gives the same evidence on every engine).",
+    )
 
     @field_validator("positive_label", mode="before")
     @classmethod
@@ -398,7 +419,7 @@ class EvaluationConfig(_Strict):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON form: the config's identity in lineage records."""
-        data = self.model_dump(mode="json")
+        data = self.model_dump(mode="json", exclude=set(_PLACEMENT_KEYS))
         for key, default in _LATER_KEYS.items():
             if data[key] == default:
                 del data[key]

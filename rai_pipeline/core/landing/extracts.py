@@ -61,6 +61,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -69,6 +70,7 @@ from rai_pipeline.core.storage import (
     file_sha256,
     fsync_dir,
     move_into_place,
+    read_parquet,
     write_parquet,
 )
 
@@ -103,6 +105,16 @@ PREDICTIONS_DDL_SPARK = (
     "scored_at_run STRING, model_name STRING, model_version STRING) USING parquet "
     "PARTITIONED BY (model_name, model_version)"
 )
+
+# The landed extracts as the tables of a warehouse's schema ``landing`` (dbt's sources on its
+# postgres and spark targets), each with the file of a landed version it is loaded from.
+WAREHOUSE_TABLES = {
+    "examples": "examples.parquet",
+    "labels": "labels.parquet",
+    "subject_attributes": "subject_attributes.parquet",
+    "dataset_versions": f"{VERSION_FILE}.parquet",
+}
+ERR_NOT_LANDED = "{landing_dir}: no landed data set to load into the warehouse (rai land)"
 
 ERR_MISSING_COLUMNS = "frame has no column(s) {missing}; available: {available}"
 ERR_EMPTY_SELECTION = "{what} must name at least one column"
@@ -178,6 +190,21 @@ def read_current_version(landing_dir: Path) -> str | None:
     if not link.is_symlink():
         return None
     return Path(os.readlink(link)).name
+
+
+def load_current_into(engine: Any, landing_dir: Path) -> str:
+    """Load the extracts of the version ``landing_dir/current`` points at into ``engine``'s
+    tables :data:`WAREHOUSE_TABLES` (``load_table`` of a
+    :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine` or ``SparkEngine``), each
+    replacing the table of its name; return that version. Read from the version's own folder,
+    so a landing that switches ``current`` meanwhile cannot mix two versions."""
+    version = read_current_version(landing_dir)
+    if version is None:
+        raise FileNotFoundError(ERR_NOT_LANDED.format(landing_dir=landing_dir))
+    folder = Path(landing_dir) / VERSIONS_DIR / version
+    for table, filename in WAREHOUSE_TABLES.items():
+        engine.load_table(f"landing.{table}", read_parquet(folder / filename))
+    return version
 
 
 def land_evaluation_extracts(

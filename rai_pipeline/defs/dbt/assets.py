@@ -18,6 +18,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from rai_pipeline.core.governance.registry import parse_partition_key
+from rai_pipeline.core.landing.extracts import load_current_into
 from rai_pipeline.core.schemas.attributes import dbt_vars
 from rai_pipeline.defs.dbt.freshness import forget_build, inputs_digest, record_build
 from rai_pipeline.defs.dbt.invocation import MODEL_NAME_ENV, MODEL_VERSION_ENV, dbt_build
@@ -53,13 +54,18 @@ def warehouse_models(
 ) -> Iterator[Any]:
     config, home = evaluation_config.load(), rai_home.get()
     digest = inputs_digest(home, config)  # what this build reads, taken before it runs
-    with warehouse.connect() as conn:
-        forget_build(conn)
-    target = yield from dbt_build(context, dbt, home, dbt_vars(config))
-    if digest is not None and context.selected_asset_keys == context.assets_def.keys:
-        # only a whole build makes the shared models current (freshness.py)
+    with warehouse.build_turn():
         with warehouse.connect() as conn:
-            record_build(conn, digest=digest, target=target, run_id=context.run.run_id)
+            if warehouse.engine != "duckdb":  # dbt-duckdb reads the landed files in place
+                load_current_into(conn, home.landing)
+            forget_build(conn)
+        target = yield from dbt_build(
+            context, dbt, home, dbt_vars(config), profile_target=warehouse.dbt_target
+        )
+        if digest is not None and context.selected_asset_keys == context.assets_def.keys:
+            # only a whole build makes the shared models current (freshness.py)
+            with warehouse.connect() as conn:
+                record_build(conn, digest=digest, target=target, run_id=context.run.run_id)
 
 
 @dbt_assets(
@@ -75,12 +81,15 @@ def evaluation_frame_models(
     dbt: DbtCliResource,
     evaluation_config: EvaluationConfigResource,
     rai_home: RaiHomeResource,
+    warehouse: WarehouseResource,
 ) -> Iterator[Any]:
     ref = parse_partition_key(context.partition_key)
-    yield from dbt_build(
-        context,
-        dbt,
-        rai_home.get(),
-        dbt_vars(evaluation_config.load()),
-        run_values={MODEL_NAME_ENV: ref.name, MODEL_VERSION_ENV: ref.version},
-    )
+    with warehouse.build_turn():
+        yield from dbt_build(
+            context,
+            dbt,
+            rai_home.get(),
+            dbt_vars(evaluation_config.load()),
+            run_values={MODEL_NAME_ENV: ref.name, MODEL_VERSION_ENV: ref.version},
+            profile_target=warehouse.dbt_target,
+        )

@@ -9,11 +9,13 @@ version builds them again only when that digest differs or is missing (another w
 another data set, another config); otherwise it reads them as built, and its pack's lineage
 takes their SQL and their tests' outcomes from the recorded build.
 
-The record is read through a read-only connection that by default does not wait: when another
-process holds the warehouse (a run writing it while the registry sensor ticks), the answer is
-"not known to be current", and the run builds the models again: slower, never wrong. ``rai
-evaluate`` waits for the warehouse instead, and decides once its run's turn on the warehouse
-has come (:mod:`rai_pipeline.app.locks`), so that runs started together build them once.
+On a PostgreSQL warehouse (the config's ``warehouse.engine``) the record is a table of that
+database, read as any client reads it. On DuckDB it is read through a read-only connection
+that by default does not wait: when another process holds the warehouse (a run writing it
+while the registry sensor ticks), the answer is "not known to be current", and the run builds
+the models again: slower, never wrong. ``rai evaluate`` waits for the warehouse instead, and
+decides once its run's turn on the warehouse has come (:mod:`rai_pipeline.app.locks`), so
+that runs started together build them once.
 """
 
 from __future__ import annotations
@@ -101,11 +103,30 @@ def current_build(
     data set in the warehouse; else None (also when the warehouse cannot be read within
     ``wait_seconds``: 0, the default, does not wait)."""
     digest = inputs_digest(home, config)
-    if digest is None or not home.warehouse.is_file():
+    if digest is None:
         return None
-    try:
-        with connect_warehouse(home.warehouse, read_only=True, timeout=wait_seconds) as conn:
-            build = read_build(conn)
-    except (duckdb.Error, WarehouseBusyError):
+    if config.warehouse.engine == "postgres":
+        build = _read_postgres_build()
+    elif not home.warehouse.is_file():
         return None
+    else:
+        try:
+            with connect_warehouse(home.warehouse, read_only=True, timeout=wait_seconds) as conn:
+                build = read_build(conn)
+        except (duckdb.Error, WarehouseBusyError):
+            return None
     return build if build is not None and build["digest"] == digest else None
+
+
+def _read_postgres_build() -> dict[str, Any] | None:
+    """The record in the PostgreSQL warehouse of ``RAI_WAREHOUSE_PG_*``; None when it cannot
+    be read (no server, no such variables): the run then builds, and says why if it fails."""
+    import psycopg2
+
+    from rai_pipeline.adapters.sql_engines import PostgresEngine
+
+    try:
+        with PostgresEngine.from_environment() as engine:
+            return read_build(engine)
+    except (psycopg2.Error, ValueError):
+        return None

@@ -30,6 +30,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from rai_pipeline.defs.resources import DBT_TARGETS
 from rai_pipeline.settings import RaiHome, environment
 
 MODEL_NAME_ENV = "RAI_DBT_MODEL_NAME"
@@ -37,6 +38,7 @@ MODEL_VERSION_ENV = "RAI_DBT_MODEL_VERSION"
 MONITORING_FROM_ENV = "RAI_DBT_MONITORING_FROM"
 MONITORING_TO_ENV = "RAI_DBT_MONITORING_TO"
 PARSE_STATE = "partial_parse.msgpack"
+DEFAULT_TARGET = DBT_TARGETS["duckdb"]
 
 
 def invocation_target(context: dg.AssetExecutionContext, home: RaiHome) -> Path:
@@ -46,10 +48,12 @@ def invocation_target(context: dg.AssetExecutionContext, home: RaiHome) -> Path:
     return home.root / "dbt" / f"{step}-{context.run.run_id[:8]}"
 
 
-def saved_parse(context: dg.AssetExecutionContext, home: RaiHome) -> Path:
-    """Where the step keeps the parse of its last successful build."""
+def saved_parse(context: dg.AssetExecutionContext, home: RaiHome, target: str) -> Path:
+    """Where the step keeps the parse of its last successful build on the profile's
+    ``target`` (a parse holds the profile: each warehouse keeps its own)."""
     step = context.op_execution_context.op.name
-    return home.root / "dbt" / "partial-parse" / f"{step}.msgpack"
+    name = step if target == DEFAULT_TARGET else f"{step}-{target}"
+    return home.root / "dbt" / "partial-parse" / f"{name}.msgpack"
 
 
 def dbt_build(
@@ -59,15 +63,17 @@ def dbt_build(
     variables: Mapping[str, Any],
     *,
     run_values: Mapping[str, str] | None = None,
+    profile_target: str = DEFAULT_TARGET,
 ) -> Generator[Any, None, Path]:
-    """``dbt build`` of the step's selection with ``variables`` as ``--vars`` and
-    ``run_values`` in the environment, starting from the step's saved parse; yields dbt's
-    events and returns the invocation's target folder."""
-    target, saved = invocation_target(context, home), saved_parse(context, home)
+    """``dbt build`` of the step's selection on the profile's ``profile_target`` with
+    ``variables`` as ``--vars`` and ``run_values`` in the environment, starting from the
+    step's saved parse; yields dbt's events and returns the invocation's target folder."""
+    target = invocation_target(context, home)
+    saved = saved_parse(context, home, profile_target)
     if saved.is_file():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(saved, target / PARSE_STATE)
-    args = ["build", "--vars", json.dumps(dict(variables))]
+    args = ["build", "--target", profile_target, "--vars", json.dumps(dict(variables))]
     with environment(dict(run_values or {})):  # the process starts here and reads them
         invocation = dbt.cli(args, context=context, target_path=target)
     yield from invocation.stream()

@@ -14,8 +14,10 @@ EVALUATE_JOB = "evaluate_model_version"
 # the LLM safety and monitoring domains' groups have their own jobs (defs/<domain>/jobs.py)
 LLM_GROUPS = ("llm_landing", "llm_safety")
 OTHER_DOMAINS = (*LLM_GROUPS, "monitoring_landing", "monitoring")
-# Runs that write the DuckDB warehouse queue behind each other (see dagster.yaml).
-WAREHOUSE_RUN_TAGS = {"rai/warehouse": "duckdb"}
+# Runs that write the DuckDB warehouse queue behind each other (see dagster.yaml); runs on
+# another warehouse carry its engine instead, and run side by side.
+WAREHOUSE_TAG = "rai/warehouse"
+WAREHOUSE_RUN_TAGS = {WAREHOUSE_TAG: "duckdb"}
 
 EVALUATION_ASSETS = dg.AssetSelection.all() - dg.AssetSelection.groups(*OTHER_DOMAINS)
 
@@ -25,6 +27,20 @@ evaluate_model_version = dg.define_asset_job(
     tags=WAREHOUSE_RUN_TAGS,
     description="Score, build the evaluation frame, check it, compute metrics, publish evidence.",
 )
+
+
+def warehouse_run_config(config: EvaluationConfig) -> dict[str, Any]:
+    """The run config's ``resources`` that point a run at ``config``'s warehouse (the engine
+    of the warehouse resource, hence dbt's target): nothing on DuckDB, the default."""
+    engine = config.warehouse.engine
+    if engine == "duckdb":
+        return {}
+    return {"warehouse": {"config": {"engine": engine}}}
+
+
+def warehouse_run_tags(config: EvaluationConfig) -> dict[str, str]:
+    """The tags of a run on ``config``'s warehouse (:data:`WAREHOUSE_TAG`)."""
+    return {WAREHOUSE_TAG: config.warehouse.engine}
 
 
 def version_run_selection(

@@ -128,6 +128,8 @@ def publish_evidence(
         "config_sha256": config.digest(),
         "dagster_run_id": dagster_run_id,
         "rai_home": str(home.root),
+        # where the frame's rows are, when not in RAI_HOME's DuckDB file (rai trace --rows)
+        **({"warehouse": warehouse.engine} if warehouse.engine != "duckdb" else {}),
         "mlflow_tracking_uri": public_uri(store.tracking_uri),
         **code_lineage(),
         **evaluation.method_notes(config, stats),

@@ -1,6 +1,7 @@
 """The registry sensor: every new registered model version gets a partition and a run."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 
@@ -9,6 +10,8 @@ from rai_pipeline.defs.evaluation.jobs import (
     EVALUATE_JOB,
     WAREHOUSE_RUN_TAGS,
     version_run_selection,
+    warehouse_run_config,
+    warehouse_run_tags,
 )
 from rai_pipeline.defs.partitions import model_versions
 from rai_pipeline.defs.resources import (
@@ -43,7 +46,13 @@ def registered_model_versions(
         else None
     )
     return registry_tick(
-        context, versions, partitions=model_versions, watched=watched, asset_selection=selection
+        context,
+        versions,
+        partitions=model_versions,
+        watched=watched,
+        asset_selection=selection,
+        run_config={"resources": warehouse_run_config(config)},
+        tags=warehouse_run_tags(config),
     )
 
 
@@ -54,10 +63,12 @@ def registry_tick(
     partitions: dg.DynamicPartitionsDefinition,
     watched: str,
     asset_selection: Sequence[dg.AssetKey] | None = None,
+    run_config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] = WAREHOUSE_RUN_TAGS,
 ) -> dg.SensorResult:
     """One tick over the registered ``versions`` (per model name): a partition and a run for
     each version :func:`plan_registry_tick` requests (of ``asset_selection``, default the whole
-    job), and the new cursor."""
+    job; with ``run_config`` and ``tags``), and the new cursor."""
     plan = plan_registry_tick(
         parse_cursor(context.cursor), versions, max_requests=MAX_REQUESTS_PER_TICK
     )
@@ -69,7 +80,8 @@ def registry_tick(
             dg.RunRequest(
                 partition_key=key,
                 run_key=key,
-                tags=WAREHOUSE_RUN_TAGS,
+                run_config=dict(run_config or {}),
+                tags=dict(tags),
                 asset_selection=asset_selection,
             )
             for key in keys
