@@ -113,6 +113,8 @@ def worker_engine_spark(path: Path) -> dict[str, Any]:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.catalogImplementation", "in-memory")
+        # its tables' folder beside the data, not in the folder the bench runs from
+        .config("spark.sql.warehouse.dir", str(path.parent / "spark-warehouse"))
         .config("spark.driver.memory", "4g")
         .getOrCreate()
     )

@@ -25,7 +25,10 @@ def test_bench_runs_every_workload_and_agrees_with_fairlearn(tmp_path):
         *("--quiet-wait", "0", "--repeat", "1"),
         *("--postgres-rows", str(ROWS), "--spark-rows", str(ROWS)),
     ]
+    stray = ROOT / "spark-warehouse"  # where Spark puts its tables unless told otherwise
+    existed = stray.exists()
     subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp_path)
+    assert existed or not stray.exists(), "the Spark workload wrote into the project folder"
 
     stored = json.loads(results.read_text())
     measured = stored[str(ROWS)]
