@@ -85,8 +85,8 @@ def scores_digest(batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> str:
 
 
 def predictions_digest(conn: Any, *, model_name: str, model_version: str) -> str:
-    """:func:`scores_digest` of one model version's rows in the predictions table, streamed
-    from the warehouse in batches (memory stays bounded)."""
+    """:func:`scores_digest` of one model version's rows in the predictions table: streamed
+    from DuckDB in batches (memory stays bounded), read in one batch from another engine."""
     sql = (
         f"select example_id, score from {PREDICTIONS_TABLE} "
         "where model_name = ? and model_version = ? order by example_id"

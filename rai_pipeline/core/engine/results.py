@@ -93,14 +93,7 @@ def replace_key_rows(
 def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -> None:
     """Columns a newer release adds to a result table are added to an existing table (older
     rows get NULL), so upgrading never needs the warehouse rebuilt."""
-    existing = {
-        row[0]
-        for row in conn.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [RESULTS_SCHEMA, table],
-        ).fetchall()
-    }
+    existing = _columns(conn, table)
     incoming = conn.execute(f"describe {INCOMING}").fetchall()
     for name, sql_type, *_ in incoming:
         if name not in existing:
