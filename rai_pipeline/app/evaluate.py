@@ -45,6 +45,8 @@ MSG_LANDED_COLUMNS = (
 MSG_WAREHOUSE_UNREACHABLE = (
     "{config}: warehouse.engine is postgres, and the PostgreSQL warehouse cannot be used: {reason}"
 )
+MSG_TURN = "its evaluation run has the warehouse"
+MSG_SHARED_TURN = "its evaluation run builds the shared warehouse models"
 MSG_NOTHING_TO_DO = "every registered version of {name!r} has been evaluated ({versions})"
 
 
@@ -193,7 +195,8 @@ class JobSpec:
     selection: Callable[[Any], Sequence[Any] | None] | None = None
     # the runs' tags beyond the job's own
     tags: dict[str, str] = field(default_factory=dict)
-    # whether the runs take turns on the warehouse (DuckDB: one writing process at a time)
+    # whether the runs take turns on the warehouse (DuckDB: one writing process at a time);
+    # if not, only a run that builds the shared models (a selection of None) holds the turn
     queued: bool = True
 
 
@@ -256,22 +259,25 @@ def evaluate_versions(
     for ref in refs:
         log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        # runs on the DuckDB warehouse queue behind each other; each decides what to build
-        # once its turn has come (app/locks.py); runs on PostgreSQL go side by side
+        # Runs on the DuckDB warehouse queue behind each other; each decides what to build
+        # once its turn has come (app/locks.py). Runs on PostgreSQL go side by side, except
+        # one that builds the shared models: it holds the turn until it ends, so that the runs
+        # started with it wait, find the models current and skip them.
         turn = contextlib.ExitStack()
-        if spec.queued:
-            turn.enter_context(
-                exclusive_lock(
-                    warehouse_runs_lock(home),
-                    what="its evaluation run has the warehouse",
-                    say=lambda line: echo(f"      {line}"),
-                )
+        turn.enter_context(
+            exclusive_lock(
+                warehouse_runs_lock(home),
+                what=MSG_TURN if spec.queued else MSG_SHARED_TURN,
+                say=lambda line: echo(f"      {line}"),
             )
+        )
         try:
             selection = spec.selection(defs.resolve_asset_graph()) if spec.selection else None
         except BaseException:
             turn.close()
             raise
+        if not spec.queued and selection is not None:
+            turn.close()
         shared = "" if selection is None else "; shared warehouse models current, not rebuilt"
         echo(f"      {ref.uri}: {spec.stages}{shared} (log: {log_path})")
         run_id = str(uuid.uuid4())

@@ -11,7 +11,9 @@ one at a time (``rai evaluate`` of several versions at once, say).
   find the shared warehouse models not current (:mod:`~rai_pipeline.defs.dbt.freshness`) and
   build them again. Under the lock the runs queue as the registry sensor's runs do (the tag
   ``rai/warehouse``, limit 1): each starts when the one before ends, the first builds the
-  shared models, and the others find them current and skip them.
+  shared models, and the others find them current and skip them. On a PostgreSQL warehouse
+  the lock is kept only by a run that builds the shared models; the others let it go once
+  they have decided, and run side by side.
 
 The lock itself is :func:`rai_pipeline.core.storage.exclusive_lock`.
 """

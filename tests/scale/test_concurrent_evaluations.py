@@ -5,9 +5,10 @@ processes on one RAI_HOME, with the warehouse on DuckDB and on PostgreSQL.
   other instead of failing on its lock; the first builds the shared warehouse models and the
   others skip them.
 - **PostgreSQL** (the config's ``warehouse: {engine: postgres}``, a server started here from
-  Debian's binaries) takes the runs side by side: the Dagster instance lets five warehouse
-  steps run at once (``RAI_DAGSTER_YAML``), the pipeline lands the extracts into the server's
-  ``landing`` schema and dbt-postgres builds the frame there.
+  Debian's binaries) takes the runs side by side: the first lands the extracts into the
+  server's ``landing`` schema and builds the shared models with dbt-postgres while the others
+  wait for it; those then skip the shared models and run at once (the Dagster instance lets
+  five warehouse steps run together, ``RAI_DAGSTER_YAML``).
 
 On both, every run publishes its pack, every pack's tables hold its own version only, and
 every pack verifies against the digest registered on its version; and each PostgreSQL pack's
@@ -27,6 +28,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -63,7 +65,12 @@ def _config(folder: Path, engine: str) -> Path:
     on the warehouse ``engine``."""
     config = yaml.safe_load(CONFIG.read_text())
     config["dataset"]["path"] = str(CONFIG.parent / config["dataset"]["path"])
-    config["explainability"] = {"n_repeats": 2, "max_rows": 500}
+    config["explainability"] = {
+        "n_repeats": 2,
+        "max_rows": 100,
+        "shap_rows": 10,
+        "shap_background": 5,
+    }
     config["bootstrap"] = {"n_resamples": 100}
     if engine != "duckdb":
         config["warehouse"] = {"engine": engine}
@@ -72,9 +79,10 @@ def _config(folder: Path, engine: str) -> Path:
     return path
 
 
-def _evaluate_concurrently(folder: Path, engine: str, environment: dict[str, str]) -> Evaluated:
+def _start(folder: Path, engine: str, environment: dict[str, str]) -> tuple[Evaluated, list]:
     """Land the data set, register VERSIONS versions and start one ``rai evaluate`` process
-    per version at once, on the warehouse ``engine``."""
+    per version at once, on the warehouse ``engine``; return the home, the versions and the
+    processes."""
     home = RaiHome(folder / "home")
     config = _config(folder, engine)
     land(config, home=home, echo=lambda _: None)
@@ -95,27 +103,43 @@ def _evaluate_concurrently(folder: Path, engine: str, environment: dict[str, str
         )
         for ref in refs
     ]
-    finished = [(process, *process.communicate(timeout=1200)) for process in processes]
-    return Evaluated(home, refs, [(p.returncode, out, err) for p, out, err in finished])
+    return Evaluated(home, refs, []), processes
+
+
+def _finish(started: Evaluated, processes: list) -> Evaluated:
+    finished = [(process, *process.communicate(timeout=1500)) for process in processes]
+    runs = [(p.returncode, out, err) for p, out, err in finished]
+    return Evaluated(started.home, started.refs, runs)
 
 
 @pytest.fixture(scope="module")
-def on_duckdb(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Evaluated:
-    return _evaluate_concurrently(tmp_path_factory.mktemp("on-duckdb"), "duckdb", {})
-
-
-@pytest.fixture(scope="module")
-def on_postgres(
+def evaluations(
     tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path, postgres: Server
-) -> Evaluated:
-    folder = tmp_path_factory.mktemp("on-postgres")
+) -> dict[str, Evaluated]:
+    """Both warehouses' five processes, started together (the DuckDB runs take turns, so the
+    PostgreSQL runs use the time they leave)."""
+    on_postgres = tmp_path_factory.mktemp("on-postgres")
     # the instance lets the five runs' warehouse steps go at once (the pool rai_warehouse)
     instance = yaml.safe_load(DAGSTER_YAML.read_text())
     instance["concurrency"]["pools"]["default_limit"] = VERSIONS
-    instance_yaml = folder / "dagster.yaml"
+    instance_yaml = on_postgres / "dagster.yaml"
     instance_yaml.write_text(yaml.safe_dump(instance))
-    environment = {"RAI_DAGSTER_YAML": str(instance_yaml), **_pg_environment(postgres)}
-    return _evaluate_concurrently(folder, "postgres", environment)
+    pg_environment = {"RAI_DAGSTER_YAML": str(instance_yaml), **_pg_environment(postgres)}
+    started = {
+        "duckdb": _start(tmp_path_factory.mktemp("on-duckdb"), "duckdb", {}),
+        "postgres": _start(on_postgres, "postgres", pg_environment),
+    }
+    return {engine: _finish(*each) for engine, each in started.items()}
+
+
+@pytest.fixture(scope="module")
+def on_duckdb(evaluations: dict[str, Evaluated]) -> Evaluated:
+    return evaluations["duckdb"]
+
+
+@pytest.fixture(scope="module")
+def on_postgres(evaluations: dict[str, Evaluated]) -> Evaluated:
+    return evaluations["postgres"]
 
 
 def _pg_environment(postgres: Server) -> dict[str, str]:
@@ -187,53 +211,55 @@ def test_each_pack_holds_only_its_own_version_and_verifies(evaluated: Evaluated)
         assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def _run_records(home: RaiHome) -> list:
-    """The Dagster runs of ``home``'s instance, in the order they started."""
+def _runs(home: RaiHome) -> list[tuple[Any, bool]]:
+    """The Dagster runs of ``home``'s instance in the order they started, each with whether
+    it built the shared warehouse models."""
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
     ref = InstanceRef.from_dir(str(home.dagster_home))
     with dg.DagsterInstance.from_ref(ref) as instance:
-        records = instance.get_run_records()
-    return sorted(records, key=lambda record: record.start_time or 0)
+        records = sorted(instance.get_run_records(), key=lambda record: record.start_time or 0)
+        return [
+            (
+                record,
+                any(
+                    event.step_key == "warehouse_models"
+                    for event in instance.all_logs(
+                        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS
+                    )
+                ),
+            )
+            for record in records
+        ]
 
 
 def test_on_duckdb_the_runs_took_turns_and_built_the_shared_models_once(
     on_duckdb: Evaluated,
 ) -> None:
-    import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
-
-    ref = InstanceRef.from_dir(str(on_duckdb.home.dagster_home))
-    with dg.DagsterInstance.from_ref(ref) as instance:
-        records = sorted(instance.get_run_records(), key=lambda record: record.start_time or 0)
-        assert len(records) == VERSIONS
-        for before, after in itertools.pairwise(records):
-            assert before.end_time is not None and after.start_time is not None
-            assert before.end_time <= after.start_time
-        built = [
-            record
-            for record in records
-            if any(
-                event.step_key == "warehouse_models"
-                for event in instance.all_logs(
-                    record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS
-                )
-            )
-        ]
-        assert built == records[:1]
+    runs = _runs(on_duckdb.home)
+    assert len(runs) == VERSIONS
+    records = [record for record, _ in runs]
+    for before, after in itertools.pairwise(records):
+        assert before.end_time is not None and after.start_time is not None
+        assert before.end_time <= after.start_time
+    assert [built for _, built in runs] == [True] + [False] * (VERSIONS - 1)
 
 
 def test_on_postgres_the_runs_went_side_by_side_in_the_server(
     on_postgres: Evaluated, postgres: Server
 ) -> None:
-    """No run waited for another to end: each started before the first one ended. The
-    warehouse is the server's: RAI_HOME holds no DuckDB file, and the server's frame holds
-    every version's rows, as many as the landed examples."""
-    records = _run_records(on_postgres.home)
-    assert len(records) == VERSIONS
-    first_end = min(record.end_time for record in records)
-    assert all(record.start_time < first_end for record in records)
+    """The first run built the shared models while the others waited; those then found them
+    current and ran side by side: each started before any of them ended. The warehouse is
+    the server's: RAI_HOME holds no DuckDB file, and the server's frame holds every version's
+    rows, as many as the landed examples."""
+    runs = _runs(on_postgres.home)
+    assert len(runs) == VERSIONS
+    assert [built for _, built in runs] == [True] + [False] * (VERSIONS - 1)
+    builder, others = runs[0][0], [record for record, _ in runs[1:]]
+    assert all(record.start_time >= builder.end_time for record in others)
+    first_end = min(record.end_time for record in others)
+    assert all(record.start_time < first_end for record in others)
     assert not on_postgres.home.warehouse.exists()
     examples = len(read_parquet(on_postgres.home.landing / "current" / "examples.parquet"))
     with PostgresEngine.connect(**postgres.dsn()) as engine:
