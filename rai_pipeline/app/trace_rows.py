@@ -172,7 +172,8 @@ def pipeline_rows(
     hidden = _hidden_columns(pack)
     with duckdb.connect() as conn:
         conn.register("f", frame)
-        sensitive = [c for c in frame.columns if c not in FRAME_COLUMNS and c != "group"]
+        # the frame's columns after the group label (when grouped) and its own columns
+        sensitive = [c for c in frame.columns[int(grouped) :] if c not in FRAME_COLUMNS]
         example_columns = _parquet_columns(conn, examples)
         sources = [c for c in _parquet_columns(conn, attributes) if c not in sensitive]
         shown_examples = [c for c in example_columns if include_restricted or c not in hidden]
