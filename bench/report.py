@@ -186,10 +186,10 @@ def time_split(results: dict[str, Any], size: str) -> list[str]:
         ]
         if sort:
             lines += [
-                f"One bare sort of the rows takes {fmt_seconds(sort['seconds'])}. The ordering "
-                "statement is that sort plus the join to the cells and writing the positions; "
-                "the masks and the lookups are the work per row that grows with the number "
-                "of cells.",
+                f"One bare sort of the rows takes {fmt_seconds(sort['seconds'])}. The streamed "
+                "statement is one sort of the rows joined to their cells, timed with its "
+                "consumer: the batches handed to NumPy and the pair counts per block of "
+                "rows, the work that grows with the number of cells.",
                 "",
             ]
     return lines

@@ -12,6 +12,7 @@ from rai_pipeline.core.engine.cell_auc import (
     BLOCK,
     STEP_CELLS,
     STEP_ORDERED,
+    STEP_STREAMED,
     TEMP_PREFIX,
     cell_pair_auc,
     count_cells,
@@ -83,6 +84,33 @@ def test_cell_plan_equals_the_per_slice_sorts_bit_for_bit():
     pd.testing.assert_frame_equal(by_cells.stats, by_ranks.stats, check_exact=True)
 
 
+@pytest.mark.parametrize("n", [1, 2, BLOCK, BLOCK + 1, 2 * BLOCK + 5, 1000, 6000])
+@pytest.mark.parametrize("decimals", [None, 1, 3])
+def test_pairs_counted_in_the_engine_equal_the_streamed_count(n, decimals):
+    """The SQL plan (PostgreSQL's and Spark's) and the streamed NumPy count, on one DuckDB
+    connection: the same 2U for every slice group, integer for integer."""
+    frame = frame_of(n, seed=100 + n, decimals=decimals)
+    conn = load(frame)
+    plan = plan_slices(
+        relation="ev",
+        slices=build_slices(FEATURES, INTERSECTIONS),
+        label="label",
+        score="score",
+        decision="decision",
+        where=None,
+    )
+    counted, _ = count_cells(conn, plan)
+    streamed, streamed_steps = cell_pair_auc(
+        conn, plan, n_cells=counted.cells, n_rows=n, in_engine=False
+    )
+    in_engine, engine_steps = cell_pair_auc(
+        conn, plan, n_cells=counted.cells, n_rows=n, in_engine=True
+    )
+    pd.testing.assert_frame_equal(streamed, in_engine, check_exact=True)
+    assert [step for step, _, _ in streamed_steps] == [STEP_STREAMED]
+    assert engine_steps[0][0] == STEP_ORDERED
+
+
 def test_cell_pair_matrix_is_the_brute_force_pair_count():
     """2U of a union of cells is the sum of its cell-pair terms: checked pair by pair."""
     frame = frame_of(300, seed=5, decimals=1)
@@ -137,7 +165,8 @@ def test_auto_uses_one_ordering_and_leaves_no_temporary_tables():
         decision="decision",
     )
     steps = [step for step, _, _ in result.queries]
-    assert STEP_CELLS in steps and STEP_ORDERED in steps
+    assert STEP_CELLS in steps and STEP_STREAMED in steps
+    assert STEP_ORDERED not in steps  # DuckDB streams the order; no table is written
     assert not any(step.startswith("exact ROC AUC of the groups") for step in steps)
     left = conn.execute(
         "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE ?", [TEMP_PREFIX + "%"]
@@ -155,7 +184,7 @@ def test_above_the_cell_limit_auto_sorts_once_per_slice_and_agrees(monkeypatch):
         STEP_EXACT_AUC_SLICE.format(dimension=d)
         for d in ["overall", *(spec.dimension for spec in slices)]
     ]
-    assert STEP_ORDERED not in steps
+    assert STEP_ORDERED not in steps and STEP_STREAMED not in steps
     np.testing.assert_allclose(
         result.stats["auc"].to_numpy(), oracle["auc"].to_numpy(), rtol=0, atol=1e-12
     )

@@ -16,24 +16,28 @@ counts the tied pairs. So one ordering of the rows yields the :math:`C \\times C
 :math:`W`, and every dimension's and every intersection's exact AUC follows from it in Python
 (sums of :math:`C \\times C` integers), instead of one sort of the rows per slice.
 
-The SQL, in four statements over temporary tables:
+Two ways to the matrix, with the same cells (one scan: the distinct feature values, numbered by
+their group labels):
 
-1. ``cells``: the distinct feature values, numbered by their group labels (one scan);
-2. ``ordered``: every row's class :math:`k = 2\\,cell + y` and its position :math:`p` in the
-   order (score, label), so that a positive's position counts exactly the rows scored below
-   it plus the negatives tied with it; the score is kept only for rows tied with a neighbour
-   (one sort, the only one);
-3. ``blocks``: per block of :data:`BLOCK` consecutive positions and cell, the negatives'
-   positions as a bit mask and the negatives in all earlier blocks (a running count over the
-   blocks, not the rows);
-4. the positives joined to their block: :math:`N_b(\\le s_x)` is the earlier blocks' count plus
-   the mask bits below the positive's offset, summed per cell :math:`a` (:math:`L`), and the
-   tied pairs counted over the tied rows only (:math:`T`).
+- **streamed** (DuckDB): one ``ORDER BY`` score of every row's class :math:`cell + C\\,y`,
+  streamed in batches to :class:`~rai_pipeline.core.engine.cell_pairs.CellPairCounter`, which
+  counts the pairs per block of rows in NumPy; the only sort, and no table written;
+- **in the engine** (PostgreSQL, Spark, or on request): three statements over temporary tables,
+
+  1. ``ordered``: every row's class :math:`k = 2\\,cell + y` and its position :math:`p` in the
+     order (score, label), so that a positive's position counts exactly the rows scored below
+     it plus the negatives tied with it; the score is kept only for rows tied with a neighbour
+     (one sort, the only one);
+  2. ``blocks``: per block of :data:`BLOCK` consecutive positions and cell, the negatives'
+     positions as a bit mask and the negatives in all earlier blocks (a running count over
+     the blocks, not the rows);
+  3. the positives joined to their block: :math:`N_b(\\le s_x)` is the earlier blocks' count
+     plus the mask bits below the positive's offset, summed per cell :math:`a` (:math:`L`),
+     and the tied pairs counted over the tied rows only (:math:`T`).
 
 Everything is an exact integer; the AUC is divided once, so it equals
 :func:`sklearn.metrics.roc_auc_score` as the other plans do. The work per row grows with the
-number of cells :math:`C` (the ``blocks`` masks and the positives' lookups), so above
-:data:`MAX_CELLS` the engine sorts once per slice instead
+number of cells :math:`C`, so above :data:`MAX_CELLS` the engine sorts once per slice instead
 (:mod:`~rai_pipeline.core.engine.exact_auc`).
 """
 
@@ -46,19 +50,32 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from rai_pipeline.core.engine.cell_pairs import BATCH_ROWS, CellPairCounter
+from rai_pipeline.core.engine.dialects import DUCKDB, dialect_of
 from rai_pipeline.core.engine.plan import SlicePlan
 
 MAX_CELLS = 128
 BLOCK = 63  # positions per mask: bits 0..62 of a signed BIGINT, portable to any SQL engine
 TEMP_PREFIX = "_rai_auc_"
-STEP_CELLS = "exact AUC, 1/4: the cells (distinct feature values), numbered by group labels"
-STEP_ORDERED = "exact AUC, 2/4: every row's cell, label and position in score order (one sort)"
-STEP_BLOCKS = (
-    "exact AUC, 3/4: per block of {block} positions, each cell's negatives as a bit mask and "
-    "the count before the block"
+STEP_CELLS = "exact AUC: the cells (distinct feature values), numbered by group labels"
+STEP_STREAMED = (
+    "exact AUC: every row's cell and label in score order (one sort), streamed in batches to "
+    "the cell-pair count (rai_pipeline.core.engine.cell_pairs)"
 )
-STEP_PAIRS = "exact AUC, 4/4: negatives of each cell at or below each positive, per cell"
-STEP_TIES = "exact AUC, ties: pairs of a positive and a negative with the same score, per cell"
+STEP_ORDERED = (
+    "exact AUC in the engine, 1/3: every row's cell, label and position in score order (one sort)"
+)
+STEP_BLOCKS = (
+    "exact AUC in the engine, 2/3: per block of {block} positions, each cell's negatives as a "
+    "bit mask and the count before the block"
+)
+STEP_PAIRS = (
+    "exact AUC in the engine, 3/3: negatives of each cell at or below each positive, per cell"
+)
+STEP_TIES = (
+    "exact AUC in the engine, ties: pairs of a positive and a negative with the same score, "
+    "per cell"
+)
 Query = tuple[str, str, dict[str, Any]]
 
 
@@ -86,18 +103,30 @@ SELECT CAST(dense_rank() OVER (ORDER BY {", ".join(plan.aliases)}) - 1 AS INTEGE
 FROM labeled"""
 
 
+def _rows_with_cells(plan: SlicePlan, cells: str) -> tuple[str, str]:
+    """The rows joined to their cell (``f`` the frame, ``c`` the cells) and the cell column."""
+    if not plan.features:
+        return f"({plan.frame_sql(raw_features=True)}) AS f", "0"
+    on = " AND ".join(
+        f"f.{alias} IS NOT DISTINCT FROM c.r{i}" for i, alias in enumerate(plan.aliases)
+    )
+    return f"({plan.frame_sql(raw_features=True)}) AS f JOIN {cells} AS c ON {on}", "c.cell"
+
+
+def streamed_sql(plan: SlicePlan, cells: str, n_cells: int) -> str:
+    """Every row's class ``cls = cell + n_cells * y`` and score ``s``, in score order (ties in
+    any order: :class:`~rai_pipeline.core.engine.cell_pairs.CellPairCounter` recounts them)."""
+    source, cell = _rows_with_cells(plan, cells)
+    return f"""SELECT CAST({cell} + {n_cells} * f.y AS SMALLINT) AS cls, f.s
+FROM {source}
+ORDER BY f.s"""
+
+
 def ordered_sql(plan: SlicePlan, table: str, cells: str, position_type: str) -> str:
     """One sort of the rows by (score, label): class ``k = 2 cell + y``, position ``p`` from 0,
     and for a positive tied with earlier rows, ``q``: the position of the first row with its
     score (the same sort answers both)."""
-    if plan.features:
-        on = " AND ".join(
-            f"f.{alias} IS NOT DISTINCT FROM c.r{i}" for i, alias in enumerate(plan.aliases)
-        )
-        source = f"({plan.frame_sql(raw_features=True)}) AS f JOIN {cells} AS c ON {on}"
-        cell = "c.cell"
-    else:
-        source, cell = f"({plan.frame_sql(raw_features=True)}) AS f", "0"
+    source, cell = _rows_with_cells(plan, cells)
     return f"""CREATE TEMP TABLE {table} AS
 SELECT k, p, CASE WHEN k % 2 = 1 AND q < p THEN q END AS q
 FROM (
@@ -213,13 +242,57 @@ def drop_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def cell_pair_auc(
-    conn: duckdb.DuckDBPyConnection, plan: SlicePlan, *, n_cells: int, n_rows: int
+    conn: duckdb.DuckDBPyConnection,
+    plan: SlicePlan,
+    *,
+    n_cells: int,
+    n_rows: int,
+    in_engine: bool | None = None,
 ) -> tuple[pd.DataFrame, list[Query]]:
     """``slice_index, grp, twice_u`` of every slice group from the cell-pair matrix, and the
     statements run (after :func:`count_cells`, whose table it reads; the caller drops the
-    tables with :func:`drop_tables`)."""
-    names = _names()
+    tables with :func:`drop_tables`).
+
+    ``in_engine``: count the pairs in SQL (temporary tables) rather than stream the ordered
+    rows to NumPy; by default only on engines other than DuckDB, whose rows would have to
+    cross the network."""
     cells = cell_labels(conn, plan)
+    if in_engine is None:
+        in_engine = dialect_of(conn) != DUCKDB
+    if in_engine:
+        pairs, queries = _pairs_in_engine(conn, plan, n_cells=n_cells, n_rows=n_rows)
+    else:
+        pairs, queries = _pairs_streamed(conn, plan, n_cells=n_cells)
+    return slice_twice_u(pairs, cells, plan), queries
+
+
+def _pairs_streamed(
+    conn: duckdb.DuckDBPyConnection, plan: SlicePlan, *, n_cells: int
+) -> tuple[np.ndarray, list[Query]]:
+    """:math:`W` from the rows in score order, streamed in batches of
+    :data:`~rai_pipeline.core.engine.cell_pairs.BATCH_ROWS` (bounded memory at any size)."""
+    from threadpoolctl import threadpool_limits
+
+    sql = streamed_sql(plan, _names()["cells"], n_cells)
+    counter = CellPairCounter(n_cells)
+    reader = conn.sql(sql, params=plan.params).to_arrow_reader(BATCH_ROWS)
+    # the products are small (C x C per block); threads of the linear algebra library beside
+    # DuckDB's own only contend for the cores (measured: 5x slower with two)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for batch in reader:
+            counter.add(
+                batch.column(0).to_numpy(zero_copy_only=False),
+                batch.column(1).to_numpy(zero_copy_only=False),
+            )
+        matrix = counter.matrix()
+    return matrix, [(STEP_STREAMED, sql, plan.params)]
+
+
+def _pairs_in_engine(
+    conn: duckdb.DuckDBPyConnection, plan: SlicePlan, *, n_cells: int, n_rows: int
+) -> tuple[np.ndarray, list[Query]]:
+    """:math:`W` counted in SQL over temporary tables (dropped before returning)."""
+    names = _names()
     position_type = "INTEGER" if n_rows < 2**31 else "BIGINT"
     statements = [
         (
@@ -249,7 +322,7 @@ def cell_pair_auc(
     finally:
         for table in (names["ordered"], names["blocks"]):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
-    return slice_twice_u(2 * _matrix(below, n_cells) - _matrix(tied, n_cells), cells, plan), queries
+    return 2 * _matrix(below, n_cells) - _matrix(tied, n_cells), queries
 
 
 def _matrix(rows: list[tuple[Any, ...]], n_cells: int) -> np.ndarray:

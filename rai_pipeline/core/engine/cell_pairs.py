@@ -1,0 +1,139 @@
+"""The cell-pair matrix of the exact AUC from rows streamed in score order, in NumPy.
+
+The SQL plan of :mod:`~rai_pipeline.core.engine.cell_auc` numbers the rows in score order and
+looks up, for every positive, each cell's negatives below it: work per positive that grows
+with the number of cells :math:`C`. Here the rows arrive in score order (one ``ORDER BY`` in
+the engine, streamed in batches) as a class per row, :math:`cls = cell + C\\,y`, and the pairs
+are counted per block of :data:`BLOCK` consecutive rows:
+
+- pairs inside a block: for each distance :math:`d < B`, one ``bincount`` of the (later row,
+  earlier row) class pairs, :math:`B - 1` passes over the rows;
+- pairs across blocks: per block, the positives of each cell times the negatives of each cell
+  in all earlier blocks (a running sum over the blocks), one matrix product per batch, whose
+  work is :math:`C^2` per block rather than per row.
+
+Together they give :math:`L'_{ab}`: pairs of a positive of :math:`a` and a negative of
+:math:`b` placed before it in the order streamed. Rows with equal scores may come in any order
+(the engine sorts by score alone), so the rows of tied scores are kept aside and counted
+again, as they came (:math:`L'^{tied}`), with the negatives of each tie first
+(:math:`L^{\\le}`) and with the positives first (:math:`L^{<}`): pairs between different
+scores are counted alike in all three, so
+
+.. math::
+
+    W_{ab} = 2 L^{\\le}_{ab} - T_{ab} = 2\\,(L'_{ab} - L'^{tied}_{ab})
+            + L^{\\le,tied}_{ab} + L^{<,tied}_{ab},
+
+the matrix whose block sums are :math:`2U` of every slice group
+(:func:`~rai_pipeline.core.engine.cell_auc.slice_twice_u`). Every count is an exact integer:
+the matrix products run in float64 on integers whose partial sums stay far below
+:math:`2^{53}` for one batch (:data:`BATCH_ROWS` rows), and each batch's product is rounded to
+int64 before it is added. Equal scores are equal as NumPy compares them (``-0.0 == 0.0``, as
+scikit-learn ties them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+BLOCK = 16  # rows per block: B - 1 passes for the pairs inside, C^2 per block across
+BATCH_ROWS = 1 << 19  # rows per batch streamed from the engine (a multiple of BLOCK)
+
+
+def _below(cls: np.ndarray, n_cells: int, negatives_before: np.ndarray) -> np.ndarray:
+    """:math:`L'`: per (positive cell ``a``, negative cell ``b``), the pairs of a positive of
+    ``a`` and a negative of ``b`` earlier in ``cls`` or counted in ``negatives_before`` (the
+    negatives of each cell in earlier batches, updated in place)."""
+    width = 2 * n_cells + 1  # class 2C pads the last block and counts nowhere
+    pad = (-cls.size) % BLOCK
+    classes = np.asarray(cls, dtype=np.intp)
+    if pad:
+        classes = np.concatenate([classes, np.full(pad, width - 1, dtype=np.intp)])
+    blocks = classes.reshape(-1, BLOCK)
+    pairs = np.zeros(width * width, dtype=np.int64)
+    for d in range(1, BLOCK):
+        later, earlier = blocks[:, d:], blocks[:, :-d]
+        pairs += np.bincount((later * width + earlier).ravel(), minlength=width * width)
+    inside = pairs.reshape(width, width)[n_cells : 2 * n_cells, :n_cells]
+    n_blocks = blocks.shape[0]
+    starts = np.arange(0, n_blocks * width, width, dtype=np.intp)[:, None]
+    counts = np.bincount((blocks + starts).ravel(), minlength=n_blocks * width)
+    counts = counts.reshape(n_blocks, width)  # block by class: each block's counts are close
+    negatives = np.array(counts[:, :n_cells].T, dtype=np.float64, order="C")
+    positives = np.array(counts[:, n_cells : 2 * n_cells].T, dtype=np.float64, order="C")
+    earlier_negatives = np.cumsum(negatives, axis=1)
+    earlier_negatives -= negatives
+    earlier_negatives += negatives_before[:, None]
+    across = np.rint(positives @ earlier_negatives.T).astype(np.int64)
+    negatives_before += negatives.sum(axis=1)
+    return inside + across
+
+
+def below_matrix(batches: Iterable[np.ndarray], n_cells: int) -> np.ndarray:
+    """:math:`L'` of classes streamed in batches (each a multiple of :data:`BLOCK` rows but
+    the last, or padded where it is not)."""
+    total = np.zeros((n_cells, n_cells), dtype=np.int64)
+    negatives_before = np.zeros(n_cells, dtype=np.float64)
+    for cls in batches:
+        if cls.size:
+            total += _below(cls, n_cells, negatives_before)
+    return total
+
+
+def _batches(cls: np.ndarray) -> Iterable[np.ndarray]:
+    for start in range(0, cls.size, BATCH_ROWS):
+        yield cls[start : start + BATCH_ROWS]
+
+
+class CellPairCounter:
+    """Counts :math:`W` of rows streamed in score order: :meth:`add` each batch of
+    (class, score) as it arrives, then :meth:`matrix`."""
+
+    def __init__(self, n_cells: int) -> None:
+        self.n_cells = n_cells
+        self._below = np.zeros((n_cells, n_cells), dtype=np.int64)
+        self._negatives_before = np.zeros(n_cells, dtype=np.float64)
+        self._tied_cls: list[np.ndarray] = []
+        self._tied_scores: list[np.ndarray] = []
+        self._last: tuple[int, float] | None = None  # the previous batch's last row
+        self._last_kept = False
+
+    def add(self, cls: np.ndarray, scores: np.ndarray) -> None:
+        """One batch of rows, in score order, after the batches added before."""
+        if not cls.size:
+            return
+        self._below += _below(cls, self.n_cells, self._negatives_before)
+        self._keep_ties(np.asarray(cls), np.asarray(scores, dtype=np.float64))
+
+    def _keep_ties(self, cls: np.ndarray, scores: np.ndarray) -> None:
+        """Set aside the rows whose score equals a neighbour's, across batch edges too."""
+        same = scores[1:] == scores[:-1]
+        tied = np.zeros(scores.size, dtype=bool)
+        tied[1:] |= same
+        tied[:-1] |= same
+        if self._last is not None and scores[0] == self._last[1]:
+            tied[0] = True
+            if not self._last_kept:
+                self._tied_cls.append(np.array([self._last[0]], dtype=cls.dtype))
+                self._tied_scores.append(np.array([self._last[1]]))
+        if tied.any():
+            self._tied_cls.append(cls[tied])
+            self._tied_scores.append(scores[tied])
+        self._last = (int(cls[-1]), float(scores[-1]))
+        self._last_kept = bool(tied[-1])
+
+    def matrix(self) -> np.ndarray:
+        """:math:`W = 2L - T`, an ``n_cells x n_cells`` int64 matrix (positive cell by row)."""
+        n = self.n_cells
+        if not self._tied_cls:
+            return 2 * self._below
+        cls = np.concatenate(self._tied_cls)
+        scores = np.concatenate(self._tied_scores)
+        run = np.concatenate([[0], np.cumsum(scores[1:] != scores[:-1])])
+        positive = cls >= n
+        as_came = below_matrix(_batches(cls), n)
+        negatives_first = below_matrix(_batches(cls[np.lexsort((positive, run))]), n)
+        positives_first = below_matrix(_batches(cls[np.lexsort((~positive, run))]), n)
+        return 2 * (self._below - as_came) + negatives_first + positives_first
