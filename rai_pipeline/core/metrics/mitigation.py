@@ -187,15 +187,16 @@ def upper_hull(x: FloatArray, y: FloatArray) -> Hull:
     """The upper concave envelope of the points (x, y); a point on a chord is dropped."""
     order = np.lexsort((y, x))
     last_of_x = np.append(x[order][1:] != x[order][:-1], True)
+    xs, ys = x.tolist(), y.tolist()  # Python floats: the same doubles, indexed without NumPy
     kept: list[int] = []
-    for i in order[last_of_x]:  # of equal x, the highest y (the last in the order) dominates
+    for i in order[last_of_x].tolist():  # of equal x, the highest y (last in order) dominates
         while len(kept) >= 2:
             a, b = kept[-2], kept[-1]
-            if (y[b] - y[a]) * (x[i] - x[a]) <= (y[i] - y[a]) * (x[b] - x[a]):
+            if (ys[b] - ys[a]) * (xs[i] - xs[a]) <= (ys[i] - ys[a]) * (xs[b] - xs[a]):
                 kept.pop()
             else:
                 break
-        kept.append(int(i))
+        kept.append(i)
     index = np.asarray(kept, dtype=np.int64)
     return Hull(x=x[index], y=y[index], index=index)
 
