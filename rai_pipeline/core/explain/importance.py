@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rai_pipeline.core.stats.score_bootstrap import twice_u
+
 METRIC = "roc_auc_score"
 OVERALL, ALL = "overall", "all"
 STATUS_OK, STATUS_SMALL = "ok", "insufficient_sample"
@@ -84,6 +86,26 @@ def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
     return float(mean), float(mean - half), float(mean + half)
 
 
+def group_aucs(
+    scores: np.ndarray, labels: np.ndarray, masks: Mapping[str, np.ndarray]
+) -> dict[str, float]:
+    """The exact ROC AUC of each mask's rows (both classes present), from one ordering of all
+    the scores: per group, its positives and negatives per distinct score and their
+    Mann–Whitney :math:`2U` in integers (:func:`~rai_pipeline.core.stats.score_bootstrap.twice_u`),
+    as :func:`sklearn.metrics.roc_auc_score` computes it (ties count half) at a fraction of
+    its cost per group (measured: 4 ms a call at 15,000 rows, once per group, feature and
+    repeat)."""
+    _, rank = np.unique(scores, return_inverse=True)
+    size = int(rank.max()) + 1 if rank.size else 0
+    positive = labels == 1
+    aucs = {}
+    for name, mask in masks.items():
+        pos = np.bincount(rank[mask & positive], minlength=size)
+        neg = np.bincount(rank[mask & ~positive], minlength=size)
+        aucs[name] = float(twice_u(pos, neg) / (2.0 * pos.sum() * neg.sum()))
+    return aucs
+
+
 def permutation_importances(
     score: Callable[[pd.DataFrame], np.ndarray],
     features: pd.DataFrame,
@@ -99,7 +121,6 @@ def permutation_importances(
 ) -> Importance:
     """Importances of ``columns`` (default: every column of ``features``) for ``score``."""
     from sklearn.inspection import permutation_importance
-    from sklearn.metrics import roc_auc_score
 
     labels = np.asarray(labels)
     masks: dict[str, np.ndarray] = {f"{OVERALL}{SEP}{ALL}": np.ones(len(labels), dtype=bool)}
@@ -113,8 +134,7 @@ def permutation_importances(
     }
 
     def scorer(estimator: _Scored, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
-        scores = np.asarray(estimator.score(X), dtype=float)
-        return {name: float(roc_auc_score(y[m], scores[m])) for name, m in assessed.items()}
+        return group_aucs(np.asarray(estimator.score(X), dtype=float), np.asarray(y), assessed)
 
     result = permutation_importance(
         _Scored(score),
