@@ -165,6 +165,11 @@ def test_a_run_killed_at_each_stage_is_recovered_by_the_next(tmp_path):
     folder.mkdir()
     for name in ("people.csv", "compas.yaml", "train.py"):
         shutil.copy(REPO / "examples" / "compas" / name, folder / name)
+    with (folder / "compas.yaml").open("a") as config:  # the stages, not their statistics
+        config.write(
+            "\nexplainability: {n_repeats: 2, max_rows: 100, shap_rows: 10, shap_background: 5}"
+            "\nbootstrap: {n_resamples: 100}\n"
+        )
     home = RaiHome(folder / ".rai")
     extra = {"RAI_HOME": str(home.root)}
     run([str(VENV / "bin" / "rai"), "land", "--config", "compas.yaml"], folder, extra)
