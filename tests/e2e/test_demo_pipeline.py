@@ -52,7 +52,7 @@ PACK_FILES = {
     "feature_importance.csv",
     "feature_importance_differences.parquet",
     "feature_importance_differences.csv",
-    "shap_summary.parquet",  # the dev install has the shap extra
+    "shap_summary.parquet",
     "shap_summary.csv",
 }
 COMPARISON_FILES = {"version_comparison.parquet", "version_comparison.csv"}

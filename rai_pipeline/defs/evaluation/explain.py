@@ -1,8 +1,8 @@
 """The feature-importance asset's plain function: permutation importance of one registered
 version (:mod:`rai_pipeline.core.explain.importance`) on its evaluation rows, overall and per
 sensitive attribute, stored in ``rai.feature_importance`` and
-``rai.feature_importance_differences`` under the version's key; and the SHAP summary when the
-optional ``shap`` package is installed (``pip install 'rai-pipeline[shap]'``)."""
+``rai.feature_importance_differences`` under the version's key; and the SHAP summary
+(:mod:`rai_pipeline.core.explain.shap_summary`)."""
 
 from __future__ import annotations
 
