@@ -271,19 +271,28 @@ def _pairs_streamed(
 ) -> tuple[np.ndarray, list[Query]]:
     """:math:`W` from the rows in score order, streamed in batches of
     :data:`~rai_pipeline.core.engine.cell_pairs.BATCH_ROWS` (bounded memory at any size)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from threadpoolctl import threadpool_limits
 
     sql = streamed_sql(plan, _names()["cells"], n_cells)
     counter = CellPairCounter(n_cells)
     reader = conn.sql(sql, params=plan.params).to_arrow_reader(BATCH_ROWS)
     # the products are small (C x C per block); threads of the linear algebra library beside
-    # DuckDB's own only contend for the cores (measured: 5x slower with two)
-    with threadpool_limits(limits=1, user_api="blas"):
+    # DuckDB's own only contend for the cores (measured: 5x slower with two). One thread
+    # counts a batch, in order, while DuckDB hands over the next (measured: 10 % faster).
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(1) as counting:
+        pending: Future[None] | None = None
         for batch in reader:
-            counter.add(
+            arrays = (
                 batch.column(0).to_numpy(zero_copy_only=False),
                 batch.column(1).to_numpy(zero_copy_only=False),
             )
+            if pending is not None:
+                pending.result()
+            pending = counting.submit(counter.add, *arrays)
+        if pending is not None:
+            pending.result()
         matrix = counter.matrix()
     return matrix, [(STEP_STREAMED, sql, plan.params)]
 

@@ -48,17 +48,18 @@ def _below(cls: np.ndarray, n_cells: int, negatives_before: np.ndarray) -> np.nd
     negatives of each cell in earlier batches, updated in place)."""
     width = 2 * n_cells + 1  # class 2C pads the last block and counts nowhere
     pad = (-cls.size) % BLOCK
-    classes = np.asarray(cls, dtype=np.intp)
+    classes = np.asarray(cls, dtype=np.int32)
     if pad:
-        classes = np.concatenate([classes, np.full(pad, width - 1, dtype=np.intp)])
+        classes = np.concatenate([classes, np.full(pad, width - 1, dtype=np.int32)])
     blocks = classes.reshape(-1, BLOCK)
+    later = blocks * width
     pairs = np.zeros(width * width, dtype=np.int64)
-    for d in range(1, BLOCK):
-        later, earlier = blocks[:, d:], blocks[:, :-d]
-        pairs += np.bincount((later * width + earlier).ravel(), minlength=width * width)
+    for k in range(1, BLOCK):  # the row at offset k of each block with every row before it
+        codes = later[:, k : k + 1] + blocks[:, :k]
+        pairs += np.bincount(codes.ravel(), minlength=width * width)
     inside = pairs.reshape(width, width)[n_cells : 2 * n_cells, :n_cells]
     n_blocks = blocks.shape[0]
-    starts = np.arange(0, n_blocks * width, width, dtype=np.intp)[:, None]
+    starts = np.arange(0, n_blocks * width, width, dtype=np.int64)[:, None]
     counts = np.bincount((blocks + starts).ravel(), minlength=n_blocks * width)
     counts = counts.reshape(n_blocks, width)  # block by class: each block's counts are close
     negatives = np.array(counts[:, :n_cells].T, dtype=np.float64, order="C")
