@@ -16,8 +16,6 @@ import resource
 import sys
 import time
 
-from rai_pipeline.core.storage import read_parquet
-
 ATTRIBUTES = ("group_a", "group_b", "group_c")
 PAIRS = (("group_a", "group_b"), ("group_a", "group_c"), ("group_b", "group_c"))
 COMPARED = {  # Aequitas column -> rai metric
@@ -32,11 +30,12 @@ COMPARED = {  # Aequitas column -> rai metric
 def main(path: str) -> None:
     started = time.perf_counter()
     import pandas as pd
+    import pyarrow.parquet as pq  # installed with Aequitas' pandas; rai-pipeline is not there
     from aequitas.bias import Bias
     from aequitas.group import Group
 
     imported = time.perf_counter()
-    data = read_parquet(path, columns=["label", "decision", *ATTRIBUTES])
+    data = pq.read_table(path, columns=["label", "decision", *ATTRIBUTES]).to_pandas()
     frame = pd.DataFrame({"score": data["decision"].astype(int)})
     frame["label_value"] = data["label"].astype(int)
     for name in ATTRIBUTES:  # a missing value is rai's group "unknown"

@@ -5,6 +5,7 @@ statistics on PostgreSQL and Spark equal DuckDB's, and the page is written. Aequ
 data set in parts are left to ``make bench`` (Aequitas is installed from the package index into
 an environment of its own)."""
 
+import ast
 import json
 import math
 import subprocess
@@ -57,3 +58,13 @@ def test_bench_runs_every_workload_and_agrees_with_fairlearn(tmp_path):
         measured_engine = stored["engines"][engine]
         assert measured_engine["rows"] == ROWS and measured_engine["identical"] is True
         assert f"| {name} | {ROWS:,} |" in text
+
+
+def test_the_aequitas_workload_imports_nothing_of_rai_pipeline():
+    """It runs with the Python of Aequitas' own environment, where rai-pipeline is not
+    installed (an import of it there failed both Aequitas workloads of a whole bench)."""
+    tree = ast.parse((ROOT / "bench" / "aequitas_workload.py").read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "pyarrow.parquet" in names  # the walk sees the imports inside functions too
+    assert not {name for name in names if name.split(".")[0] == "rai_pipeline"}
