@@ -11,6 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 AEQUITAS = "aequitas==1.1.0"
+# Aequitas reads data frames; the bench's files are Parquet, which pandas reads through pyarrow
+# (not a dependency of Aequitas: pip left it out of its environment)
+PARQUET = "pyarrow==25.0.1"
 AEQUITAS_WORKLOAD = Path(__file__).resolve().with_name("aequitas_workload.py")
 
 
@@ -19,15 +22,16 @@ class PeerUnavailable(RuntimeError):
 
 
 def aequitas_python(folder: Path, say: Callable[[str], None]) -> Path:
-    """The Python of a fresh virtual environment in ``folder`` with :data:`AEQUITAS` installed
-    (pip prints its progress); raise :class:`PeerUnavailable` when the install fails."""
+    """The Python of a fresh virtual environment in ``folder`` with :data:`AEQUITAS` and
+    :data:`PARQUET` installed (pip prints its progress); raise :class:`PeerUnavailable` when
+    the install fails."""
     venv = folder / "aequitas-venv"
     python = venv / "bin" / "python"
     started = time.perf_counter()
-    say(f"installing {AEQUITAS} into {venv} (its own environment; about a minute)")
+    say(f"installing {AEQUITAS} and {PARQUET} into {venv} (its own environment; a minute)")
     steps = [
         [sys.executable, "-m", "venv", str(venv)],
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", AEQUITAS],
+        [str(python), "-m", "pip", "install", "--disable-pip-version-check", AEQUITAS, PARQUET],
     ]
     for command in steps:
         completed = subprocess.run(command, capture_output=True, text=True)
