@@ -30,7 +30,7 @@ COMPARED = {  # Aequitas column -> rai metric
 def main(path: str) -> None:
     started = time.perf_counter()
     import pandas as pd
-    import pyarrow.parquet as pq  # installed with Aequitas' pandas; rai-pipeline is not there
+    import pyarrow.parquet as pq  # installed beside Aequitas by the bench (peers.PARQUET)
     from aequitas.bias import Bias
     from aequitas.group import Group
 
