@@ -17,7 +17,7 @@ help:
 	@echo "make bytecode - compile the package and its document templates (the install runs it)"
 	@echo "make clean  - remove .rai (state) and build leftovers; keeps .venv"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt rai_pipeline/core/loops.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing rai-pipeline and its pinned dependencies into $(VENV) (first time: a few minutes)"
 	$(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt -e ".[dev]"

@@ -188,8 +188,9 @@ def time_split(results: dict[str, Any], size: str) -> list[str]:
             lines += [
                 f"One bare sort of the rows takes {fmt_seconds(sort['seconds'])}. The streamed "
                 "statement is one sort of the rows joined to their cells, timed with its "
-                "consumer: the batches handed to NumPy and the pair counts per block of "
-                "rows, the work that grows with the number of cells.",
+                "consumer: the batches handed over and the walk that counts the cell pairs "
+                "(each positive adds every cell's negatives so far), the work that grows "
+                "with the number of cells.",
                 "",
             ]
     return lines

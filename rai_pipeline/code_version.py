@@ -65,8 +65,10 @@ def source_digest(files: Iterable[Path], root: Path) -> str:
 
 
 def _module_path(name: str, root: Path) -> Path | None:
+    """The module's source: its ``.py`` file, its package's ``__init__.py``, or the C source
+    of an extension module the install compiles (``rai_pipeline/core/loops.c``)."""
     base = root.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+    for candidate in (base.with_suffix(".py"), base / "__init__.py", base.with_suffix(".c")):
         if candidate.is_file():
             return candidate
     return None
@@ -76,6 +78,8 @@ def _imports(path: Path, root: Path, prefixes: tuple[str, ...]) -> frozenset[str
     """Absolute imports in ``path`` (module level and inside functions) of modules named with
     one of ``prefixes``; ``from package import module`` counts as importing the module."""
     names: set[str] = set()
+    if path.suffix != ".py":  # C source: it imports no module of the package
+        return frozenset()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -92,7 +96,9 @@ def _package_files(init: Path) -> list[Path]:
     return [
         p
         for p in init.parent.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.suffix not in (".pyc", ".so", ".pyd")  # built here: its source counts instead
     ]
 
 

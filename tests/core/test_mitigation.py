@@ -10,8 +10,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial import ConvexHull
 from sklearn.metrics import accuracy_score
 
+from rai_pipeline.core.compiled import LOOPS
 from rai_pipeline.core.engine.binning import histogram_edges
 from rai_pipeline.core.engine.slices import SliceSpec
 from rai_pipeline.core.engine.statistics import compute_score_histograms
@@ -22,6 +24,7 @@ from rai_pipeline.core.metrics.mitigation import (
     STATUS_NOT_COMPUTED,
     WHATIF_COLUMNS,
     WHATIF_GROUP_COLUMNS,
+    group_points,
     threshold_whatif,
     upper_hull,
 )
@@ -121,10 +124,66 @@ def test_a_group_without_positives_is_named_not_optimised():
     assert options["note"].str.contains("group g2 has no positives").all()
 
 
-def test_the_hull_drops_points_under_a_chord_and_keeps_the_highest_of_equal_x():
+HULL_LOOPS = {"compiled": LOOPS, "python": None}
+
+
+@pytest.fixture(params=sorted(HULL_LOOPS))
+def loops(request):
+    """The monotone chain in C (built by the install) or in Python."""
+    return HULL_LOOPS[request.param]
+
+
+def test_the_hull_drops_points_under_a_chord_and_keeps_the_highest_of_equal_x(loops):
     x = np.array([0.0, 0.0, 0.5, 0.5, 1.0, 0.25])
     y = np.array([0.1, 0.4, 0.6, 0.9, 0.2, 0.5])
-    hull = upper_hull(x, y)
+    hull = upper_hull(x, y, loops=loops)
     assert hull.x.tolist() == [0.0, 0.5, 1.0]
     assert hull.y.tolist() == [0.4, 0.9, 0.2]
     assert hull.index.tolist() == [1, 3, 4]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_hull_is_the_upper_chain_of_scipys_convex_hull(seed, loops):
+    """Points in general position: the upper hull is the convex hull's vertices on or above
+    the line from the leftmost to the rightmost point (qhull, an independent algorithm)."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.random(200 + 37 * seed), rng.random(200 + 37 * seed)
+    y = y - 2 * (x - 0.5) ** 2 if seed % 2 else y  # concave clouds too: more points kept
+    left, right = int(np.argmin(x)), int(np.argmax(x))
+    slope = (y[right] - y[left]) / (x[right] - x[left])
+    vertices = ConvexHull(np.column_stack([x, y])).vertices
+    upper = [v for v in vertices if y[v] >= y[left] + slope * (x[v] - x[left]) - 1e-12]
+    expected = sorted(upper, key=lambda v: x[v])
+    assert upper_hull(x, y, loops=loops).index.tolist() == expected
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_compiled_chain_keeps_the_points_the_python_chain_keeps(seed):
+    """Rates of real threshold curves (many equal x, collinear runs, exact zeros and ones)."""
+    curves = curves_of(rows(seed))
+    points = [
+        p
+        for d in curves["dimension"].unique()
+        for p in group_points(curves[curves["dimension"] == d])
+    ]
+    assert len(points) >= 3
+    for p in points:
+        for x, y in [
+            (p.rate("selection_rate"), p.rate("accuracy")),
+            (p.rate("true_positive_rate"), p.rate("accuracy")),
+            (p.rate("false_positive_rate"), p.rate("true_positive_rate")),
+        ]:
+            compiled, python = upper_hull(x, y, loops=LOOPS), upper_hull(x, y, loops=None)
+            assert compiled.index.tolist() == python.index.tolist()
+            assert len(compiled.index) >= 2
+
+
+def test_the_compiled_chain_refuses_what_it_cannot_read():
+    x, y = np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    kept = np.empty(2, dtype=np.int64)
+    with pytest.raises(ValueError, match="index 5 outside"):
+        LOOPS.upper_hull(x, y, np.array([0, 5], dtype=np.int64), kept)
+    with pytest.raises(TypeError, match="x"):
+        LOOPS.upper_hull(x.astype(np.float32), y, np.array([0, 1], dtype=np.int64), kept)
+    with pytest.raises(ValueError, match="kept"):
+        LOOPS.upper_hull(x, y, np.array([0, 1], dtype=np.int64), kept[:1])

@@ -79,7 +79,9 @@ def test_evaluation_asset_code_versions_cover_the_modules_that_compute_them():
         "core/engine/slices.py",
         "core/engine/statistics.py",
         "core/stats/intervals.py",
+        "core/loops.c",  # the compiled loops, by their C source
     } <= names
+    assert not any(name.endswith((".so", ".pyd")) for name in names)
     assert "defs/evaluation/metrics.py" in names
     # the service's own imports are not followed (they would pull in the whole package)
     assert "defs/resources.py" not in names
@@ -119,6 +121,22 @@ def test_code_version_changes_when_an_implementing_file_changes(tmp_path):
     assert after_c != before
     (tmp_path / "pkg/defs/service.py").write_text("from pkg.core import a\n# changed\n")
     assert version(tmp_path) not in {before, after_c}
+
+
+def test_code_version_counts_a_compiled_module_by_its_c_source_not_its_build(tmp_path):
+    write_package(tmp_path, {**PACKAGE, "pkg/core/c.py": "from pkg.core import fast\n"})
+    (tmp_path / "pkg/core/fast.c").write_text("/* loop */\n")
+
+    def whole_package() -> str:  # a named package brings every file below it
+        return modules_code_version(["pkg.core"], root=tmp_path, follow=("pkg.core",))
+
+    before, package_before = version(tmp_path), whole_package()
+    (tmp_path / "pkg/core/fast.cpython-311-x86_64-linux-gnu.so").write_bytes(b"built here")
+    # what the compiler made on this machine does not count
+    assert (version(tmp_path), whole_package()) == (before, package_before)
+    (tmp_path / "pkg/core/fast.c").write_text("/* another loop */\n")
+    assert version(tmp_path) != before
+    assert whole_package() != package_before
 
 
 def test_code_version_ignores_files_that_do_not_implement_the_asset(tmp_path):

@@ -21,7 +21,8 @@ their group labels):
 
 - **streamed** (DuckDB): one ``ORDER BY`` score of every row's class :math:`cell + C\\,y`,
   streamed in batches to :class:`~rai_pipeline.core.engine.cell_pairs.CellPairCounter`, which
-  counts the pairs per block of rows in NumPy; the only sort, and no table written;
+  walks them keeping each cell's negatives so far (a loop compiled at install); the only
+  sort, and no table written;
 - **in the engine** (PostgreSQL, Spark, or on request): three statements over temporary tables,
 
   1. ``ordered``: every row's class :math:`k = 2\\,cell + y` and its position :math:`p` in the
@@ -278,9 +279,10 @@ def _pairs_streamed(
     sql = streamed_sql(plan, _names()["cells"], n_cells)
     counter = CellPairCounter(n_cells)
     reader = conn.sql(sql, params=plan.params).to_arrow_reader(BATCH_ROWS)
-    # the products are small (C x C per block); threads of the linear algebra library beside
-    # DuckDB's own only contend for the cores (measured: 5x slower with two). One thread
-    # counts a batch, in order, while DuckDB hands over the next (measured: 10 % faster).
+    # One thread counts a batch, in order, while DuckDB hands over the next (the compiled
+    # loop runs without the GIL). NumPy's fallback multiplies small matrices (C x C per
+    # block): threads of the linear algebra library beside DuckDB's own would only contend
+    # for the cores, so it gets one.
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(1) as counting:
         pending: Future[None] | None = None
         for batch in reader:

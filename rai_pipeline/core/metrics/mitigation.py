@@ -35,10 +35,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from rai_pipeline.core.compiled import LOOPS
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -183,21 +186,32 @@ def group_points(curves: pd.DataFrame) -> list[GroupPoints]:
     return out
 
 
-def upper_hull(x: FloatArray, y: FloatArray) -> Hull:
-    """The upper concave envelope of the points (x, y); a point on a chord is dropped."""
+def upper_hull(x: FloatArray, y: FloatArray, *, loops: ModuleType | None = LOOPS) -> Hull:
+    """The upper concave envelope of the points (x, y); a point on a chord is dropped.
+
+    Andrew's monotone chain, in C where the install compiled it (``loops``,
+    :mod:`~rai_pipeline.core.compiled`), else in Python: the same test on the same doubles,
+    so the same points."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
     order = np.lexsort((y, x))
     last_of_x = np.append(x[order][1:] != x[order][:-1], True)
+    candidates = order[last_of_x].astype(np.int64)  # of equal x, the highest y (last) dominates
+    if loops is not None:
+        kept = np.empty_like(candidates)
+        index = kept[: loops.upper_hull(x, y, candidates, kept)]
+        return Hull(x=x[index], y=y[index], index=index)
     xs, ys = x.tolist(), y.tolist()  # Python floats: the same doubles, indexed without NumPy
-    kept: list[int] = []
-    for i in order[last_of_x].tolist():  # of equal x, the highest y (last in order) dominates
-        while len(kept) >= 2:
-            a, b = kept[-2], kept[-1]
+    chain: list[int] = []
+    for i in candidates.tolist():
+        while len(chain) >= 2:
+            a, b = chain[-2], chain[-1]
             if (ys[b] - ys[a]) * (xs[i] - xs[a]) <= (ys[i] - ys[a]) * (xs[b] - xs[a]):
-                kept.pop()
+                chain.pop()
             else:
                 break
-        kept.append(i)
-    index = np.asarray(kept, dtype=np.int64)
+        chain.append(i)
+    index = np.asarray(chain, dtype=np.int64)
     return Hull(x=x[index], y=y[index], index=index)
 
 
