@@ -34,7 +34,7 @@ from rai_pipeline.core.storage import read_parquet
 
 STEP = re.compile(r"^\s*([0-9.]+)s\s+(.*)$")
 STEPS = (  # progress line prefix -> the step it starts
-    ("hashing", "hashing the file"),
+    ("hashing", "opening the engine (the file is hashed on a second thread meanwhile)"),
     ("reading and checking", "input checks"),
     ("computing slice statistics", "slice statistics with the exact AUC"),
     ("metrics and disparities", "metrics, intervals, disparities"),

@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rai_pipeline.app.background import in_background
 from rai_pipeline.app.file_options import (
     MSG_OUT_EMPTY,
     check_flag,
@@ -172,17 +173,11 @@ def evaluate_file(
     reader_for_input(files)
 
     parts = f", {len(files.files)} files" if files.is_glob else ""
-    step(f"hashing {files.name} ({files.bytes / 1e6:,.1f} MB{parts})")
-    digests = files.digests()
-    file_digest = files.sha256(digests)
-    config_digest = config.digest()
-    evaluation_id = hashlib.sha256(f"{file_digest}\n{config_digest}".encode()).hexdigest()[:16]
-    ids = {
-        "evaluation_id": evaluation_id,
-        "model_name": model_name or DEFAULT_MODEL_NAME,
-        "model_version": model_version or file_stem(files.stem_source()),
-        "dataset_version": file_digest,
-    }
+    # sha256 releases the GIL: the file is hashed on a second thread while DuckDB reads and
+    # checks it, and hashed again while the metrics and documents are computed; nothing is
+    # published until both digests are in and equal
+    step(f"hashing {files.name} ({files.bytes / 1e6:,.1f} MB{parts}) beside the checks")
+    hashed = in_background(files.digests, name="rai-hash")
 
     spill_root = Path(spill) if spill is not None else rai_home().spill
     sweep_beside(out, spill=spill_root)  # what killed runs left beside --out and in spill/
@@ -209,8 +204,17 @@ def evaluate_file(
             conn.close()
     stats = statistics.stats
     check_reference_groups(stats, config, path)
-    if resolve_input(path).sha256() != file_digest:
-        raise InputFileError(MSG_CHANGED.format(file=path))
+    digests = hashed()
+    file_digest = files.sha256(digests)
+    rehashed = in_background(lambda: resolve_input(path).sha256(), name="rai-rehash")
+    config_digest = config.digest()
+    evaluation_id = hashlib.sha256(f"{file_digest}\n{config_digest}".encode()).hexdigest()[:16]
+    ids = {
+        "evaluation_id": evaluation_id,
+        "model_name": model_name or DEFAULT_MODEL_NAME,
+        "model_version": model_version or file_stem(files.stem_source()),
+        "dataset_version": file_digest,
+    }
 
     step(f"metrics and disparities ({config.bootstrap.n_resamples:,} bootstrap resamples)")
     metrics = evaluation.slice_metrics(statistics, config)
@@ -309,6 +313,8 @@ def evaluate_file(
             manifest["skipped_metrics"] = skipped
         return manifest
 
+    if rehashed() != file_digest:
+        raise InputFileError(MSG_CHANGED.format(file=path))
     published = stage_and_publish(out, force=force, build=build)
     step(f"done: {out}")
     aggregate = fairness[fairness["group"] == "*"]
