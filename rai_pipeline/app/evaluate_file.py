@@ -188,7 +188,8 @@ def evaluate_file(
         )
         try:
             step(f"reading and checking {files.name}")
-            rows, checks = load_frame(conn, files, columns=columns, config=config)
+            frame = load_frame(conn, files, columns=columns, config=config)
+            rows, checks = frame.rows, frame.checks
             step(f"{rows:,} rows pass {len(checks)} checks; computing slice statistics")
             statistics = evaluation.slice_statistics(
                 conn,
@@ -197,6 +198,7 @@ def evaluate_file(
                 label=LABEL,
                 score=SCORE,
                 decision=DECISION,
+                profile=frame.profile,
             )
         except GroupLimitError as error:
             raise InputFileError([f"{path}: {error}"]) from None

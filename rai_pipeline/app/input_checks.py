@@ -348,22 +348,25 @@ def check_values(
     shown: str,
     columns: ColumnsConfig,
     config: EvaluationConfig,
-) -> tuple[int, list[dict[str, Any]]]:
+    *,
+    measures: Sequence[str] = (),
+) -> tuple[int, list[dict[str, Any]], list[Any]]:
     """Check every rule of a predictions file on ``relation`` in one scan; raise listing every
-    broken rule, or return the row count and the checks (for the report's data-quality
-    section)."""
+    broken rule, or return the row count, the checks (for the report's data-quality section)
+    and the values of the SQL aggregates ``measures``, computed in the same scan."""
     nulls = [
         f"count(*) FILTER (WHERE {quote_identifier(f)} IS NULL)" for f in config.sensitive_features
     ]
     distinct_ids = None if columns.id is None else distinct_count_sql(conn, relation, columns.id)
-    rows, checks, feature_nulls = run_rules(
+    rows, checks, values = run_rules(
         conn,
         relation,
         shown,
         _rules(columns, config, relation, distinct_ids=distinct_ids),
-        extra=nulls,
+        extra=[*nulls, *measures],
         positive=config.positive_label,
     )
+    feature_nulls, measured = values[: len(nulls)], values[len(nulls) :]
     for name, count in zip(config.sensitive_features, feature_nulls, strict=True):
         checks.append(
             {
@@ -372,7 +375,7 @@ def check_values(
                 "description": f"{int(count):,} NULL values of {name!r} form the group 'unknown'",
             }
         )
-    return rows, checks
+    return rows, checks, measured
 
 
 def _some_values(conn: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from rai_pipeline.core.config.schema import EvaluationConfig
 from rai_pipeline.core.engine.binning import SCORE_RANGE_AUTO
+from rai_pipeline.core.engine.profile import FrameProfile
 from rai_pipeline.core.engine.slices import SliceSpec, build_slices
 from rai_pipeline.core.engine.statistics import SliceStatistics, compute_slice_statistics
 from rai_pipeline.core.evidence.render import ReportContext
@@ -64,10 +65,13 @@ def slice_statistics(
     decision: str,
     where: Mapping[str, str | int] | None = None,
     labelled: bool = False,
+    profile: FrameProfile | None = None,
 ) -> SliceStatistics:
     """Sufficient statistics of ``relation`` for the configured slices (one scan of the rows,
     plus the exact AUC query when ``auc: exact``), with :data:`BOOTSTRAP_BINS` score bins.
-    ``labelled``: the attribute columns already hold group values (the pipeline's frame)."""
+    ``labelled``: the attribute columns already hold group values (the pipeline's frame);
+    ``profile``: what the caller's checks of every row found
+    (:func:`~rai_pipeline.core.engine.statistics.compute_slice_statistics`)."""
     return compute_slice_statistics(
         conn,
         relation=relation,
@@ -81,6 +85,7 @@ def slice_statistics(
         auc=config.auc,
         labelled=labelled,
         max_groups=config.limits.max_groups_per_dimension,
+        profile=profile,
     )
 
 

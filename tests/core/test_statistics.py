@@ -12,6 +12,7 @@ from rai_pipeline.core.engine.plan import MAX_GROUPING_FEATURES, plan_slices
 from rai_pipeline.core.engine.profile import (
     MSG_INVALID_ROWS,
     EvaluationFrameError,
+    FrameProfile,
     GroupLimitError,
     count_groups,
 )
@@ -265,3 +266,44 @@ def test_more_features_than_one_grouping_can_take_is_a_clear_error():
     with pytest.raises(SliceSpecError, match="65 distinct features; at most 64"):
         plan_slices(relation="ev", slices=build_slices(names, []), label="label",
                     score="score", decision="decision", where=None)  # fmt: skip
+
+
+class Recording:
+    """A DuckDB connection that records the statements run on it."""
+
+    def __init__(self, conn):
+        self._conn, self.statements = conn, []
+
+    def execute(self, sql, *args):
+        self.statements.append(sql)
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def validated(self):
+        """Whether the engine ran its own validation: the full profile scan, or (without the
+        distinct scores) the column types and extremes first."""
+        return any(" AS n_rows" in sql or sql.startswith("DESCRIBE") for sql in self.statements)
+
+
+@pytest.mark.parametrize("auc", ["exact", "binned"])
+def test_a_profile_from_the_callers_checks_replaces_the_validation_scan(auc):
+    frame = make_frame(11)
+    frame.loc[frame.index[:5], "score"] = 1.7  # outside [0, 1]: the bins span what was seen
+    slices = build_slices(FEATURES)
+    scores = frame["score"]
+    profile = FrameProfile(len(frame), int(scores.nunique()), scores.min(), scores.max())
+    without = Recording(load(frame))
+    plain = statistics_for(without, slices, auc=auc)
+    assert without.validated()
+    recording = Recording(load(frame))
+    given = statistics_for(recording, slices, auc=auc, profile=profile)
+    assert not recording.validated()
+    pd.testing.assert_frame_equal(given.stats, plain.stats)
+    pd.testing.assert_frame_equal(given.histograms, plain.histograms)
+    assert given.score_range == plain.score_range == (scores.min(), 1.7)
+    # with a filter the profile of the whole frame does not apply: the engine scans
+    recording = Recording(load(frame))
+    statistics_for(recording, slices, {"sex": "Female"}, auc=auc, profile=profile)
+    assert recording.validated()

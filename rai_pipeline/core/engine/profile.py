@@ -4,7 +4,7 @@ extremes; answered from column statistics when they prove every row valid."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
@@ -40,13 +40,22 @@ class EvaluationFrameError(ValueError):
         self.counts = counts
 
 
+class FrameProfile(NamedTuple):
+    """What the slice engine needs to know of a valid frame before it groups the rows."""
+
+    rows: int
+    distinct_scores: int  # approximate (HyperLogLog); -1 when not counted
+    score_min: float
+    score_max: float
+
+
 def profile_frame(
     conn: duckdb.DuckDBPyConnection,
     plan: SlicePlan,
     *,
     score_range: tuple[float, float] | None,
     distinct: bool = True,
-) -> tuple[int, int, float, float]:
+) -> FrameProfile:
     """Validate the frame's rows in one scan.
 
     Returns (rows, approximate distinct scores, smallest score, largest score). With
@@ -101,7 +110,7 @@ def profile_frame(
             relation=plan.relation,
             counts=counts,
         )
-    return int(n_rows), int(n_scores), float(score_min), float(score_max)
+    return FrameProfile(int(n_rows), int(n_scores), float(score_min), float(score_max))
 
 
 _INTEGER_TYPES = frozenset(
@@ -112,7 +121,7 @@ _INTEGER_TYPES = frozenset(
 
 def _profile_from_extremes(
     conn: duckdb.DuckDBPyConnection, plan: SlicePlan, *, score_range: tuple[float, float] | None
-) -> tuple[int, int, float, float] | None:
+) -> FrameProfile | None:
     """The profile from counts and extremes alone, or None when they cannot prove the rows
     valid (then the full profile counts the offending rows).
 
@@ -145,7 +154,7 @@ def _profile_from_extremes(
         return None
     if score_range is not None and (score_min < score_range[0] or score_max > score_range[1]):
         return None
-    return n_rows, -1, score_min, score_max
+    return FrameProfile(n_rows, -1, score_min, score_max)
 
 
 MSG_TOO_MANY_GROUPS = (

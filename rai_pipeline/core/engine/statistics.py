@@ -59,7 +59,7 @@ from rai_pipeline.core.engine.binning import (
 from rai_pipeline.core.engine.cell_auc import count_cells, drop_tables
 from rai_pipeline.core.engine.exact_auc import AUC_STRATEGIES, MSG_AUC_STRATEGY, exact_auc
 from rai_pipeline.core.engine.plan import finish_rows, plan_slices
-from rai_pipeline.core.engine.profile import profile_frame, refuse_over_limit
+from rai_pipeline.core.engine.profile import FrameProfile, profile_frame, refuse_over_limit
 from rai_pipeline.core.engine.rollup import Cube, finest_sql, fixed_point_scale
 from rai_pipeline.core.engine.slices import STATS_COLUMNS, SliceSpec, SliceSpecError
 
@@ -128,6 +128,7 @@ def compute_slice_statistics(
     auc_strategy: Literal["auto", "score_counts", "cells", "ranks"] = "auto",
     labelled: bool = False,
     max_groups: int | None = None,
+    profile: FrameProfile | None = None,
 ) -> SliceStatistics:
     """Confusion cells, Brier numerator, ROC AUC and score histograms per slice group.
 
@@ -162,6 +163,12 @@ def compute_slice_statistics(
     max_groups : int, optional
         Most groups a dimension may have, checked in one scan before any other work; None:
         no limit.
+    profile : FrameProfile, optional
+        The frame's rows, distinct scores (-1: not counted) and score extremes, from checks
+        the caller has already run on every row of ``relation`` (``rai evaluate-file``'s input
+        checks): the engine's own validation scan is then skipped. Used only without
+        ``where``, with ``score_range="auto"``, and with the distinct scores counted when
+        ``auc_strategy="auto"`` chooses the exact plan from them.
 
     Returns
     -------
@@ -220,9 +227,16 @@ def compute_slice_statistics(
             queries.append(cells_query)
             refuse_over_limit(cell_table.groups, max_groups, filter_text=plan.filter_text)
         exact_auto = auc == "exact" and auc_strategy == "auto"
-        n_rows, n_scores, score_min, score_max = profile_frame(
-            conn, plan, score_range=fixed, distinct=exact_auto
+        usable = (
+            profile is not None
+            and not where
+            and fixed is None
+            and (profile.distinct_scores >= 0 or not exact_auto)
         )
+        if not usable:
+            profile = profile_frame(conn, plan, score_range=fixed, distinct=exact_auto)
+        assert profile is not None
+        n_rows, n_scores, score_min, score_max = profile
         lower, upper = resolve_score_range(fixed, score_min, score_max)
         scale, integer_type = fixed_point_scale(n_rows, max(abs(score_min), abs(score_max)))
         params = {
