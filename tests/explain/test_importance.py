@@ -65,12 +65,12 @@ def test_a_feature_read_for_one_group_only_matters_for_that_group():
     n = 4000
     X = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.normal(size=n), "unused": 0.0})
     group = pd.Series(np.where(rng.random(n) < 0.5, "A", "B"))
-    is_a = (group == "A").to_numpy()
-    signal = np.where(is_a, X["x1"], X["x2"])
+    X["is_a"] = (group == "A").to_numpy()
+    signal = np.where(X["is_a"], X["x1"], X["x2"])
     y = (signal + 0.3 * rng.normal(size=n) > 0).astype(int)
 
-    def score(frame):
-        return 1 / (1 + np.exp(-np.where(is_a, frame["x1"], frame["x2"])))
+    def score(frame):  # a model scores each row from its own values
+        return 1 / (1 + np.exp(-np.where(frame["is_a"], frame["x1"], frame["x2"])))
 
     result = permutation_importances(
         score, X, y, {"g": group}, reference_groups={"g": "A"}, n_repeats=5, seed=0
@@ -96,3 +96,62 @@ def test_a_group_without_both_classes_is_not_assessed():
     assert out.loc["low", "status"] == "insufficient_sample"
     assert np.isnan(out.loc["low", "importance"])
     assert out.loc["all", "status"] == "ok" and out.loc["all", "importance"] > 0.3
+
+
+class RowModel:
+    """A model of numbers, text and categories, scored row by row (scikit-learn's API)."""
+
+    def __init__(self):
+        self.weights = {"low": -1.0, "mid": 0.0, "high": 1.5}
+
+    def fit(self, X, y):
+        return self
+
+    def score_rows(self, frame):
+        level = frame["level"].astype(str).map(self.weights).to_numpy(float)
+        city = np.where(frame["city"].astype(str) == "north", 0.7, 0.0)
+        return 1 / (1 + np.exp(-(frame["x"].to_numpy(float) + level + city)))
+
+
+@pytest.mark.parametrize("rows_per_call", [1, 2 * 900, 5 * 900, 200_000])
+def test_stacked_repeats_give_scikit_learns_drops_for_any_batch_and_column_type(
+    rows_per_call, monkeypatch
+):
+    from rai_pipeline.core.explain import importance
+
+    monkeypatch.setattr(importance, "ROWS_PER_CALL", rows_per_call)
+    rng = np.random.default_rng(4)
+    n = 900
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "level": pd.Categorical(rng.choice(["low", "mid", "high"], n)),
+            "city": rng.choice(["north", "south"], n).astype(object),
+        }
+    )
+    model = RowModel()
+    y = (model.score_rows(X) + 0.3 * rng.normal(size=n) > 0.5).astype(int)
+    calls = []
+
+    def score(frame):
+        calls.append(len(frame))
+        return model.score_rows(frame)
+
+    out = permutation_importances(
+        score, X, y, {}, reference_groups={}, n_repeats=5, seed=11
+    ).importances.set_index("feature")
+    oracle = permutation_importance(
+        model,
+        X,
+        y,
+        scoring=lambda est, frame, labels: roc_auc_score(labels, est.score_rows(frame)),
+        n_repeats=5,
+        random_state=11,
+    )
+    for k, feature in enumerate(X.columns):
+        assert out.loc[feature, "importance"] == pytest.approx(
+            oracle.importances_mean[k], abs=1e-15
+        )
+    per_call = max(1, rows_per_call // n)
+    assert max(calls) == n * min(per_call, 5)  # the repeats of a feature, stacked
+    assert sum(calls) == n * (1 + 3 * 5)  # the baseline, then every repeat once

@@ -1,9 +1,13 @@
 """Permutation importance of a model version's features, overall and per sensitive group, with
 intervals over repeats and the difference between groups.
 
-scikit-learn's :func:`~sklearn.inspection.permutation_importance` permutes one feature at a
-time across the evaluation rows, ``n_repeats`` times, and re-scores them; the importance of a
-feature is the drop in ROC AUC it causes. One permutation serves every group: the scoring
+As scikit-learn's :func:`~sklearn.inspection.permutation_importance` does, one feature at a
+time is permuted across the evaluation rows, ``n_repeats`` times, and the rows re-scored; the
+importance of a feature is the drop in ROC AUC it causes. The permutations are scikit-learn's
+own (the same seed gives the same shuffles, so the same drops), but the repeats of a feature
+are stacked and scored in one call of the model (up to :data:`ROWS_PER_CALL` rows): a
+model's fixed cost per call (its input checks, MLflow's schema enforcement) is paid once per
+feature rather than once per repeat. One permutation serves every group: the scoring
 function returns the AUC of the whole sample and of each group's rows, so a group's importance
 is the drop in *its* AUC when the feature is replaced by values drawn from the whole data, and
 two groups' importances from the same repeat are paired.
@@ -56,6 +60,7 @@ DIFFERENCE_COLUMNS = (
     "repeats",
 )
 SEP = "\x1f"  # joins dimension and group in the scorer names
+ROWS_PER_CALL = 200_000  # most rows scored in one model call: a feature's repeats, stacked
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,6 @@ class Importance:
     importances: pd.DataFrame  # IMPORTANCE_COLUMNS
     differences: pd.DataFrame  # DIFFERENCE_COLUMNS
     shap: pd.DataFrame | None = None  # core/explain/shap_summary.SHAP_COLUMNS, when installed
-
-
-class _Scored:
-    """An estimator for scikit-learn built from a scoring function (it is never fitted)."""
-
-    def __init__(self, score: Callable[[pd.DataFrame], np.ndarray]) -> None:
-        self.score = score
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _Scored:
-        return self
 
 
 def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -106,6 +101,50 @@ def group_aucs(
     return aucs
 
 
+def permuted_positions(n_rows: int, n_repeats: int, seed: int) -> np.ndarray:
+    """Row ``r`` holds the positions whose values repeat ``r`` of any feature reads: the
+    permutations :func:`sklearn.inspection.permutation_importance` applies with
+    ``random_state=seed`` (one seed drawn for every feature; each repeat shuffles the index
+    again and applies it to the column as the previous repeat left it)."""
+    column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+    shuffles = np.random.RandomState(column_seed)
+    index = np.arange(n_rows)
+    positions = np.empty((n_repeats, n_rows), dtype=np.int64)
+    current = np.arange(n_rows)
+    for r in range(n_repeats):
+        shuffles.shuffle(index)
+        current = current[index]
+        positions[r] = current
+    return positions
+
+
+def _permuted_drops(
+    score: Callable[[pd.DataFrame], np.ndarray],
+    features: pd.DataFrame,
+    positions: np.ndarray,
+    baseline: Mapping[str, float],
+    group_score: Callable[[np.ndarray], dict[str, float]],
+) -> dict[str, np.ndarray]:
+    """Per scorer name, the drop from ``baseline`` of each (feature, repeat)."""
+    n_rows, n_repeats = len(features), positions.shape[0]
+    drops = {name: np.empty((features.shape[1], n_repeats)) for name in baseline}
+    per_call = max(1, ROWS_PER_CALL // max(n_rows, 1))
+    for k, column in enumerate(features.columns):
+        values = features[column]
+        for first in range(0, n_repeats, per_call):
+            repeats = range(first, min(first + per_call, n_repeats))
+            stacked = pd.concat([features] * len(repeats), ignore_index=True)
+            stacked[column] = pd.concat(
+                [values.iloc[positions[r]] for r in repeats], ignore_index=True
+            )
+            scores = np.asarray(score(stacked), dtype=float)
+            for j, r in enumerate(repeats):
+                aucs = group_score(scores[j * n_rows : (j + 1) * n_rows])
+                for name, base in baseline.items():
+                    drops[name][k, r] = base - aucs[name]
+    return drops
+
+
 def permutation_importances(
     score: Callable[[pd.DataFrame], np.ndarray],
     features: pd.DataFrame,
@@ -119,9 +158,9 @@ def permutation_importances(
     min_group_size: int = 30,
     columns: Sequence[str] | None = None,
 ) -> Importance:
-    """Importances of ``columns`` (default: every column of ``features``) for ``score``."""
-    from sklearn.inspection import permutation_importance
-
+    """Importances of ``columns`` (default: every column of ``features``) for ``score``, which
+    must score each row from that row's values alone, as a model does (the repeats of a
+    feature are scored together, stacked)."""
     labels = np.asarray(labels)
     masks: dict[str, np.ndarray] = {f"{OVERALL}{SEP}{ALL}": np.ones(len(labels), dtype=bool)}
     for dimension, values in groups.items():
@@ -133,19 +172,12 @@ def permutation_importances(
         if mask.sum() >= min_group_size and len(set(labels[mask])) == 2
     }
 
-    def scorer(estimator: _Scored, X: pd.DataFrame, y: np.ndarray) -> dict[str, float]:
-        return group_aucs(np.asarray(estimator.score(X), dtype=float), np.asarray(y), assessed)
+    def group_score(scores: np.ndarray) -> dict[str, float]:
+        return group_aucs(scores, labels, assessed)
 
-    result = permutation_importance(
-        _Scored(score),
-        features,
-        labels,
-        scoring=scorer,
-        n_repeats=n_repeats,
-        random_state=seed,
-        n_jobs=None,
-    )
-    baseline = scorer(_Scored(score), features, labels)
+    baseline = group_score(np.asarray(score(features), dtype=float))
+    positions = permuted_positions(len(features), n_repeats, seed)
+    drops = _permuted_drops(score, features, positions, baseline, group_score)
     names = list(columns) if columns is not None else list(features.columns)
     index = [list(features.columns).index(c) for c in names]
     rows, diffs = [], []
@@ -153,8 +185,8 @@ def permutation_importances(
         dimension, group = name.split(SEP)
         for k, feature in zip(index, names, strict=True):
             if name in assessed:
-                drops = result[name]["importances"][k]
-                mean, low, high = _t_interval(drops, confidence_level)
+                drops_k = drops[name][k]
+                mean, low, high = _t_interval(drops_k, confidence_level)
                 status, base = STATUS_OK, baseline[name]
             else:
                 mean = low = high = base = np.nan
@@ -184,7 +216,7 @@ def permutation_importances(
             if this != dimension or group == reference:
                 continue
             for k, feature in zip(index, names, strict=True):
-                paired = result[name]["importances"][k] - result[ref_name]["importances"][k]
+                paired = drops[name][k] - drops[ref_name][k]
                 mean, low, high = _t_interval(paired, confidence_level)
                 diffs.append((dimension, group, reference, feature, mean, low, high, n_repeats))
     return Importance(
