@@ -106,3 +106,4 @@ def test_the_shap_summary_is_in_the_pack_and_the_card(demo):
     for row in top.itertuples():
         assert f"| {row.feature} | {row.mean_abs_shap:.4f} |" in card
     assert f"over {config.explainability.shap_rows} evaluation rows" in card
+    assert f"background rows ({summary['method'].iloc[0]}):" in card

@@ -1,16 +1,21 @@
 """Documents are generated from the evaluation tables and make no banned claims."""
 
+import dataclasses
 import datetime as dt
 import html
 import re
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from rai_pipeline.core.engine.slices import build_slices
 from rai_pipeline.core.engine.statistics import compute_slice_stats
 from rai_pipeline.core.evidence.pack import assemble_pack
 from rai_pipeline.core.evidence.render import ReportContext
+from rai_pipeline.core.explain.importance import Importance, permutation_importances
+from rai_pipeline.core.explain.shap_summary import shap_summary
 from rai_pipeline.core.governance.gate import aggregate_verdict
 from rai_pipeline.core.metrics.fairness import fairness_metrics_from_slices
 from rai_pipeline.core.metrics.slice_metrics import slice_metrics_from_stats
@@ -50,6 +55,41 @@ def context() -> ReportContext:
         lineage={"git_commit": "abc", "mlflow_run_id": "r1"},
         quality_checks=[{"name": "eval_frame_matches_schema", "passed": True, "description": ""}],
     )
+
+
+def importance_of_a_linear_score(*, with_shap: bool) -> Importance:
+    rng = np.random.default_rng(2)
+    features = pd.DataFrame({"x": rng.normal(size=600), "z": rng.normal(size=600)})
+    labels = (features["x"] + rng.normal(size=600) > 0).astype(int).to_numpy()
+
+    def score(frame):
+        return 1 / (1 + np.exp(-frame["x"].to_numpy()))
+
+    result = permutation_importances(score, features, labels, {}, reference_groups={}, seed=1)
+    if not with_shap:
+        return result
+    return dataclasses.replace(result, shap=shap_summary(score, features, rows=20, background=10))
+
+
+def test_the_model_card_states_the_shap_method_and_sizes_its_table_records(context, tmp_path):
+    importance = importance_of_a_linear_score(with_shap=True)
+    assemble_pack(tmp_path, dataclasses.replace(context, feature_importance=importance))
+    card = (tmp_path / "model_card.md").read_text()
+    shap = importance.shap
+    assert (
+        f"over {shap['rows'].iloc[0]} evaluation rows, against {shap['background_rows'].iloc[0]} "
+        f"background rows ({shap['method'].iloc[0]}):"
+    ) in card
+    assert "SHAP: `shap_summary`" in card and "not computed" not in card
+
+
+def test_the_model_card_says_when_no_shap_summary_was_computed(context, tmp_path):
+    importance = importance_of_a_linear_score(with_shap=False)
+    assemble_pack(tmp_path, dataclasses.replace(context, feature_importance=importance))
+    card = (tmp_path / "model_card.md").read_text()
+    assert "SHAP summary: not computed." in card
+    assert "shap_summary" not in card and "Mean abs SHAP" not in card
+    assert not (tmp_path / "shap_summary.parquet").exists()
 
 
 def test_pack_documents_state_the_gate_and_every_finding(context, tmp_path):

@@ -356,6 +356,7 @@ def _importance_view(result: Importance | None) -> dict[str, Any] | None:
         shap = {
             "rows": int(ranked["rows"].iloc[0]),
             "background": int(ranked["background_rows"].iloc[0]),
+            "method": str(ranked["method"].iloc[0]),
             "top": [
                 {"feature": r.feature, "value": fmt(r.mean_abs_shap, 4)}
                 for r in ranked.head(IMPORTANCE_SHOWN).itertuples()

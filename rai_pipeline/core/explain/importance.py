@@ -67,7 +67,7 @@ ROWS_PER_CALL = 200_000  # most rows scored in one model call: a feature's repea
 class Importance:
     importances: pd.DataFrame  # IMPORTANCE_COLUMNS
     differences: pd.DataFrame  # DIFFERENCE_COLUMNS
-    shap: pd.DataFrame | None = None  # core/explain/shap_summary.SHAP_COLUMNS, when installed
+    shap: pd.DataFrame | None = None  # shap_summary.SHAP_COLUMNS; None: stored without one
 
 
 def _t_interval(values: np.ndarray, level: float) -> tuple[float, float, float]:
