@@ -5,10 +5,10 @@ anywhere, ties inside and across batches in any order, signed zeros."""
 import numpy as np
 import pytest
 
-from rai_pipeline.core.engine import cell_pairs
+from rai_pipeline.core.compiled import LOOPS
 from rai_pipeline.core.engine.cell_pairs import BLOCK, CellPairCounter, below_matrix
 
-KERNELS = {"compiled": cell_pairs.COMPILED, "numpy": None}
+KERNELS = {"compiled": LOOPS, "numpy": None}
 
 
 @pytest.fixture(params=sorted(KERNELS))
@@ -20,8 +20,8 @@ def kernel(request):
 def test_the_install_built_the_compiled_loop():
     # make's install compiles rai_pipeline/core/loops.c; without it every exact
     # AUC on DuckDB falls back to NumPy's slower blocks
-    assert cell_pairs.COMPILED is not None
-    assert CellPairCounter(3)._compiled is cell_pairs.COMPILED
+    assert LOOPS is not None
+    assert CellPairCounter(3)._compiled is LOOPS
 
 
 def brute_force(cell, label, score, n_cells):
@@ -106,7 +106,7 @@ def test_below_counts_the_negatives_at_or_below_each_positive_over_many_batches(
 
 
 def test_the_compiled_loop_refuses_classes_and_arrays_it_cannot_count():
-    compiled = cell_pairs.COMPILED
+    compiled = LOOPS
     negatives, below = np.zeros(2, dtype=np.int64), np.zeros((2, 2), dtype=np.int64)
     with pytest.raises(ValueError, match="row 2: class 4 outside"):
         compiled.count_below(np.array([0, 3, 4], dtype=np.int32), 2, negatives, below)

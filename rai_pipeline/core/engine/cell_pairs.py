@@ -48,9 +48,6 @@ BLOCK = 16  # NumPy: rows per block, B - 1 passes for the pairs inside, C^2 per 
 BATCH_ROWS = 1 << 19  # rows per batch streamed from the engine (a multiple of BLOCK)
 
 
-COMPILED = LOOPS  # the compiled walk, or None: NumPy's blocks
-
-
 def _numpy_below(cls: np.ndarray, n_cells: int, negatives: np.ndarray) -> np.ndarray:
     """:math:`L'` of one batch, per block of :data:`BLOCK` rows, on top of ``negatives`` (the
     negatives of each cell in earlier batches, updated in place)."""
@@ -83,7 +80,7 @@ def _numpy_below(cls: np.ndarray, n_cells: int, negatives: np.ndarray) -> np.nda
 class PairWalk:
     """:math:`L'` of one walk in score order, continued batch by batch with :meth:`add`."""
 
-    def __init__(self, n_cells: int, *, compiled: ModuleType | None = COMPILED) -> None:
+    def __init__(self, n_cells: int, *, compiled: ModuleType | None = LOOPS) -> None:
         self.n_cells = n_cells
         self.below = np.zeros((n_cells, n_cells), dtype=np.int64)
         self.negatives = np.zeros(n_cells, dtype=np.int64)  # running, per cell
@@ -101,7 +98,7 @@ class PairWalk:
 
 
 def below_matrix(
-    batches: Iterable[np.ndarray], n_cells: int, *, compiled: ModuleType | None = COMPILED
+    batches: Iterable[np.ndarray], n_cells: int, *, compiled: ModuleType | None = LOOPS
 ) -> np.ndarray:
     """:math:`L'` of classes streamed in batches (each a multiple of :data:`BLOCK` rows but
     the last, or padded where it is not)."""
@@ -120,7 +117,7 @@ class CellPairCounter:
     """Counts :math:`W` of rows streamed in score order: :meth:`add` each batch of
     (class, score) as it arrives, then :meth:`matrix`."""
 
-    def __init__(self, n_cells: int, *, compiled: ModuleType | None = COMPILED) -> None:
+    def __init__(self, n_cells: int, *, compiled: ModuleType | None = LOOPS) -> None:
         self.n_cells = n_cells
         self._compiled = compiled
         self._walk = PairWalk(n_cells, compiled=compiled)
