@@ -666,3 +666,23 @@ def test_an_audit_refuses_parts_that_no_longer_match_what_was_evaluated(syntheti
         pattern=pattern.resolve(),
         added=str((pattern.parent / "part-7.parquet").resolve()),
     )
+
+
+def test_a_part_added_to_the_pattern_during_the_evaluation_is_not_published(
+    synthetic, tmp_path, monkeypatch
+):
+    """The second digest resolves the pattern again: a part that appears while the rows are
+    evaluated changes it, and nothing is published."""
+    _, frame = synthetic
+    config = write_config(tmp_path, SYNTHETIC_CONFIG)
+    pattern = write_parts(tmp_path / "scores", frame)
+    real = evaluate_file_module.evaluation.slice_statistics
+
+    def then_a_part_arrives(*args, **kwargs):
+        statistics = real(*args, **kwargs)
+        frame.head(5).to_parquet(pattern.parent / "part-7.parquet", index=False)
+        return statistics
+
+    monkeypatch.setattr(evaluate_file_module.evaluation, "slice_statistics", then_a_part_arrives)
+    result = invoke(pattern, "--config", config, "--out", tmp_path / "out")
+    assert_rejected(result, tmp_path / "out", "part-*.parquet: the file changed while it was")
