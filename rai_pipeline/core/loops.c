@@ -19,11 +19,24 @@
 #include <stdint.h>
 #include <string.h>
 
+/* One argument's buffer: its name, the item size and format characters it may have, and
+ * whether the loop writes to it. */
+typedef struct {
+    const char *name;
+    Py_ssize_t itemsize;
+    const char *kinds;
+    const char *type;
+    int writable;
+} Spec;
+
+#define INT32(name, writable) {name, 4, "i", "int32", writable}
+#define INT64(name, writable) {name, 8, "lq", "int64", writable}
+#define FLOAT64(name, writable) {name, 8, "d", "float64", writable}
+
 static int
-typed_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *kinds, int writable,
-             const char *name)
+typed_buffer(PyObject *obj, Py_buffer *view, Spec spec)
 {
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (spec.writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) {
         return -1;
     }
@@ -31,13 +44,36 @@ typed_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *ki
     if (*format == '=' || *format == '<' || *format == '@') {
         format++;
     }
-    if (view->itemsize != itemsize || strlen(format) != 1 || strchr(kinds, *format) == NULL) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous array of %zd-byte integers",
-                     name, itemsize);
+    if (view->itemsize != spec.itemsize || strlen(format) != 1 ||
+        strchr(spec.kinds, *format) == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a contiguous %s array", spec.name, spec.type);
         PyBuffer_Release(view);
         return -1;
     }
     return 0;
+}
+
+/* Every argument's buffer, or none: on failure the ones already taken are released. */
+static int
+typed_buffers(PyObject **objs, Py_buffer *views, const Spec *specs, int n)
+{
+    for (int k = 0; k < n; k++) {
+        if (typed_buffer(objs[k], &views[k], specs[k]) < 0) {
+            for (int j = 0; j < k; j++) {
+                PyBuffer_Release(&views[j]);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+release_buffers(Py_buffer *views, int n)
+{
+    for (int k = 0; k < n; k++) {
+        PyBuffer_Release(&views[k]);
+    }
 }
 
 static PyObject *
@@ -52,19 +88,13 @@ count_below(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "n_cells must be at least 1");
         return NULL;
     }
-    Py_buffer classes, negatives, below;
-    if (typed_buffer(classes_obj, &classes, 4, "i", 0, "classes") < 0) {
+    PyObject *objs[] = {classes_obj, negatives_obj, below_obj};
+    const Spec specs[] = {INT32("classes", 0), INT64("negatives", 1), INT64("below", 1)};
+    Py_buffer views[3];
+    if (typed_buffers(objs, views, specs, 3) < 0) {
         return NULL;
     }
-    if (typed_buffer(negatives_obj, &negatives, 8, "lq", 1, "negatives") < 0) {
-        PyBuffer_Release(&classes);
-        return NULL;
-    }
-    if (typed_buffer(below_obj, &below, 8, "lq", 1, "below") < 0) {
-        PyBuffer_Release(&classes);
-        PyBuffer_Release(&negatives);
-        return NULL;
-    }
+    Py_buffer classes = views[0], negatives = views[1], below = views[2];
     PyObject *result = NULL;
     if (negatives.len != n_cells * 8 || below.len != n_cells * n_cells * 8) {
         PyErr_SetString(PyExc_ValueError, "negatives must hold n_cells and below n_cells^2 counts");
@@ -101,9 +131,7 @@ count_below(PyObject *self, PyObject *args)
     }
     result = Py_NewRef(Py_None);
 done:
-    PyBuffer_Release(&classes);
-    PyBuffer_Release(&negatives);
-    PyBuffer_Release(&below);
+    release_buffers(views, 3);
     return result;
 }
 
@@ -123,25 +151,14 @@ upper_hull(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOO", &x_obj, &y_obj, &candidates_obj, &kept_obj)) {
         return NULL;
     }
-    Py_buffer xb, yb, cb, kb;
-    if (typed_buffer(x_obj, &xb, 8, "d", 0, "x") < 0) {
+    PyObject *objs[] = {x_obj, y_obj, candidates_obj, kept_obj};
+    const Spec specs[] = {FLOAT64("x", 0), FLOAT64("y", 0), INT64("candidates", 0),
+                          INT64("kept", 1)};
+    Py_buffer views[4];
+    if (typed_buffers(objs, views, specs, 4) < 0) {
         return NULL;
     }
-    if (typed_buffer(y_obj, &yb, 8, "d", 0, "y") < 0) {
-        PyBuffer_Release(&xb);
-        return NULL;
-    }
-    if (typed_buffer(candidates_obj, &cb, 8, "lq", 0, "candidates") < 0) {
-        PyBuffer_Release(&xb);
-        PyBuffer_Release(&yb);
-        return NULL;
-    }
-    if (typed_buffer(kept_obj, &kb, 8, "lq", 1, "kept") < 0) {
-        PyBuffer_Release(&xb);
-        PyBuffer_Release(&yb);
-        PyBuffer_Release(&cb);
-        return NULL;
-    }
+    Py_buffer xb = views[0], yb = views[1], cb = views[2], kb = views[3];
     PyObject *result = NULL;
     const Py_ssize_t points = xb.len / 8, count = cb.len / 8;
     if (yb.len != xb.len || kb.len < cb.len) {
@@ -174,10 +191,7 @@ upper_hull(PyObject *self, PyObject *args)
     }
     result = PyLong_FromSsize_t(n);
 done:
-    PyBuffer_Release(&xb);
-    PyBuffer_Release(&yb);
-    PyBuffer_Release(&cb);
-    PyBuffer_Release(&kb);
+    release_buffers(views, 4);
     return result;
 }
 

@@ -21,7 +21,7 @@ def test_the_install_built_the_compiled_loop():
     # make's install compiles rai_pipeline/core/loops.c; without it every exact
     # AUC on DuckDB falls back to NumPy's slower blocks
     assert LOOPS is not None
-    assert CellPairCounter(3)._compiled is LOOPS
+    assert CellPairCounter(3).compiled is LOOPS
 
 
 def brute_force(cell, label, score, n_cells):

@@ -272,9 +272,8 @@ def _pairs_streamed(
 ) -> tuple[np.ndarray, list[Query]]:
     """:math:`W` from the rows in score order, streamed in batches of
     :data:`~rai_pipeline.core.engine.cell_pairs.BATCH_ROWS` (bounded memory at any size)."""
+    import contextlib
     from concurrent.futures import Future, ThreadPoolExecutor
-
-    from threadpoolctl import threadpool_limits
 
     sql = streamed_sql(plan, _names()["cells"], n_cells)
     counter = CellPairCounter(n_cells)
@@ -282,8 +281,13 @@ def _pairs_streamed(
     # One thread counts a batch, in order, while DuckDB hands over the next (the compiled
     # loop runs without the GIL). NumPy's fallback multiplies small matrices (C x C per
     # block): threads of the linear algebra library beside DuckDB's own would only contend
-    # for the cores, so it gets one.
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(1) as counting:
+    # for the cores, so it gets one (threadpoolctl, imported only then).
+    blas: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+    if counter.compiled is None:
+        from threadpoolctl import threadpool_limits
+
+        blas = threadpool_limits(limits=1, user_api="blas")
+    with blas, ThreadPoolExecutor(1) as counting:
         pending: Future[None] | None = None
         for batch in reader:
             arrays = (

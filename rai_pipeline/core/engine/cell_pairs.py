@@ -84,15 +84,15 @@ class PairWalk:
         self.n_cells = n_cells
         self.below = np.zeros((n_cells, n_cells), dtype=np.int64)
         self.negatives = np.zeros(n_cells, dtype=np.int64)  # running, per cell
-        self._compiled = compiled
+        self.compiled = compiled  # the loops of rai_pipeline.core.compiled, or None: NumPy
 
     def add(self, cls: np.ndarray) -> None:
         """The next rows of the walk, as classes."""
         if not cls.size:
             return
-        if self._compiled is not None:
+        if self.compiled is not None:
             classes = np.ascontiguousarray(cls, dtype=np.int32)
-            self._compiled.count_below(classes, self.n_cells, self.negatives, self.below)
+            self.compiled.count_below(classes, self.n_cells, self.negatives, self.below)
         else:
             self.below += _numpy_below(cls, self.n_cells, self.negatives)
 
@@ -119,7 +119,6 @@ class CellPairCounter:
 
     def __init__(self, n_cells: int, *, compiled: ModuleType | None = LOOPS) -> None:
         self.n_cells = n_cells
-        self._compiled = compiled
         self._walk = PairWalk(n_cells, compiled=compiled)
         self._tied_cls: list[np.ndarray] = []
         self._tied_scores: list[np.ndarray] = []
@@ -132,6 +131,11 @@ class CellPairCounter:
             return
         self._walk.add(cls)
         self._keep_ties(np.asarray(cls), np.asarray(scores, dtype=np.float64))
+
+    @property
+    def compiled(self) -> ModuleType | None:
+        """The compiled loops the walks use, or None (NumPy)."""
+        return self._walk.compiled
 
     def _keep_ties(self, cls: np.ndarray, scores: np.ndarray) -> None:
         """Set aside the rows whose score equals a neighbour's, across batch edges too."""
@@ -162,7 +166,7 @@ class CellPairCounter:
         positive = cls >= n
 
         def walk(order: np.ndarray) -> np.ndarray:
-            return below_matrix(_batches(order), n, compiled=self._compiled)
+            return below_matrix(_batches(order), n, compiled=self.compiled)
 
         as_came = walk(cls)
         negatives_first = walk(cls[np.lexsort((positive, run))])
