@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from rai_pipeline.core.engine.dialects import POSTGRES, SPARK, render, render_statements
+from rai_pipeline.core.engine.results import PARTITION_PREFIX
 from rai_pipeline.core.engine.sql import qualified_relation, quote_identifier
 
 # a frame's column types as each engine declares them (anything else is text)
@@ -30,6 +31,11 @@ _POSTGRES_TYPES = {
     "bool": "BOOLEAN",
 }
 _SPARK_TYPES = {"int64": "long", "int32": "integer", "float64": "double", "bool": "boolean"}
+_SPARK_FLOATS = frozenset({"double", "float"})
+MSG_SPARK_KEY = (
+    "{relation} on Spark is partitioned by {held}: its rows are replaced and deleted by that "
+    "key, not by {key}"
+)
 _NULL = "\\N"
 PG_ENV = "RAI_WAREHOUSE_PG_"  # the variables dbt's postgres target reads (profiles.yml)
 MSG_PG_ENVIRONMENT = (
@@ -177,6 +183,22 @@ class PostgresEngine:
             cursor.execute(f"DELETE FROM {relation} WHERE {condition}", list(key.values()))
             _copy_into(cursor, relation, frame)
 
+    def table_columns(self, schema: str, table: str) -> dict[str, str]:
+        """``{column: type}`` of ``schema.table`` as declared, empty when there is no such
+        table."""
+        with self._connection.cursor() as cursor:
+            return _column_types(cursor, schema, table)
+
+    def delete_rows(self, schema: str, table: str, key: Mapping[str, str]) -> None:
+        """Delete the rows of ``schema.table`` matching ``key`` (nothing when the table is
+        absent)."""
+        if not self.table_columns(schema, table):
+            return
+        relation = f"{quote_identifier(schema)}.{quote_identifier(table)}"
+        condition = " AND ".join(f"{quote_identifier(column)} = %s" for column in key)
+        with self._connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {relation} WHERE {condition}", list(key.values()))
+
     @contextlib.contextmanager
     def advisory_lock(self, key: int, *, shared: bool = False) -> Iterator[None]:
         """PostgreSQL's session advisory lock ``key`` (exclusive, or ``shared``) held for the
@@ -220,7 +242,13 @@ class PostgresEngine:
 class SparkEngine:
     """A Spark session the slice engine runs its SQL on, rendered for Spark SQL (a temporary
     table becomes a cached temporary view). ``dialect`` tells the engine which plans Spark can
-    run."""
+    run.
+
+    Result tables (:mod:`rai_pipeline.core.engine.results`) are Parquet tables, which cannot
+    delete rows: each is partitioned by the values of the key its rows are replaced by (the
+    columns ``rai_key_<column>``, after the data columns), and a replacement overwrites the
+    key's partition only (dynamic partition overwrite); deleting a key's rows drops its
+    partition."""
 
     dialect = SPARK
 
@@ -235,12 +263,88 @@ class SparkEngine:
             result = self.session.sql(statement)
         if result is None:
             return QueryResult([], [])
-        return QueryResult(list(result.columns), [tuple(row) for row in result.collect()])
+        floats = [f.name for f in result.schema.fields if f.dataType.typeName() in _SPARK_FLOATS]
+        return QueryResult(list(result.columns), [tuple(r) for r in result.collect()], floats)
 
     def load_table(self, table: str, frame: pd.DataFrame) -> None:
         """``frame`` as the Parquet table ``table`` (``database.name``), replacing one of that
         name: numbers as numbers, anything else as text, missing values as NULL."""
         qualified_relation(table)  # the name's rule, as on the other engines
+        database = _schema_of(table)
+        if database:
+            self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        self._data(frame).write.mode("overwrite").format("parquet").saveAsTable(table)
+
+    def table_columns(self, schema: str, table: str) -> dict[str, str]:
+        """``{column: type}`` of ``schema.table`` (partition columns included), empty when
+        there is no such table."""
+        relation = _spark_relation(schema, table)
+        if not self.session.catalog.tableExists(relation):
+            return {}
+        return {f.name: f.dataType.simpleString() for f in self.session.table(relation).schema}
+
+    def replace_rows(
+        self, schema: str, table: str, frame: pd.DataFrame, key: Mapping[str, str]
+    ) -> None:
+        """The rows of ``schema.table`` matching ``key`` replaced by ``frame``: the table is
+        created on first use, partitioned by ``key``'s columns; columns the frame adds are
+        added (older rows get NULL); the key's partition is overwritten, the others are left
+        as they are. A table is always replaced by the same key's columns (else ValueError).
+        The frame is typed and cast before anything is written: a value the table cannot
+        hold fails the write and leaves the earlier rows."""
+        from pyspark.sql import functions as F
+
+        relation = _spark_relation(schema, table)
+        keyed = frame.assign(**{_partition(c): str(v) for c, v in key.items()})
+        partitions = [_partition(c) for c in key]
+        existing = self.table_columns(schema, table)
+        self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+        data = self._data(keyed)
+        if not existing:
+            data.write.format("parquet").partitionBy(*partitions).saveAsTable(relation)
+            return
+        self._check_partitions(relation, partitions)
+        added = [
+            f"`{name}` {_SPARK_TYPES.get(str(dtype), 'string')}"
+            for name, dtype in frame.dtypes.items()
+            if str(name) not in existing
+        ]
+        if added:
+            self.session.sql(f"ALTER TABLE {relation} ADD COLUMNS ({', '.join(added)})")
+        columns = self.table_columns(schema, table)
+        aligned = data.select(
+            *[
+                F.col(f"`{name}`").cast(kind) if name in keyed.columns else F.lit(None).cast(kind)
+                for name, kind in columns.items()
+            ]
+        )
+        with _session_conf(self.session, "spark.sql.sources.partitionOverwriteMode", "dynamic"):
+            aligned.write.insertInto(relation, overwrite=True)
+
+    def delete_rows(self, schema: str, table: str, key: Mapping[str, str]) -> None:
+        """Drop the partition of ``key``'s rows of ``schema.table`` (nothing when the table
+        or the partition is absent)."""
+        if not self.table_columns(schema, table):
+            return
+        relation = _spark_relation(schema, table)
+        self._check_partitions(relation, [_partition(c) for c in key])
+        spec = ", ".join(f"`{_partition(c)}` = {_spark_string(str(v))}" for c, v in key.items())
+        self.session.sql(f"ALTER TABLE {relation} DROP IF EXISTS PARTITION ({spec})")
+
+    def _check_partitions(self, relation: str, partitions: list[str]) -> None:
+        held = [c.name for c in self.session.catalog.listColumns(relation) if c.isPartition]
+        if sorted(held) != sorted(partitions):
+            raise ValueError(
+                MSG_SPARK_KEY.format(
+                    relation=relation,
+                    held=", ".join(h.removeprefix(PARTITION_PREFIX) for h in held) or "nothing",
+                    key=", ".join(p.removeprefix(PARTITION_PREFIX) for p in partitions),
+                )
+            )
+
+    def _data(self, frame: pd.DataFrame) -> Any:
+        """``frame`` as a Spark DataFrame: numbers as numbers, anything else as text, missing
+        values as NULL."""
         schema = ", ".join(
             f"`{quote_identifier(str(name))[1:-1]}` {_SPARK_TYPES.get(str(dtype), 'string')}"
             for name, dtype in frame.dtypes.items()
@@ -249,11 +353,36 @@ class SparkEngine:
             tuple(None if pd.isna(value) else value for value in row)
             for row in frame.astype(object).itertuples(index=False)
         ]
-        data = self.session.createDataFrame(rows, schema)
-        database = _schema_of(table)
-        if database:
-            self.session.sql(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-        data.write.mode("overwrite").format("parquet").saveAsTable(table)
+        return self.session.createDataFrame(rows, schema)
+
+
+def _partition(column: str) -> str:
+    return f"{PARTITION_PREFIX}{column}"
+
+
+def _spark_string(value: str) -> str:
+    """``value`` as a Spark SQL string literal (Spark escapes with backslashes)."""
+    from sqlglot import exp
+
+    return exp.Literal.string(value).sql(dialect=SPARK)
+
+
+def _spark_relation(schema: str, table: str) -> str:
+    return f"`{quote_identifier(schema)[1:-1]}`.`{quote_identifier(table)[1:-1]}`"
+
+
+@contextlib.contextmanager
+def _session_conf(session: Any, name: str, value: str) -> Iterator[None]:
+    """The session's runtime setting ``name`` set to ``value`` for the block."""
+    before = session.conf.get(name, None)
+    session.conf.set(name, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            session.conf.unset(name)
+        else:
+            session.conf.set(name, before)
 
 
 def postgres_dsn(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The result tables (schema ``rai``: replace one evaluation's rows, read them back, delete
-them) on a real PostgreSQL server give what they give on DuckDB, the default warehouse: the
-same rows and types back, the other keys' rows untouched, new columns added, and a write that
-fails leaves the earlier rows as they were; and the record of the shared dbt models' build."""
+them) on a real PostgreSQL server and in a local Spark session give what they give on DuckDB,
+the default warehouse: the same rows and types back, the other keys' rows untouched, new
+columns added, and a write that fails leaves the earlier rows as they were; and the record of
+the shared dbt models' build."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rai_pipeline.adapters.sql_engines import PostgresEngine
+from rai_pipeline.adapters.sql_engines import PostgresEngine, SparkEngine
 from rai_pipeline.core.engine import results
 from rai_pipeline.defs.dbt import freshness
 
@@ -32,9 +33,15 @@ def rows(version: str, n: int = 3, *, seed: int = 0) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
-def engines(postgres):
-    with PostgresEngine.connect(**postgres.dsn()) as pg:
+@pytest.fixture(params=["postgres", "spark"])
+def engines(request):
+    """(the other engine, DuckDB), each with no result tables yet."""
+    if request.param == "spark":
+        session = request.getfixturevalue("spark")
+        session.sql(f"DROP DATABASE IF EXISTS {results.RESULTS_SCHEMA} CASCADE")
+        yield SparkEngine(session), duckdb.connect()
+        return
+    with PostgresEngine.connect(**request.getfixturevalue("postgres").dsn()) as pg:
         pg.execute(f"DROP SCHEMA IF EXISTS {results.RESULTS_SCHEMA} CASCADE")
         yield pg, duckdb.connect()
 
@@ -51,12 +58,10 @@ def test_rows_read_back_as_on_duckdb(engines) -> None:
                 conn, TABLE, rows(version, seed=int(version)), key={"model_version": version}
             )
             assert written == 3
-    on_postgres, on_duckdb = (read(conn, "1") for conn in engines)
-    pd.testing.assert_frame_equal(on_postgres, on_duckdb, check_exact=True)
-    pd.testing.assert_frame_equal(
-        on_postgres, rows("1", seed=1).sort_values("n", ignore_index=True)
-    )
-    assert on_postgres["ci_lower"].dtype == np.float64
+    on_other, on_duckdb = (read(conn, "1") for conn in engines)
+    pd.testing.assert_frame_equal(on_other, on_duckdb, check_exact=True)
+    pd.testing.assert_frame_equal(on_other, rows("1", seed=1).sort_values("n", ignore_index=True))
+    assert on_other["ci_lower"].dtype == np.float64
 
 
 def test_a_new_run_replaces_only_its_own_key_and_adds_new_columns(engines) -> None:
@@ -65,12 +70,12 @@ def test_a_new_run_replaces_only_its_own_key_and_adds_new_columns(engines) -> No
         results.replace_rows(conn, TABLE, rows("2"), key={"model_version": "2"})
         again = rows("1", n=2, seed=5).assign(status="ok")
         results.replace_rows(conn, TABLE, again, key={"model_version": "1"})
-    pg, dk = engines
-    pg_1, pg_2 = read(pg, "1"), read(pg, "2")
-    pd.testing.assert_frame_equal(pg_1, read(dk, "1"), check_exact=True)
-    pd.testing.assert_frame_equal(pg_2, read(dk, "2"), check_exact=True)
-    assert len(pg_1) == 2 and set(pg_1["status"]) == {"ok"}
-    assert len(pg_2) == 3 and pg_2["status"].isna().all()
+    other, dk = engines
+    other_1, other_2 = read(other, "1"), read(other, "2")
+    pd.testing.assert_frame_equal(other_1, read(dk, "1"), check_exact=True)
+    pd.testing.assert_frame_equal(other_2, read(dk, "2"), check_exact=True)
+    assert len(other_1) == 2 and set(other_1["status"]) == {"ok"}
+    assert len(other_2) == 3 and other_2["status"].isna().all()
 
 
 def test_a_failed_write_keeps_the_earlier_rows(engines) -> None:
@@ -89,8 +94,25 @@ def test_delete_and_a_missing_table(engines) -> None:
         assert results.read_rows(conn, "absent", key={"model_version": "1"}).empty
         results.delete_rows(conn, "absent", key={"model_version": "1"})
         results.replace_rows(conn, TABLE, rows("1"), key={"model_version": "1"})
+        results.replace_rows(conn, TABLE, rows("2"), key={"model_version": "2"})
         results.delete_rows(conn, TABLE, key={"model_version": "1"})
         assert read(conn, "1").empty
+        assert len(read(conn, "2")) == 3
+
+
+def test_a_spark_result_table_is_replaced_by_one_key_only(spark) -> None:
+    """A Spark result table is partitioned by the key it was first written with: replacing
+    or deleting by another key is refused, naming both, and changes nothing."""
+    engine = SparkEngine(spark)
+    spark.sql(f"DROP DATABASE IF EXISTS {results.RESULTS_SCHEMA} CASCADE")
+    results.replace_rows(engine, TABLE, rows("1"), key={"model_version": "1"})
+    both = {"model_name": "m", "model_version": "1"}
+    message = r"partitioned by model_version: .* not by model_name, model_version"
+    with pytest.raises(ValueError, match=message):
+        results.replace_rows(engine, TABLE, rows("1", n=1), key=both)
+    with pytest.raises(ValueError, match=message):
+        results.delete_rows(engine, TABLE, key=both)
+    assert len(read(engine, "1")) == 3
 
 
 def test_the_shared_models_build_record_round_trips(engines, tmp_path) -> None:

@@ -2,10 +2,11 @@
 
 Evaluation results (sufficient statistics, slice and fairness metrics, the evaluation record)
 are small, O(groups x metrics), and live in schema ``rai`` so that later evaluations, reports
-and audits can query them beside the evaluation frames. On DuckDB the rows are written here;
-on another engine (a :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine`) by the
-engine's own ``replace_rows``, in one transaction as here; reading and deleting are the same
-SQL on both.
+and audits can query them beside the evaluation frames. On DuckDB the rows are written and
+deleted here; on another engine (``rai_pipeline.adapters.sql_engines``) by the engine's own
+``replace_rows`` and ``delete_rows`` (on PostgreSQL in one transaction, as here; on Spark,
+whose Parquet tables cannot delete rows, by overwriting or dropping the key's partition),
+and its ``table_columns`` says what a table holds; reading is the same SQL on every engine.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ INCOMING = "_rai_incoming"  # the frame being written, registered on the connect
 # position in the frame written: PostgreSQL may place a row copied later on an earlier page,
 # so rows are read back in this order.
 ROW_ORDER = "row_order"
+# On Spark, the columns a result table is partitioned by (its key's values), which are not
+# read back (rai_pipeline.adapters.sql_engines.SparkEngine)
+PARTITION_PREFIX = "rai_key_"
 
 
 def _table(name: str) -> str:
@@ -101,8 +105,10 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, target: str) -
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    """The columns of ``rai.<table>``, none when it is absent (DuckDB or PostgreSQL: their
-    information schema)."""
+    """The columns of ``rai.<table>``, none when it is absent (on DuckDB: its information
+    schema; on another engine: the engine's ``table_columns``)."""
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        return set(conn.table_columns(RESULTS_SCHEMA, table))
     rows = conn.execute(
         "select column_name from information_schema.columns "
         "where table_schema = ? and table_name = ?",
@@ -126,13 +132,16 @@ def read_rows(
         return pd.DataFrame()
     condition, params = _where(key)
     order = f" order by {quote_identifier(ROW_ORDER)}" if ROW_ORDER in columns else ""
+    stored = [c for c in columns if c != ROW_ORDER and not c.startswith(PARTITION_PREFIX)]
     rows = conn.execute(f"select * from {_table(table)} where {condition}{order}", params).df()
-    return rows.drop(columns=[ROW_ORDER], errors="ignore")
+    return rows[[c for c in rows.columns if c in stored]]
 
 
 def delete_rows(conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]) -> None:
     """Delete the rows of ``rai.<table>`` matching ``key`` (nothing when the table is absent):
     a re-run that no longer produces a key's rows keeps none of the earlier ones."""
-    if table_exists(conn, table):
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        conn.delete_rows(RESULTS_SCHEMA, table, key)
+    elif table_exists(conn, table):
         condition, params = _where(key)
         conn.execute(f"delete from {_table(table)} where {condition}", params)
