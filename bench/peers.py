@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 AEQUITAS = "aequitas==1.1.0"
 # Aequitas reads data frames; the bench's files are Parquet, which pandas reads through pyarrow
-# (not a dependency of Aequitas: pip left it out of its environment)
-PARQUET = "pyarrow==25.0.1"
+# (not a dependency of Aequitas: pip left it out of its environment): the release rai runs
+# with, so that both read the files with the same reader
+PARQUET = f"pyarrow=={version('pyarrow')}"
 AEQUITAS_WORKLOAD = Path(__file__).resolve().with_name("aequitas_workload.py")
 
 

@@ -101,11 +101,13 @@ class ReportContext:
     feature_importance: Importance | None = None  # permutation importance (pipeline packs)
 
 
-def _low_information(by_metric: pd.DataFrame, n: int, minimums: Mapping[str, int]) -> str:
+def _low_information(
+    by_metric: Mapping[str, Mapping[str, Any]], n: int, minimums: Mapping[str, int]
+) -> str:
     """Why a group's AUC says little (too few positives or negatives), or ""."""
-    if "prevalence" not in by_metric.index or not n:
+    if "prevalence" not in by_metric or not n:
         return ""
-    positives = round(float(by_metric.loc["prevalence", "value"]) * n)
+    positives = round(float(by_metric["prevalence"]["value"]) * n)
     negatives = n - positives
     if positives >= minimums["min_positives"] and negatives >= minimums["min_negatives"]:
         return ""
@@ -115,17 +117,23 @@ def _low_information(by_metric: pd.DataFrame, n: int, minimums: Mapping[str, int
 def _wide_groups(
     slice_metrics: pd.DataFrame, dimension: str, minimums: Mapping[str, int]
 ) -> list[dict[str, Any]]:
-    rows = slice_metrics[slice_metrics["dimension"] == dimension]
+    """One row per group of ``dimension`` (in the table's order), its report metrics as cells."""
+    rows = slice_metrics.loc[
+        slice_metrics["dimension"] == dimension,
+        ["group", "metric", "value", "ci_lower", "ci_upper", "status"],
+    ]
+    groups: dict[Any, dict[str, dict[str, Any]]] = {}
+    for record in rows.to_dict("records"):
+        groups.setdefault(record["group"], {})[record["metric"]] = record
     out = []
-    for group, block in rows.groupby("group", sort=False):
-        by_metric = block.set_index("metric")
-        n = int(by_metric.loc["count", "value"]) if "count" in by_metric.index else 0
-        status = "insufficient_sample" if (block["status"] == "insufficient_sample").any() else "ok"
+    for group, by_metric in groups.items():
+        n = int(by_metric["count"]["value"]) if "count" in by_metric else 0
+        small = any(r["status"] == "insufficient_sample" for r in by_metric.values())
         low_information = _low_information(by_metric, n, minimums)
         cells = {}
         for metric in REPORT_METRICS:
-            if metric in by_metric.index:
-                record = by_metric.loc[metric]
+            if metric in by_metric:
+                record = by_metric[metric]
                 shown = metric == "roc_auc_score" and low_information
                 cells[metric] = {
                     "value": Markdown(low_information) if shown else fmt(record["value"]),
@@ -136,6 +144,7 @@ def _wide_groups(
                     "lower": record["ci_lower"],
                     "upper": record["ci_upper"],
                 }
+        status = "insufficient_sample" if small else "ok"
         out.append({"group": group, "n": n, "status": status, "metrics": cells})
     return out
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from rai_pipeline.core.evidence.threshold_cost import cost_sentence
+from rai_pipeline.core.evidence.threshold_cost import cost_sentences
 from rai_pipeline.core.governance.dispositions import ACCEPT, Resolution, finding_id
 from rai_pipeline.core.metrics.mitigation import WhatIf
 from rai_pipeline.core.metrics.verdicts import (
@@ -130,10 +130,10 @@ def base_rates(metric: str) -> tuple[str, ...]:
 def _by_dimension(frame: pd.DataFrame) -> dict[str, list[Any]]:
     """Each dimension's rows as records: a register reads a few rows per finding, which plain
     records answer in microseconds where a pandas filter costs a millisecond."""
-    return {
-        str(dimension): list(rows.itertuples(index=False))
-        for dimension, rows in frame.groupby("dimension", sort=False)
-    }
+    by_dimension: dict[str, list[Any]] = {}
+    for row in frame.itertuples(index=False):
+        by_dimension.setdefault(str(row.dimension), []).append(row)
+    return by_dimension
 
 
 def _distance(row: Any) -> float:
@@ -252,6 +252,7 @@ def risk_register(
     rows = aggregate[aggregate["verdict"] != VERDICT_PASS]  # the findings, as the gate has them
     default_due = str(evaluated_on + dt.timedelta(days=due_days))
     fairness_of, slices_of = _by_dimension(fairness_metrics), _by_dimension(slice_metrics)
+    threshold_cost = cost_sentences(whatif)
     entries = []
     for number, row in enumerate(rows.itertuples(index=False), start=1):
         finding = finding_id(row.dimension, row.metric)
@@ -297,7 +298,7 @@ def risk_register(
                 "proposed_mitigation": _mitigation(harm, row, groups),
                 "threshold_cost": ""
                 if harm == UNASSESSED
-                else cost_sentence(whatif, str(row.dimension), str(row.metric)),
+                else threshold_cost(str(row.dimension), str(row.metric)),
                 "closing_evidence": CLOSING_UNASSESSED.format(groups=", ".join(groups))
                 if harm == UNASSESSED
                 else CLOSING.format(metric=row.metric),

@@ -8,6 +8,8 @@ in use, and per-group thresholds at each tolerance (see
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -43,35 +45,59 @@ def _signed(value: float) -> str:
     return f"{value:+.3f}"
 
 
+def cost_sentences(whatif: WhatIf | None) -> Callable[[str, str], str]:
+    """:func:`cost_sentence` for any (dimension, metric) of one what-if table, which is read
+    once (a register asks for one sentence per finding)."""
+    records: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    if whatif is not None:
+        for record in whatif.options.to_dict("records"):
+            records.setdefault((record["dimension"], record["constraint"]), []).append(record)
+    said: dict[tuple[str, str], str] = {}
+
+    def sentence(dimension: str, metric: str) -> str:
+        constraint = constraint_for(metric)
+        if constraint is None:
+            return f"Per-group thresholds: {NOT_TARGETED}."
+        if whatif is None:
+            return f"Per-group thresholds: {NO_SCORES}."
+        key = (dimension, constraint)
+        if key not in said:
+            said[key] = _sentence(records.get(key, []), dimension, constraint)
+        return said[key]
+
+    return sentence
+
+
 def cost_sentence(whatif: WhatIf | None, dimension: str, metric: str) -> str:
     """One sentence: the accuracy and gap now, and with per-group thresholds at each
     tolerance, for the constraint that targets ``metric`` in ``dimension``."""
-    constraint = constraint_for(metric)
-    if constraint is None:
-        return f"Per-group thresholds: {NOT_TARGETED}."
-    if whatif is None:
-        return f"Per-group thresholds: {NO_SCORES}."
-    rows = whatif.options[
-        (whatif.options["dimension"] == dimension) & (whatif.options["constraint"] == constraint)
-    ]
-    if rows.empty:
+    return cost_sentences(whatif)(dimension, metric)
+
+
+def _sentence(rows: list[dict[str, Any]], dimension: str, constraint: str) -> str:
+    """The sentence of :func:`cost_sentence` from the what-if rows of ``dimension`` and
+    ``constraint``."""
+    if not rows:
         return f"Per-group thresholds: not computed for {dimension}."
-    if (rows["status"] != STATUS_OK).any():
-        return f"Per-group thresholds: not computed, {rows['note'].iloc[0]}."
-    current = rows[rows["option"] == SINGLE_THRESHOLD]
-    options = rows[rows["option"] == PER_GROUP].sort_values("tolerance")
+    if any(row["status"] != STATUS_OK for row in rows):
+        return f"Per-group thresholds: not computed, {rows[0]['note']}."
+    current = [row for row in rows if row["option"] == SINGLE_THRESHOLD]
+    options = sorted(
+        (row for row in rows if row["option"] == PER_GROUP), key=lambda row: row["tolerance"]
+    )
     parts = []
-    for row in options.itertuples(index=False):
+    for row in options:
         target = (
             CONSTRAINT_WORDS[constraint]
-            if row.tolerance == 0
-            else f"a gap of at most {row.tolerance:.2f}"
+            if row["tolerance"] == 0
+            else f"a gap of at most {row['tolerance']:.2f}"
         )
-        change = "" if math.isnan(row.accuracy_change) else f" ({_signed(row.accuracy_change)})"
-        parts.append(f"{target}: accuracy {row.accuracy:.3f}{change}")
+        change = row["accuracy_change"]
+        shown = "" if math.isnan(change) else f" ({_signed(change)})"
+        parts.append(f"{target}: accuracy {row['accuracy']:.3f}{shown}")
     now = ""
-    if len(current):
-        first = current.iloc[0]
+    if current:
+        first = current[0]
         now = f"now accuracy {first['accuracy']:.3f} with a gap of {first['disparity']:.3f}; "
     return f"Per-group thresholds for {CONSTRAINT_WORDS[constraint]} in {dimension}: {now}" + (
         "; ".join(parts) + f" ({IN_SAMPLE})."

@@ -11,6 +11,7 @@ Input is the dense histogram of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,42 +47,47 @@ def dense_histograms(histograms: pd.DataFrame) -> DenseHistograms:
         raise ValueError(MSG_COLUMNS.format(missing=missing, required=list(REQUIRED_COLUMNS)))
     if histograms.empty:
         raise ValueError(MSG_EMPTY)
-    frame = histograms.reset_index(drop=True)
-    dimension_codes, dimensions = pd.factorize(frame["dimension"].astype(str), sort=False)
-    group_codes, groups = pd.factorize(frame["group"].astype(str), sort=False)
+    dimension_codes, dimensions = pd.factorize(histograms["dimension"].astype(str), sort=False)
+    group_codes, groups = pd.factorize(histograms["group"].astype(str), sort=False)
     pair = dimension_codes.astype(np.int64) * len(groups) + group_codes
     codes, uniques = pd.factorize(pair, sort=False)  # groups in order of first appearance
     keys = [(str(dimensions[u // len(groups)]), str(groups[u % len(groups)])) for u in uniques]
-    frame = frame.assign(_key=codes).sort_values(["_key", "label", "bin"], kind="stable")
-    n_groups, n_rows = len(keys), len(frame)
+    labels, bins = histograms["label"].to_numpy(), histograms["bin"].to_numpy()
+    # rows by (group, label, bin), ties in input order (lexsort is stable; last key first)
+    order = np.lexsort((bins, labels, codes))
+
+    def column(name: str, dtype: type | None = None) -> npt.NDArray[Any]:
+        return histograms[name].to_numpy(dtype=dtype)[order]
+
+    n_groups, n_rows = len(keys), len(histograms)
     n_bins = n_rows // (2 * n_groups)
-    counts = frame["n"].to_numpy(dtype=np.float64)
+    counts = column("n", np.float64)
     expected_bins = np.tile(np.arange(n_bins), 2 * n_groups)
     expected_labels = np.tile(np.repeat([0, 1], n_bins), n_groups)
     if (
         n_bins == 0
         or n_rows != 2 * n_groups * n_bins
-        or not np.array_equal(frame["bin"].to_numpy(), expected_bins)
-        or not np.array_equal(frame["label"].to_numpy(), expected_labels)
+        or not np.array_equal(bins[order], expected_bins)
+        or not np.array_equal(labels[order], expected_labels)
         or np.isnan(counts).any()
         or (counts < 0).any()
         or (counts != np.round(counts)).any()
     ):
         raise ValueError(MSG_SHAPE)
-    lower = frame["bin_lower"].to_numpy(dtype=np.float64).reshape(-1, n_bins)
-    upper = frame["bin_upper"].to_numpy(dtype=np.float64).reshape(-1, n_bins)
+    lower = column("bin_lower", np.float64).reshape(-1, n_bins)
+    upper = column("bin_upper", np.float64).reshape(-1, n_bins)
     if not ((lower == lower[0]).all() and (upper == upper[0]).all()):
         raise ValueError(MSG_SHAPE)
     shape = (n_groups, 2, n_bins)
     sums_sq = (
-        frame["sum_sq_score"].to_numpy(dtype=np.float64).reshape(shape)
-        if "sum_sq_score" in frame.columns
+        column("sum_sq_score", np.float64).reshape(shape)
+        if "sum_sq_score" in histograms.columns
         else None
     )
     return DenseHistograms(
         keys=keys,
         counts=counts.astype(np.int64).reshape(shape),
-        sums=frame["sum_score"].to_numpy(dtype=np.float64).reshape(shape),
+        sums=column("sum_score", np.float64).reshape(shape),
         sums_sq=sums_sq,
         edges=np.append(lower[0], upper[0][-1]),
     )
