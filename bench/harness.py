@@ -29,6 +29,8 @@ RAI = Path(sys.executable).with_name("rai")
 QUIET_SHARE = 0.10  # other processes' CPU share below which the machine counts as quiet
 ENGINE_MODULE = "rai_pipeline.app.evaluate_file"  # what a user runs
 PACKAGES = ("duckdb", "pandas", "numpy", "pyarrow", "fairlearn", "scikit-learn")
+POLL_INTERVAL = 0.01  # seconds between looks at whether a measured process has ended
+WATCH_INTERVAL = 0.2  # seconds between measurements of a watched folder (the spill)
 
 
 class WorkerFailed(RuntimeError):
@@ -94,16 +96,18 @@ def run_process(
         process = subprocess.Popen(
             command, stdout=out, stderr=err, env=env, cwd=ROOT, preexec_fn=cap, text=True
         )
-        largest = 0
+        largest, sampled = 0, started
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            if watch is not None and watch.exists():
-                largest = max(largest, _folder_bytes(watch))
-            if timeout is not None and time.perf_counter() - started > timeout:
+            now = time.perf_counter()
+            # the folder sampled every WATCH_INTERVAL, the end noticed within POLL_INTERVAL
+            if watch is not None and now - sampled >= WATCH_INTERVAL and watch.exists():
+                largest, sampled = max(largest, _folder_bytes(watch)), now
+            if timeout is not None and now - started > timeout:
                 process.kill()
-            time.sleep(0.2 if watch is not None else 0.01)
+            time.sleep(POLL_INTERVAL)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         busy1, total1 = _cpu_jiffies()

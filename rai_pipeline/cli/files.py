@@ -69,6 +69,9 @@ def evaluate_file(
     """
     from rai_pipeline.app.errors import EXIT_BAD_INPUT, input_errors
     from rai_pipeline.app.evaluate_file import evaluate_file as run
+    from rai_pipeline.cli.process import imports_done
+
+    imports_done()
 
     def progress(line: str) -> None:
         if not quiet:

@@ -242,11 +242,14 @@ def report_view(context: ReportContext, register: pd.DataFrame | None = None) ->
         .loc[:, ["dimension", "group", "value", "excluded_by"]]
         .to_dict("records")
     ]
+    fairness_of: dict[str, list[dict[str, Any]]] = {}
+    for record in fm.to_dict("records"):
+        fairness_of.setdefault(str(record["dimension"]), []).append(record)
     per_dimension = []
     for dimension in dimensions:
         groups = _wide_groups(sm, dimension, minimums)
-        reference, versus = reference_comparisons(fm, dimension)
-        disparities = aggregate[aggregate["dimension"] == dimension].to_dict("records")
+        reference, versus = reference_comparisons(fairness_of.get(dimension, []))
+        disparities = [r for r in fairness_of.get(dimension, []) if r["group"] == AGGREGATE_GROUP]
         charted = [d for d in disparities if d["metric"] != EXCLUDED_GROUPS]
         per_dimension.append(
             {

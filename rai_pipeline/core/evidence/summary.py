@@ -127,17 +127,19 @@ def recommendations_by_dimension(
 
 
 def reference_comparisons(
-    fairness: pd.DataFrame, dimension: str, metric: str = "selection_rate"
+    rows: Sequence[Mapping[str, Any]], metric: str = "selection_rate"
 ) -> tuple[str | None, dict[str, dict[str, Any]]]:
     """The dimension's reference group and each other group's ratio and difference to it on
-    ``metric`` (value, interval, verdict), from ``fairness_metrics``' per-group rows."""
-    rows = fairness[(fairness["dimension"] == dimension) & (fairness["group"] != AGGREGATE_GROUP)]
-    references = rows["reference_group"].dropna()
-    reference = str(references.iloc[0]) if len(references) else None
+    ``metric`` (value, interval, verdict), from the dimension's rows of ``fairness_metrics``
+    (as records, in the table's order)."""
+    per_group = [row for row in rows if row["group"] != AGGREGATE_GROUP]
+    references = [row["reference_group"] for row in per_group if pd.notna(row["reference_group"])]
+    reference = str(references[0]) if references else None
     out: dict[str, dict[str, Any]] = {}
     for kind in ("ratio", "difference"):
-        for row in rows[rows["metric"] == f"{metric}_{kind}"].to_dict("records"):
-            out.setdefault(str(row["group"]), {})[kind] = row
+        for row in per_group:
+            if row["metric"] == f"{metric}_{kind}":
+                out.setdefault(str(row["group"]), {})[kind] = row
     return reference, out
 
 
