@@ -290,8 +290,8 @@ class SparkEngine:
         created on first use, partitioned by ``key``'s columns; columns the frame adds are
         added (older rows get NULL); the key's partition is overwritten, the others are left
         as they are. A table is always replaced by the same key's columns (else ValueError).
-        The frame is typed and cast before anything is written: a value the table cannot
-        hold fails the write and leaves the earlier rows."""
+        The partition is replaced only when the whole write succeeds: a value the table
+        cannot hold fails it and leaves the earlier rows."""
         from pyspark.sql import functions as F
 
         relation = _spark_relation(schema, table)
