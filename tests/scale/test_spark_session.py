@@ -23,8 +23,8 @@ from tests.scale.test_result_tables import rows
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-# one process on the local session: replace keys' rows (``write version:rows ...``), or print
-# every key's rows as JSON
+# one process on the local session: replace keys' rows (``version:rows``), then print every
+# key's rows as JSON (``read``), in the order given
 PROCESS = """
 import json, sys
 from pathlib import Path
@@ -35,14 +35,14 @@ from rai_pipeline.settings import RaiHome
 from tests.scale.test_result_tables import rows
 
 engine = SparkEngine(local_session(RaiHome(Path(sys.argv[1])), cores=1))
-if sys.argv[2] == "write":
-    for write in sys.argv[3:]:
-        version, n = write.split(":")
-        key = {"model_version": version}
-        results.replace_rows(engine, "slice_metrics", rows(version, int(n), seed=int(n)), key=key)
-else:
-    frame = results.read_rows(engine, "slice_metrics", key={})
-    print(frame.sort_values(["model_version", "n"]).to_json(orient="records"))
+for step in sys.argv[2:]:
+    if step == "read":
+        frame = results.read_rows(engine, "slice_metrics", key={})
+        print(frame.sort_values(["model_version", "n"]).to_json(orient="records"))
+        continue
+    version, n = step.split(":")
+    key = {"model_version": version}
+    results.replace_rows(engine, "slice_metrics", rows(version, int(n), seed=int(n)), key=key)
 """
 
 
@@ -62,9 +62,9 @@ def _run(cwd: Path, *args: str) -> str:
 def test_what_one_process_writes_the_next_finds(tmp_path: Path) -> None:
     home, cwd = tmp_path / "home", tmp_path / "cwd"
     cwd.mkdir()
-    _run(cwd, str(home), "write", "1:3")
-    _run(cwd, str(home), "write", "2:2", "1:1")  # version 1 again: its rows only are replaced
-    got = pd.DataFrame(json.loads(_run(cwd, str(home), "read").strip().splitlines()[-1]))
+    _run(cwd, str(home), "1:3", "2:2")
+    # the next process finds both versions, replaces version 1's rows only, reads them back
+    got = pd.DataFrame(json.loads(_run(cwd, str(home), "1:1", "read").strip().splitlines()[-1]))
     expected = pd.concat([rows("1", 1, seed=1), rows("2", 2, seed=2)])
     expected = expected.sort_values(["model_version", "n"], ignore_index=True)
     columns = ["model_version", "group", "n", "note"]
