@@ -204,6 +204,8 @@ def test_histograms_that_are_not_dense_are_rejected():
         hist.assign(n=hist["n"] - 0.5),  # not counts
         hist.assign(bin_lower=hist["bin_lower"] + np.arange(len(hist)) * 1e-6),  # edges differ
         hist[hist["label"] == 1],  # one label only
+        hist.assign(label=hist["label"].astype(object).where(hist.index != 0, "x")),  # text
+        hist.assign(label=pd.array(hist["label"].where(hist.index != 0), dtype="Int64")),  # NA
     ]
     for frame in broken:
         with pytest.raises(ValueError) as raised:

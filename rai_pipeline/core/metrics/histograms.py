@@ -54,7 +54,10 @@ def dense_histograms(histograms: pd.DataFrame) -> DenseHistograms:
     keys = [(str(dimensions[u // len(groups)]), str(groups[u % len(groups)])) for u in uniques]
     labels, bins = histograms["label"].to_numpy(), histograms["bin"].to_numpy()
     # rows by (group, label, bin), ties in input order (lexsort is stable; last key first)
-    order = np.lexsort((bins, labels, codes))
+    try:
+        order = np.lexsort((bins, labels, codes))
+    except TypeError as error:  # labels or bins that do not compare (text beside numbers)
+        raise ValueError(MSG_SHAPE) from error
 
     def column(name: str, dtype: type | None = None) -> npt.NDArray[Any]:
         return histograms[name].to_numpy(dtype=dtype)[order]
