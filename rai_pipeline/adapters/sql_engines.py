@@ -318,8 +318,15 @@ class SparkEngine:
                 for name, kind in columns.items()
             ]
         )
+        self.overwrite_partitions(relation, aligned)
+
+    def overwrite_partitions(self, relation: str, data: Any) -> None:
+        """Insert the Spark DataFrame ``data`` (the table's columns, in its order) into the
+        partitioned table ``relation``, replacing the partitions ``data`` holds rows of and no
+        other (dynamic partition overwrite; the session's setting is put back after). The
+        partitions are replaced only when the whole write succeeds."""
         with _session_conf(self.session, "spark.sql.sources.partitionOverwriteMode", "dynamic"):
-            aligned.write.insertInto(relation, overwrite=True)
+            data.write.insertInto(relation, overwrite=True)
 
     def delete_rows(self, schema: str, table: str, key: Mapping[str, str]) -> None:
         """Drop the partition of ``key``'s rows of ``schema.table`` (nothing when the table

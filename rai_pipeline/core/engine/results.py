@@ -132,9 +132,9 @@ def read_rows(
         return pd.DataFrame()
     condition, params = _where(key)
     order = f" order by {quote_identifier(ROW_ORDER)}" if ROW_ORDER in columns else ""
-    stored = [c for c in columns if c != ROW_ORDER and not c.startswith(PARTITION_PREFIX)]
     rows = conn.execute(f"select * from {_table(table)} where {condition}{order}", params).df()
-    return rows[[c for c in rows.columns if c in stored]]
+    kept = [c for c in rows.columns if c != ROW_ORDER and not c.startswith(PARTITION_PREFIX)]
+    return rows[kept]
 
 
 def delete_rows(conn: duckdb.DuckDBPyConnection, table: str, *, key: Mapping[str, str]) -> None:

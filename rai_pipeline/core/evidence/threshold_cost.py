@@ -46,8 +46,10 @@ def _signed(value: float) -> str:
 
 
 def cost_sentences(whatif: WhatIf | None) -> Callable[[str, str], str]:
-    """:func:`cost_sentence` for any (dimension, metric) of one what-if table, which is read
-    once (a register asks for one sentence per finding)."""
+    """``sentence(dimension, metric)``: one sentence, the accuracy and gap now and with
+    per-group thresholds at each tolerance, for the constraint that targets ``metric`` in
+    ``dimension``. The what-if table is read once (a register asks for one sentence per
+    finding)."""
     records: dict[tuple[str, str], list[dict[str, Any]]] = {}
     if whatif is not None:
         for record in whatif.options.to_dict("records"):
@@ -68,14 +70,8 @@ def cost_sentences(whatif: WhatIf | None) -> Callable[[str, str], str]:
     return sentence
 
 
-def cost_sentence(whatif: WhatIf | None, dimension: str, metric: str) -> str:
-    """One sentence: the accuracy and gap now, and with per-group thresholds at each
-    tolerance, for the constraint that targets ``metric`` in ``dimension``."""
-    return cost_sentences(whatif)(dimension, metric)
-
-
 def _sentence(rows: list[dict[str, Any]], dimension: str, constraint: str) -> str:
-    """The sentence of :func:`cost_sentence` from the what-if rows of ``dimension`` and
+    """The sentence of :func:`cost_sentences` from the what-if rows of ``dimension`` and
     ``constraint``."""
     if not rows:
         return f"Per-group thresholds: not computed for {dimension}."

@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from rai_pipeline.adapters.sql_engines import SparkEngine
 from rai_pipeline.core.engine import results
 from rai_pipeline.core.governance.registry import EvaluationStore, ModelVersionRef
 from rai_pipeline.core.landing.extracts import (
@@ -149,8 +150,7 @@ def score_on_spark(ref: ModelVersionRef, *, session: Any, store: Any, run_id: st
             raise ValueError(MSG_SCORE_NOT_FINITE.format(uri=ref.uri, count=bad))
         session.sql(f"CREATE DATABASE IF NOT EXISTS {PREDICTIONS_TABLE.split('.')[0]}")
         session.sql(PREDICTIONS_DDL_SPARK)
-        session.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        scored.write.insertInto(PREDICTIONS_TABLE, overwrite=True)
+        SparkEngine(session).overwrite_partitions(PREDICTIONS_TABLE, scored)
     finally:
         scored.unpersist()
     return int(rows)
