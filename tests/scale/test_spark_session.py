@@ -1,6 +1,7 @@
 """The local Spark session of a RAI_HOME (``adapters/spark_session.py``): what one process
-writes there, the next finds (a persistent catalog: Derby under RAI_HOME), nothing lands in
-the working directory, and dbt's ``spark`` target opens the same warehouse and catalog.
+writes there, the next finds (a persistent catalog: Derby under RAI_HOME), as does a process
+that stops its session (Java process included) and starts another; nothing lands in the
+working directory, and dbt's ``spark`` target opens the same warehouse and catalog.
 
 Each process starts its own JVM (several seconds), as the pipeline's processes do; the
 session-wide ``spark`` fixture cannot serve here, its catalog lives in memory."""
@@ -23,19 +24,27 @@ from tests.scale.test_result_tables import rows
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-# one process on the local session: replace keys' rows (``version:rows``), then print every
-# key's rows as JSON (``read``), in the order given
+# one process on the local session: replace keys' rows (``version:rows``), print every key's
+# rows as JSON (``read``), stop the session and start a new one (``restart``), in the order given
 PROCESS = """
 import json, sys
 from pathlib import Path
-from rai_pipeline.adapters.spark_session import local_session
+from pyspark import SparkContext
+from rai_pipeline.adapters.spark_session import local_session, stop_local_session
 from rai_pipeline.adapters.sql_engines import SparkEngine
 from rai_pipeline.core.engine import results
 from rai_pipeline.settings import RaiHome
 from tests.scale.test_result_tables import rows
 
-engine = SparkEngine(local_session(RaiHome(Path(sys.argv[1])), cores=1))
+home = RaiHome(Path(sys.argv[1]))
+engine = SparkEngine(local_session(home, cores=1))
 for step in sys.argv[2:]:
+    if step == "restart":
+        java = SparkContext._gateway.proc
+        assert stop_local_session() and java.poll() is not None  # the Java process is gone
+        assert not stop_local_session()  # nothing left to stop
+        engine = SparkEngine(local_session(home, cores=1))
+        continue
     if step == "read":
         frame = results.read_rows(engine, "slice_metrics", key={})
         print(frame.sort_values(["model_version", "n"]).to_json(orient="records"))
@@ -63,8 +72,10 @@ def test_what_one_process_writes_the_next_finds(tmp_path: Path) -> None:
     home, cwd = tmp_path / "home", tmp_path / "cwd"
     cwd.mkdir()
     _run(cwd, str(home), "1:3", "2:2")
-    # the next process finds both versions, replaces version 1's rows only, reads them back
-    got = pd.DataFrame(json.loads(_run(cwd, str(home), "1:1", "read").strip().splitlines()[-1]))
+    # the next process finds both versions, replaces version 1's rows only, stops its session
+    # and reads them back on a new one
+    out = _run(cwd, str(home), "1:1", "restart", "read")
+    got = pd.DataFrame(json.loads(out.strip().splitlines()[-1]))
     expected = pd.concat([rows("1", 1, seed=1), rows("2", 2, seed=2)])
     expected = expected.sort_values(["model_version", "n"], ignore_index=True)
     columns = ["model_version", "group", "n", "note"]
