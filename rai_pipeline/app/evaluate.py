@@ -11,6 +11,8 @@ rows), or failed (the root cause).
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import sys
 import threading
 import time
@@ -41,6 +43,10 @@ MSG_LANDED_COLUMNS = (
     "the landed data set (version {version}) has no column {columns} that {config} reads "
     "sensitive features from; land the data set with this config first: rai land --config "
     "{config}"
+)
+MSG_NO_JAVA = (
+    "{config}: warehouse.engine is spark, and Spark cannot start: no java on PATH and no "
+    "JAVA_HOME (Spark needs Java 17; docs/scaling.md)"
 )
 MSG_WAREHOUSE_UNREACHABLE = (
     "{config}: warehouse.engine is postgres, and the PostgreSQL warehouse cannot be used: {reason}"
@@ -195,7 +201,8 @@ class JobSpec:
     selection: Callable[[Any], Sequence[Any] | None] | None = None
     # the runs' tags beyond the job's own
     tags: dict[str, str] = field(default_factory=dict)
-    # whether the runs take turns on the warehouse (DuckDB: one writing process at a time);
+    # whether the runs take turns on the warehouse (DuckDB's file and the local Spark catalog:
+    # one process at a time);
     # if not, only a run that builds the shared models (a selection of None) holds the turn
     queued: bool = True
 
@@ -225,7 +232,7 @@ def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
             graph, home, config, wait_seconds=lock_timeout()
         ),
         tags=warehouse_run_tags(config),
-        queued=config.warehouse.engine == "duckdb",
+        queued=config.warehouse.engine != "postgres",
     )
 
 
@@ -259,10 +266,11 @@ def evaluate_versions(
     for ref in refs:
         log_path = home.root / "logs" / f"{ref.name}-{ref.version}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        # Runs on the DuckDB warehouse queue behind each other; each decides what to build
-        # once its turn has come (app/locks.py). Runs on PostgreSQL go side by side, except
-        # one that builds the shared models: it holds the turn until it ends, so that the runs
-        # started with it wait, find the models current and skip them.
+        # Runs on the DuckDB warehouse (or the local Spark warehouse) queue behind each other;
+        # each decides what to build once its turn has come (app/locks.py). Runs on PostgreSQL
+        # go side by side, except one that builds the shared models: it holds the turn until
+        # it ends, so that the runs started with it wait, find the models current and skip
+        # them.
         turn = contextlib.ExitStack()
         turn.enter_context(
             exclusive_lock(
@@ -361,7 +369,11 @@ def check_landed(home: RaiHome, config: Any, config_path: Path) -> None:
 def check_warehouse(config: Any, config_path: Path) -> None:
     """The config's warehouse can be reached: a PostgreSQL one is connected to once (the
     variables ``RAI_WAREHOUSE_PG_*`` name it), so that a wrong host or password is said
-    before any run starts."""
+    before any run starts; for a Spark one, Java must be there to start it."""
+    if config.warehouse.engine == "spark":
+        if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+            raise EvaluateError(MSG_NO_JAVA.format(config=config_path))
+        return
     if config.warehouse.engine != "postgres":
         return
     import psycopg2

@@ -212,6 +212,10 @@ def _frame_rows(
     then example id), with its sensitive attributes: from the warehouse the pack was
     evaluated in (its lineage's ``warehouse``; none: RAI_HOME's DuckDB file)."""
     engine = lineage.get("warehouse", "duckdb")
+
+    def query(conn: Any) -> pd.DataFrame:
+        return _query_frame(conn, pack, lineage, selection, grouped, limit)
+
     if engine == "postgres":
         import psycopg2
 
@@ -220,18 +224,44 @@ def _frame_rows(
         where = f"the PostgreSQL warehouse of {PG_ENV}*"
         try:
             with PostgresEngine.from_environment() as conn:
-                return _query_frame(conn, pack, lineage, selection, grouped, limit)
+                return query(conn)
         except (psycopg2.Error, ValueError) as error:
             raise TraceError(MSG_WAREHOUSE.format(path=where, reason=first_line(error))) from None
+    if engine == "spark":
+        return _spark_query(home, query)
     if not home.warehouse.is_file():
         raise TraceError(MSG_NO_WAREHOUSE.format(path=home.warehouse))
     try:
         with connect_warehouse(home.warehouse, read_only=True, say=_say) as conn:
-            return _query_frame(conn, pack, lineage, selection, grouped, limit)
+            return query(conn)
     except duckdb.Error as error:
         raise TraceError(
             MSG_WAREHOUSE.format(path=home.warehouse, reason=first_line(error))
         ) from None
+
+
+def _spark_query(home: RaiHome, query: Callable[[Any], pd.DataFrame]) -> pd.DataFrame:
+    """``query`` on RAI_HOME's local Spark warehouse, on a session started for it and stopped
+    after it (its catalog is free again for the next process)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    from rai_pipeline.adapters.spark_session import (
+        SPARK_METASTORE,
+        local_session,
+        stop_local_session,
+    )
+    from rai_pipeline.adapters.sql_engines import SparkEngine
+
+    catalog = home.root / SPARK_METASTORE
+    if not catalog.is_dir():  # a read-only command starts no new warehouse
+        raise TraceError(MSG_NO_WAREHOUSE.format(path=catalog))
+    try:
+        return query(SparkEngine(local_session(home)))
+    except (PySparkException, Py4JError) as error:
+        raise TraceError(MSG_WAREHOUSE.format(path=catalog, reason=first_line(error))) from None
+    finally:
+        stop_local_session()
 
 
 def _query_frame(

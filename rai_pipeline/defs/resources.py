@@ -16,7 +16,8 @@ from typing import Any, Literal
 import dagster as dg
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
-from rai_pipeline.adapters.sql_engines import BUILD_LOCK, PostgresEngine
+from rai_pipeline.adapters.spark_session import local_session, stop_local_session
+from rai_pipeline.adapters.sql_engines import BUILD_LOCK, PostgresEngine, SparkEngine
 from rai_pipeline.adapters.warehouse_lock import DEFAULT_TIMEOUT_SECONDS, connect_warehouse
 from rai_pipeline.core.config.schema import EvaluationConfig, load_config
 from rai_pipeline.core.llm_safety.config import LlmSafetyConfig, load_llm_config
@@ -24,7 +25,7 @@ from rai_pipeline.core.monitoring.monitors import MonitoringConfig, load_monitor
 from rai_pipeline.settings import DEMO_CONFIG, RaiHome, rai_home
 
 WAREHOUSE_POOL = "rai_warehouse"
-DBT_TARGETS = {"duckdb": "local", "postgres": "postgres"}  # dbt_project/profiles.yml
+DBT_TARGETS = {"duckdb": "local", "postgres": "postgres", "spark": "spark"}  # profiles.yml
 DISPOSITIONS_FILENAME = "dispositions.yaml"
 MSG_NO_MONITORING_CONFIG = (
     "no monitoring config: set RAI_MONITORING_CONFIG or the monitoring_config resource's path "
@@ -49,19 +50,25 @@ _HOLD = threading.local()
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse: by default the DuckDB file under RAI_HOME; with ``engine: postgres``, the
     PostgreSQL database of ``RAI_WAREHOUSE_PG_*`` (the one dbt's ``postgres`` target builds
-    in), through :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine`. The evaluation
-    job gets the engine from the config's ``warehouse`` key
+    in), through :class:`~rai_pipeline.adapters.sql_engines.PostgresEngine`; with ``engine:
+    spark``, this process's local Spark session on RAI_HOME's Spark warehouse
+    (:func:`~rai_pipeline.adapters.spark_session.local_session`), through
+    :class:`~rai_pipeline.adapters.sql_engines.SparkEngine`. The evaluation job gets the
+    engine from the config's ``warehouse`` key
     (:func:`~rai_pipeline.defs.evaluation.jobs.warehouse_run_config`).
 
     DuckDB lets one process at a time hold the file; a connection attempt that meets another
     process's lock is retried for up to ``lock_timeout_seconds``. PostgreSQL takes runs in
     parallel: a dbt build there holds the warehouse's build lock (:meth:`build_turn`), and
     every connection of a step shares it, so that no step reads a model while dbt replaces it.
+    The local Spark catalog, like the DuckDB file, serves one process at a time: a run on it
+    runs in one process (dbt included, ``defs/dbt/in_process.py``), and stops the session
+    when the run's resources are torn down, so that the next run's process can open it.
     """
 
     home: str | None = None
     lock_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    engine: Literal["duckdb", "postgres"] = "duckdb"
+    engine: Literal["duckdb", "postgres", "spark"] = "duckdb"
 
     @property
     def path(self) -> Path:
@@ -78,11 +85,18 @@ class WarehouseResource(dg.ConfigurableResource):
             with PostgresEngine.from_environment() as engine, _holding(engine, "shared"):
                 yield engine
             return
+        if self.engine == "spark":  # the session lives until the run's end (teardown)
+            yield SparkEngine(local_session(_home(self.home)))
+            return
         conn = connect_warehouse(self.path, timeout=self.lock_timeout_seconds)
         try:
             yield conn
         finally:
             conn.close()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self.engine == "spark":
+            stop_local_session()
 
     @contextmanager
     def build_turn(self) -> Iterator[None]:

@@ -154,3 +154,19 @@ def test_rai_evaluate_waits_for_the_warehouse_to_know_whether_they_are_current(
         assert current_build(home, config, wait_seconds=60)["dagster_run_id"] == "r1"
     finally:
         release(holder)
+
+
+def test_on_the_spark_warehouse_the_shared_models_are_never_taken_as_current(
+    tmp_path, dbt_manifest
+):
+    """The record a run on Spark would read is in the local Spark catalog, which only the
+    run's own process may open: a current record elsewhere does not count there."""
+    home, config = RaiHome(tmp_path / "home"), config_of("sex")
+    land(home, 0)
+    built(home, config)
+    assert current_build(home, config) is not None
+    on_spark = parse_config(
+        {"sensitive_features": ["sex"], "warehouse": {"engine": "spark"}}, source="test"
+    )
+    assert inputs_digest(home, on_spark) == inputs_digest(home, config)
+    assert current_build(home, on_spark) is None

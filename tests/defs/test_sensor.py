@@ -124,6 +124,33 @@ def test_runs_on_a_postgres_warehouse_are_pointed_at_it_and_not_queued(tmp_path,
     resolved = dg.validate_run_config(job, on_postgres.run_config)
     assert resolved["resources"]["warehouse"]["config"]["engine"] == "postgres"
     limits = yaml.safe_load(DAGSTER_YAML.read_text())["concurrency"]["runs"]
-    assert limits["tag_concurrency_limits"] == [
-        {"key": "rai/warehouse", "value": "duckdb", "limit": 1}
+    assert {"key": "rai/warehouse", "value": "duckdb", "limit": 1} in limits[
+        "tag_concurrency_limits"
+    ]
+    assert not any(limit["value"] == "postgres" for limit in limits["tag_concurrency_limits"])
+
+
+def test_runs_on_the_spark_warehouse_run_in_one_process_one_run_at_a_time(tmp_path, dbt_manifest):
+    """The local Spark catalog opens in one process at a time: a sensor's run on it gets the
+    warehouse resource's engine, the in-process executor (which the evaluation job accepts),
+    and the tag rai/warehouse: spark, which the instance limits to one run at a time."""
+    from rai_pipeline.definitions import defs
+    from rai_pipeline.defs.evaluation.jobs import EVALUATE_JOB
+
+    _REGISTRY["adult-income"] = [info(1)]
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + "warehouse: {engine: spark}\n")
+    on_spark = tick(None, config).run_requests[0]
+    assert on_spark.tags["rai/warehouse"] == "spark"
+    assert on_spark.run_config == {
+        "resources": {"warehouse": {"config": {"engine": "spark"}}},
+        "execution": {"config": {"in_process": {}}},
+    }
+    job = defs.resolve_job_def(EVALUATE_JOB)
+    resolved = dg.validate_run_config(job, on_spark.run_config)
+    assert resolved["resources"]["warehouse"]["config"]["engine"] == "spark"
+    assert "in_process" in resolved["execution"]["multi_or_in_process_executor"]
+    limits = yaml.safe_load(DAGSTER_YAML.read_text())["concurrency"]["runs"]
+    assert {"key": "rai/warehouse", "value": "spark", "limit": 1} in limits[
+        "tag_concurrency_limits"
     ]

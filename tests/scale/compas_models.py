@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from rai_pipeline.adapters.mlflow_store import MlflowStore
 from rai_pipeline.core.governance.registry import ModelVersionRef
@@ -58,3 +59,23 @@ def train_and_register(home: RaiHome, regularisations: Sequence[float]) -> list[
             )
         refs.append(ModelVersionRef(MODEL, str(info.registered_model_version)))
     return refs
+
+
+def compas_config(folder: Path, engine: str = "duckdb") -> Path:
+    """The COMPAS config written to ``folder``: its data set by absolute path, the costly
+    extras turned down (the smallest bootstrap, a little feature importance), on the
+    warehouse ``engine``."""
+    config = yaml.safe_load(CONFIG.read_text())
+    config["dataset"]["path"] = str(CONFIG.parent / config["dataset"]["path"])
+    config["explainability"] = {
+        "n_repeats": 2,
+        "max_rows": 100,
+        "shap_rows": 10,
+        "shap_background": 5,
+    }
+    config["bootstrap"] = {"n_resamples": 100}
+    if engine != "duckdb":
+        config["warehouse"] = {"engine": engine}
+    path = folder / "compas.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path

@@ -41,7 +41,7 @@ from rai_pipeline.app.land import land
 from rai_pipeline.core.governance.registry import ModelVersionRef
 from rai_pipeline.core.storage import read_parquet
 from rai_pipeline.settings import DAGSTER_YAML, RaiHome
-from tests.scale.compas_models import CONFIG, MODEL, train_and_register
+from tests.scale.compas_models import MODEL, compas_config, train_and_register
 from tests.scale.postgres_server import Server
 
 pytestmark = pytest.mark.slow
@@ -60,31 +60,12 @@ class Evaluated:
     runs: list[tuple[int, str, str]]  # each process's exit code, output and errors
 
 
-def _config(folder: Path, engine: str) -> Path:
-    """The COMPAS config, its data set by absolute path, with the costly extras turned down,
-    on the warehouse ``engine``."""
-    config = yaml.safe_load(CONFIG.read_text())
-    config["dataset"]["path"] = str(CONFIG.parent / config["dataset"]["path"])
-    config["explainability"] = {
-        "n_repeats": 2,
-        "max_rows": 100,
-        "shap_rows": 10,
-        "shap_background": 5,
-    }
-    config["bootstrap"] = {"n_resamples": 100}
-    if engine != "duckdb":
-        config["warehouse"] = {"engine": engine}
-    path = folder / "compas.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
 def _start(folder: Path, engine: str, environment: dict[str, str]) -> tuple[Evaluated, list]:
     """Land the data set, register VERSIONS versions and start one ``rai evaluate`` process
     per version at once, on the warehouse ``engine``; return the home, the versions and the
     processes."""
     home = RaiHome(folder / "home")
-    config = _config(folder, engine)
+    config = compas_config(folder, engine)
     land(config, home=home, echo=lambda _: None)
     refs = train_and_register(home, [10.0**k for k in range(1, 1 - VERSIONS, -1)])
     environment = {

@@ -274,22 +274,25 @@ def test_spark_scores_with_spark_udf_builds_the_frame_and_computes_the_same_evid
     an MLflow spark_udf, the engine's SQL run on the same session."""
     engine = SparkEngine(spark)
     load_current_into(engine, world.home.landing)
+    python_scores = world.python_scores()
     conf = spark.conf  # type: ignore[attr-defined]
     ansi = conf.get("spark.sql.ansi.enabled")
     try:
         with _environment({"RAI_HOME": str(world.home.root)}):
             _dbt_build(world, "spark", world.refs[0], SHARED, tmp_path)
             for ref in world.refs:
-                rows = score_on_spark(
+                scored = score_on_spark(
                     ref, session=spark, store=world.store, run_id="test", log=_Quiet()
                 )
-                assert rows == len(world.extract("examples"))
+                mine = python_scores[python_scores["model_version"] == ref.version]["score"]
+                assert scored.rows == len(world.extract("examples")) == len(mine)
+                assert (scored.low, scored.high) == (mine.min(), mine.max())
                 _dbt_build(world, "spark", ref, PER_VERSION, tmp_path)
         # the scores spark_udf wrote are the ones this process computes
         written = engine.execute(
             "select model_version, example_id, score from landing.predictions"
         ).df()
-        expected = world.python_scores()[["model_version", "example_id", "score"]]
+        expected = python_scores[["model_version", "example_id", "score"]]
         merged = expected.merge(written, on=["model_version", "example_id"], suffixes=("", "_s"))
         assert len(merged) == len(expected) == len(written)
         np.testing.assert_array_equal(merged["score_s"], merged["score"])

@@ -89,6 +89,20 @@ def test_a_postgres_warehouse_that_cannot_be_reached_is_said_before_any_run(worl
     assert not (world["home"] / "mlflow").exists()
 
 
+def test_a_spark_warehouse_without_java_is_said_before_any_run(world, monkeypatch):
+    """With warehouse.engine spark and no Java to start Spark with, one line (exit 2)
+    before the registry is read."""
+    assert runner.invoke(app, ["land", "--config", str(world["config"])]).exit_code == 0
+    config = world["config"]
+    config.write_text(config.read_text() + "warehouse: {engine: spark}\n")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(world["home"]))  # a folder without java
+    result = evaluate("m", "--version", "1", "--config", str(config))
+    assert result.exit_code == 2
+    assert "warehouse.engine is spark, and Spark cannot start: no java on PATH" in result.output
+    assert not (world["home"] / "mlflow").exists()
+
+
 def test_a_model_the_registry_does_not_hold_is_named_with_what_it_holds(world):
     assert runner.invoke(app, ["land", "--config", str(world["config"])]).exit_code == 0
     result = evaluate("no-such-model", "--version", "1", "--config", str(world["config"]))

@@ -173,10 +173,11 @@ class WarehouseConfig(_Strict):
     """Where the pipeline builds the evaluation frame and keeps its result tables
     (docs/scaling.md)."""
 
-    engine: Literal["duckdb", "postgres"] = Field(
+    engine: Literal["duckdb", "postgres", "spark"] = Field(
         default="duckdb",
         description="duckdb: the file RAI_HOME/warehouse.duckdb; postgres: the database of "
-        "RAI_WAREHOUSE_PG_* (dbt's postgres target).",
+        "RAI_WAREHOUSE_PG_* (dbt's postgres target); spark: a local Spark session whose "
+        "tables and catalog are under RAI_HOME (dbt's spark target).",
     )
 
 

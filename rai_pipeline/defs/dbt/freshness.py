@@ -102,6 +102,10 @@ def current_build(
     """The recorded build when the shared models are current for ``config`` and the landed
     data set in the warehouse; else None (also when the warehouse cannot be read within
     ``wait_seconds``: 0, the default, does not wait)."""
+    if config.warehouse.engine == "spark":
+        # the record is in the local Spark catalog, which only the run's own process may open
+        # (adapters/spark_session.py): a run there builds the shared models each time
+        return None
     digest = inputs_digest(home, config)
     if digest is None:
         return None

@@ -16,6 +16,10 @@ has a target folder of its own. So:
 
 dbt checks a saved parse itself (the project's files, its own version, the vars, the profile)
 and parses from scratch when it does not fit: a stale parse costs time, never correctness.
+
+dbt runs in a process of its own (dagster-dbt's ``DbtCliResource``), except on the local Spark
+warehouse, whose catalog one process at a time may open: there it runs in the step's process
+(:mod:`~rai_pipeline.defs.dbt.in_process`), on the step's Spark session.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from rai_pipeline.defs.dbt.in_process import dbt_events_in_process
 from rai_pipeline.defs.resources import DBT_TARGETS
 from rai_pipeline.settings import RaiHome, environment
 
@@ -39,6 +44,8 @@ MONITORING_FROM_ENV = "RAI_DBT_MONITORING_FROM"
 MONITORING_TO_ENV = "RAI_DBT_MONITORING_TO"
 PARSE_STATE = "partial_parse.msgpack"
 DEFAULT_TARGET = DBT_TARGETS["duckdb"]
+# the profile's targets dbt runs on in the step's own process (in_process.py says why)
+IN_PROCESS_TARGETS = frozenset({DBT_TARGETS["spark"]})
 
 
 def invocation_target(context: dg.AssetExecutionContext, home: RaiHome) -> Path:
@@ -74,9 +81,13 @@ def dbt_build(
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(saved, target / PARSE_STATE)
     args = ["build", "--target", profile_target, "--vars", json.dumps(dict(variables))]
-    with environment(dict(run_values or {})):  # the process starts here and reads them
-        invocation = dbt.cli(args, context=context, target_path=target)
-    yield from invocation.stream()
+    if profile_target in IN_PROCESS_TARGETS:
+        with environment(dict(run_values or {})):  # dbt reads them while it runs
+            yield from dbt_events_in_process(context, dbt, args, target_path=target)
+    else:
+        with environment(dict(run_values or {})):  # the process starts here and reads them
+            invocation = dbt.cli(args, context=context, target_path=target)
+        yield from invocation.stream()
     _keep(target / PARSE_STATE, saved)
     return target
 

@@ -15,7 +15,8 @@ EVALUATE_JOB = "evaluate_model_version"
 LLM_GROUPS = ("llm_landing", "llm_safety")
 OTHER_DOMAINS = (*LLM_GROUPS, "monitoring_landing", "monitoring")
 # Runs that write the DuckDB warehouse queue behind each other (see dagster.yaml); runs on
-# another warehouse carry its engine instead, and run side by side.
+# another warehouse carry its engine instead: on PostgreSQL they run side by side, on the local
+# Spark warehouse they queue too.
 WAREHOUSE_TAG = "rai/warehouse"
 WAREHOUSE_RUN_TAGS = {WAREHOUSE_TAG: "duckdb"}
 
@@ -36,6 +37,16 @@ def warehouse_run_config(config: EvaluationConfig) -> dict[str, Any]:
     if engine == "duckdb":
         return {}
     return {"warehouse": {"config": {"engine": engine}}}
+
+
+def warehouse_execution_config(config: EvaluationConfig) -> dict[str, Any]:
+    """The run config's ``execution`` for a run on ``config``'s warehouse: on the local Spark
+    warehouse every step runs in the run's one process, the one that may open its catalog
+    (``adapters/spark_session.py``); elsewhere nothing (the default executor, a process per
+    step)."""
+    if config.warehouse.engine != "spark":
+        return {}
+    return {"execution": {"config": {"in_process": {}}}}
 
 
 def warehouse_run_tags(config: EvaluationConfig) -> dict[str, str]:

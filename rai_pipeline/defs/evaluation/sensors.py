@@ -10,6 +10,7 @@ from rai_pipeline.defs.evaluation.jobs import (
     EVALUATE_JOB,
     WAREHOUSE_RUN_TAGS,
     version_run_selection,
+    warehouse_execution_config,
     warehouse_run_config,
     warehouse_run_tags,
 )
@@ -51,7 +52,10 @@ def registered_model_versions(
         partitions=model_versions,
         watched=watched,
         asset_selection=selection,
-        run_config={"resources": warehouse_run_config(config)},
+        run_config={
+            "resources": warehouse_run_config(config),
+            **warehouse_execution_config(config),
+        },
         tags=warehouse_run_tags(config),
     )
 
