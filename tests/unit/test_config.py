@@ -202,13 +202,14 @@ def test_digest_of_a_config_without_the_later_keys_is_unchanged():
 def test_the_warehouse_is_chosen_by_the_config_and_is_not_part_of_its_digest():
     """The same evaluation on another engine keeps its identity (evaluation ids, packs)."""
     on_duckdb = parse_config(FILE_CONFIG)
-    on_postgres = parse_config({**FILE_CONFIG, "warehouse": {"engine": "postgres"}})
     assert on_duckdb.warehouse.engine == "duckdb"
-    assert on_postgres.warehouse.engine == "postgres"
-    assert on_postgres.digest() == on_duckdb.digest()
+    for engine in ("postgres", "spark"):
+        elsewhere = parse_config({**FILE_CONFIG, "warehouse": {"engine": engine}})
+        assert elsewhere.warehouse.engine == engine
+        assert elsewhere.digest() == on_duckdb.digest()
     with pytest.raises(ConfigError) as error:
         parse_config({**FILE_CONFIG, "warehouse": {"engine": "oracle"}}, source="rai.yaml")
-    assert "warehouse.engine: Input should be 'duckdb' or 'postgres'" in str(error.value)
+    assert "warehouse.engine: Input should be 'duckdb', 'postgres' or 'spark'" in str(error.value)
 
 
 @pytest.mark.parametrize(
