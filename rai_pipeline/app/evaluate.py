@@ -205,6 +205,9 @@ class JobSpec:
     # one process at a time);
     # if not, only a run that builds the shared models (a selection of None) holds the turn
     queued: bool = True
+    # called before a run's turn ends, whether the run started or not (the local Spark
+    # session that choosing the run's assets may have started is stopped)
+    end_of_turn: Callable[[], Any] | None = None
 
 
 def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
@@ -229,11 +232,18 @@ def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
         stages="scoring, dbt, checks, metrics, evidence",
         summarize=summarize_pack,
         selection=lambda graph: version_run_selection(
-            graph, home, config, wait_seconds=lock_timeout()
+            graph, home, config, wait_seconds=lock_timeout(), run_here=True
         ),
         tags=warehouse_run_tags(config),
         queued=config.warehouse.engine != "postgres",
+        end_of_turn=_stop_spark if config.warehouse.engine == "spark" else None,
     )
+
+
+def _stop_spark() -> None:
+    from rai_pipeline.adapters.spark_session import stop_local_session
+
+    stop_local_session()
 
 
 def evaluate_versions(
@@ -279,6 +289,8 @@ def evaluate_versions(
                 say=lambda line: echo(f"      {line}"),
             )
         )
+        if spec.end_of_turn is not None:
+            turn.callback(spec.end_of_turn)
         try:
             selection = spec.selection(defs.resolve_asset_graph()) if spec.selection else None
         except BaseException:

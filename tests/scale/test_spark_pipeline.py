@@ -4,9 +4,12 @@ builds the evaluation frame with dbt-spark inside the run's process, runs the ch
 slice engine on the same Spark session, and publishes a pack equal to the one the same config
 gives on DuckDB, the default warehouse.
 
-The data set is the COMPAS example with the costly extras turned down; one model version is
-trained and registered in each RAI_HOME (the same training gives the same model). Each
-``rai evaluate`` runs in a working directory of its own, which must stay empty.
+The data set is the COMPAS example with the costly extras turned down; two model versions are
+trained and registered in each RAI_HOME (the same training gives the same models), and one
+``rai evaluate`` evaluates both, one run after the other in its process: on Spark the second
+run starts a new session once the first has stopped its own, and, as on DuckDB, finds the
+shared models current and skips them. Each ``rai evaluate`` runs in a working directory of
+its own, which must stay empty.
 """
 
 from __future__ import annotations
@@ -36,15 +39,19 @@ RAI = str(Path(sys.executable).parent / "rai")
 @dataclass(frozen=True)
 class Evaluated:
     home: RaiHome
-    ref: ModelVersionRef
+    refs: list[ModelVersionRef]
     cwd: Path
     code: int
     out: str
     err: str
 
     @property
+    def packs(self) -> list[Path]:
+        return [self.home.pack_dir(ref.name, ref.version) for ref in self.refs]
+
+    @property
     def pack(self) -> Path:
-        return self.home.pack_dir(self.ref.name, self.ref.version)
+        return self.packs[0]
 
     def rai(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -58,15 +65,16 @@ class Evaluated:
 
 
 def _evaluate(folder: Path, engine: str) -> Evaluated:
-    """Land the data set, register one version and evaluate it on the warehouse ``engine``."""
+    """Land the data set, register two versions and evaluate both with one ``rai evaluate``
+    on the warehouse ``engine``."""
     home, cwd = RaiHome(folder / "home"), folder / "cwd"
     cwd.mkdir()
     config = compas_config(folder, engine)
     land(config, home=home, echo=lambda _: None)
-    (ref,) = train_and_register(home, [1.0])
-    started = Evaluated(home, ref, cwd, 0, "", "")
-    done = started.rai("evaluate", MODEL, "--version", ref.version, "--config", str(config))
-    return Evaluated(home, ref, cwd, done.returncode, done.stdout, done.stderr)
+    refs = train_and_register(home, [1.0, 0.01])
+    started = Evaluated(home, refs, cwd, 0, "", "")
+    done = started.rai("evaluate", MODEL, "--config", str(config))
+    return Evaluated(home, refs, cwd, done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -81,55 +89,71 @@ def on_spark(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Ev
     return evaluated
 
 
-def test_the_pack_equals_duckdbs_table_for_table(on_duckdb: Evaluated, on_spark: Evaluated) -> None:
-    """Every table of the pack, value for value; the pack says where it was evaluated, and
-    ``rai verify`` accepts it."""
+def test_each_pack_equals_duckdbs_table_for_table(
+    on_duckdb: Evaluated, on_spark: Evaluated
+) -> None:
+    """Every table of each version's pack, value for value; the pack says where it was
+    evaluated, and ``rai verify`` accepts it."""
     assert on_duckdb.code == 0, on_duckdb.err[-3000:]
-    tables = sorted(path.name for path in on_duckdb.pack.glob("*.parquet"))
-    assert "slice_metrics.parquet" in tables and "fairness_metrics.parquet" in tables
-    assert sorted(path.name for path in on_spark.pack.glob("*.parquet")) == tables
-    for name in tables:
-        expected = read_parquet(on_duckdb.pack / name)
-        pd.testing.assert_frame_equal(read_parquet(on_spark.pack / name), expected, obj=name)
-    lineage = json.loads((on_spark.pack / "manifest.json").read_text())["lineage"]
-    assert lineage["warehouse"] == "spark"
-    verified = on_spark.rai("verify", str(on_spark.pack))
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for ref, duck, spark in zip(on_spark.refs, on_duckdb.packs, on_spark.packs, strict=True):
+        tables = sorted(path.name for path in duck.glob("*.parquet"))
+        assert "slice_metrics.parquet" in tables and "fairness_metrics.parquet" in tables
+        assert sorted(path.name for path in spark.glob("*.parquet")) == tables
+        for name in tables:
+            expected = read_parquet(duck / name)
+            got = read_parquet(spark / name)
+            pd.testing.assert_frame_equal(got, expected, obj=f"{ref.uri} {name}")
+        lineage = json.loads((spark / "manifest.json").read_text())["lineage"]
+        assert lineage["warehouse"] == "spark"
+        verified = on_spark.rai("verify", str(spark))
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    # the two versions' models differ: the packs are not the same numbers twice
+    first, second = (read_parquet(pack / "slice_metrics.parquet") for pack in on_spark.packs)
+    assert not first["value"].equals(second["value"])
 
 
-def _recorded(home: RaiHome) -> tuple[dict[str, int], set[tuple[str, str, bool]]]:
-    """The one run of ``home``'s Dagster instance: how often each asset was materialized, and
-    each asset check evaluated (asset, check, passed)."""
+def _recorded(home: RaiHome) -> list[tuple[dict[str, int], set[tuple[str, str, bool]]]]:
+    """Each run of ``home``'s Dagster instance in the order they started: how often each
+    asset was materialized, and each asset check evaluated (asset, check, passed)."""
     import dagster as dg
     from dagster._core.instance.ref import InstanceRef
 
+    runs = []
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home.dagster_home))) as instance:
-        (record,) = instance.get_run_records()
-        run_id = record.dagster_run.run_id
-        materialized: dict[str, int] = {}
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
-            key = event.dagster_event.asset_key.to_user_string()  # type: ignore[union-attr]
-            materialized[key] = materialized.get(key, 0) + 1
-        checks = set()
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-            data: Any = event.dagster_event.event_specific_data  # type: ignore[union-attr]
-            checks.add((data.asset_key.to_user_string(), data.check_name, data.passed))
-        return materialized, checks
+        records = sorted(instance.get_run_records(), key=lambda record: record.start_time or 0)
+        for record in records:
+            run_id = record.dagster_run.run_id
+            materialized: dict[str, int] = {}
+            for event in instance.all_logs(
+                run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            ):
+                key = event.dagster_event.asset_key.to_user_string()  # type: ignore[union-attr]
+                materialized[key] = materialized.get(key, 0) + 1
+            checks = set()
+            for event in instance.all_logs(
+                run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            ):
+                data: Any = event.dagster_event.event_specific_data  # type: ignore[union-attr]
+                checks.add((data.asset_key.to_user_string(), data.check_name, data.passed))
+            runs.append((materialized, checks))
+    return runs
 
 
-def test_dbt_ran_in_the_run_and_dagster_recorded_every_model_and_test(
+def test_dbt_ran_in_the_runs_and_dagster_recorded_what_it_does_on_duckdb(
     on_duckdb: Evaluated, on_spark: Evaluated
 ) -> None:
-    """dbt ran inside the run's process on Spark (dagster-dbt's own process on DuckDB); each
-    model is one materialization and each dbt test one passing check, as on DuckDB."""
-    spark_assets, spark_checks = _recorded(on_spark.home)
-    duck_assets, duck_checks = _recorded(on_duckdb.home)
-    assert spark_assets == duck_assets
-    assert set(spark_assets.values()) == {1}
-    assert {"marts/eval_frame", "staging/stg_examples", "predictions"} <= set(spark_assets)
-    assert spark_checks == duck_checks
-    dbt_checks = {check for check in spark_checks if check[0] == "staging/stg_examples"}
-    assert dbt_checks and all(passed for _, _, passed in spark_checks)
+    """dbt ran inside the runs' process on Spark (dagster-dbt's own process on DuckDB); each
+    model is one materialization and each dbt test one passing check, as on DuckDB: the first
+    run builds the shared models, the second finds them current and builds only its own."""
+    runs = _recorded(on_spark.home)
+    assert runs == _recorded(on_duckdb.home)
+    (first, first_checks), (second, second_checks) = runs
+    assert set(first.values()) == set(second.values()) == {1}
+    assert {"marts/eval_frame", "staging/stg_examples", "predictions"} <= set(first)
+    assert "staging/stg_examples" not in second and "marts/eval_frame" in second
+    assert any(asset == "staging/stg_examples" for asset, _, _ in first_checks)
+    assert all(passed for _, _, passed in first_checks | second_checks)
+    assert "shared warehouse models current, not rebuilt" in on_spark.out
 
 
 def test_the_warehouse_is_spark_and_the_working_directory_stays_empty(
@@ -139,8 +163,9 @@ def test_the_warehouse_is_spark_and_the_working_directory_stays_empty(
     assert not home.warehouse.exists()  # no DuckDB file
     assert (home.root / "spark-warehouse" / "marts.db" / "eval_frame").is_dir()
     assert list(on_spark.cwd.iterdir()) == []
-    log = home.root / "logs" / f"{on_spark.ref.name}-{on_spark.ref.version}.log"
-    assert "dbt" in log.read_text() and "DagsterDbtCliRuntimeError" not in log.read_text()
+    for ref in on_spark.refs:
+        log = (home.root / "logs" / f"{ref.name}-{ref.version}.log").read_text()
+        assert "Running with dbt" in log and "DagsterDbtCliRuntimeError" not in log
 
 
 def test_trace_reads_the_rows_from_the_spark_warehouse_as_from_duckdb(

@@ -10,7 +10,10 @@ another data set, another config); otherwise it reads them as built, and its pac
 takes their SQL and their tests' outcomes from the recorded build.
 
 On a PostgreSQL warehouse (the config's ``warehouse.engine``) the record is a table of that
-database, read as any client reads it. On DuckDB it is read through a read-only connection
+database, read as any client reads it. On the local Spark warehouse it is a table of its
+catalog, which one process at a time may open: it is read only by the process the run will
+execute in (``rai evaluate``), which keeps the session for the run; elsewhere (the registry
+sensor) the answer is "not known to be current". On DuckDB it is read through a read-only connection
 that by default does not wait: when another process holds the warehouse (a run writing it
 while the registry sensor ticks), the answer is "not known to be current", and the run builds
 the models again: slower, never wrong. ``rai evaluate`` waits for the warehouse instead, and
@@ -97,19 +100,23 @@ def read_build(conn: Any) -> dict[str, Any] | None:
 
 
 def current_build(
-    home: RaiHome, config: EvaluationConfig, *, wait_seconds: float = 0.0
+    home: RaiHome,
+    config: EvaluationConfig,
+    *,
+    wait_seconds: float = 0.0,
+    run_here: bool = False,
 ) -> dict[str, Any] | None:
     """The recorded build when the shared models are current for ``config`` and the landed
     data set in the warehouse; else None (also when the warehouse cannot be read within
-    ``wait_seconds``: 0, the default, does not wait)."""
-    if config.warehouse.engine == "spark":
-        # the record is in the local Spark catalog, which only the run's own process may open
-        # (adapters/spark_session.py): a run there builds the shared models each time
-        return None
+    ``wait_seconds``: 0, the default, does not wait). On the local Spark warehouse, only when
+    the run will execute in this process (``run_here``): the session started to read the
+    record stays for the run, whose resources stop it."""
     digest = inputs_digest(home, config)
     if digest is None:
         return None
-    if config.warehouse.engine == "postgres":
+    if config.warehouse.engine == "spark":
+        build = _read_spark_build(home) if run_here else None
+    elif config.warehouse.engine == "postgres":
         build = _read_postgres_build()
     elif not home.warehouse.is_file():
         return None
@@ -133,4 +140,22 @@ def _read_postgres_build() -> dict[str, Any] | None:
         with PostgresEngine.from_environment() as engine:
             return read_build(engine)
     except (psycopg2.Error, ValueError):
+        return None
+
+
+def _read_spark_build(home: RaiHome) -> dict[str, Any] | None:
+    """The record in ``home``'s local Spark warehouse, on this process's session; None when
+    there is no such warehouse yet or its catalog cannot be read (the run then builds, and
+    says why if it fails)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    from rai_pipeline.adapters.spark_session import SPARK_METASTORE, local_session
+    from rai_pipeline.adapters.sql_engines import SparkEngine
+
+    if not (home.root / SPARK_METASTORE).is_dir():
+        return None
+    try:
+        return read_build(SparkEngine(local_session(home)))
+    except (PySparkException, Py4JError):
         return None

@@ -55,17 +55,23 @@ def warehouse_run_tags(config: EvaluationConfig) -> dict[str, str]:
 
 
 def version_run_selection(
-    asset_graph: Any, home: RaiHome, config: EvaluationConfig, *, wait_seconds: float = 0.0
+    asset_graph: Any,
+    home: RaiHome,
+    config: EvaluationConfig,
+    *,
+    wait_seconds: float = 0.0,
+    run_here: bool = False,
 ) -> Sequence[dg.AssetKey] | None:
     """The assets one version's run materializes: None (the whole job) unless the shared
     warehouse models are current for ``config`` and the landed data set
     (:func:`~rai_pipeline.defs.dbt.freshness.current_build`); then every asset of the job but
     them, so the run reads them as built instead of building them again. ``wait_seconds``:
-    how long to wait for the warehouse while another process holds it."""
+    how long to wait for the warehouse while another process holds it; ``run_here``: the run
+    executes in this process (which may then open the local Spark catalog for it)."""
     # imported here: the dbt assets need the dbt manifest, which this module must not
     from rai_pipeline.defs.dbt.assets import warehouse_models
 
-    if current_build(home, config, wait_seconds=wait_seconds) is None:
+    if current_build(home, config, wait_seconds=wait_seconds, run_here=run_here) is None:
         return None
     selection = EVALUATION_ASSETS - dg.AssetSelection.assets(warehouse_models)
     return sorted(selection.resolve(asset_graph))
