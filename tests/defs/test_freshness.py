@@ -156,9 +156,7 @@ def test_rai_evaluate_waits_for_the_warehouse_to_know_whether_they_are_current(
         release(holder)
 
 
-def test_on_the_spark_warehouse_only_the_runs_own_process_reads_the_record(
-    tmp_path, dbt_manifest
-):
+def test_on_the_spark_warehouse_only_the_runs_own_process_reads_the_record(tmp_path, dbt_manifest):
     """The record a run on Spark reads is in the local Spark catalog, which only the run's own
     process may open (tests/scale/test_spark_pipeline.py reads it there): elsewhere (the
     registry sensor) the models are not known to be current, and a record in the DuckDB file

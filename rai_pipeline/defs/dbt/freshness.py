@@ -13,12 +13,12 @@ On a PostgreSQL warehouse (the config's ``warehouse.engine``) the record is a ta
 database, read as any client reads it. On the local Spark warehouse it is a table of its
 catalog, which one process at a time may open: it is read only by the process the run will
 execute in (``rai evaluate``), which keeps the session for the run; elsewhere (the registry
-sensor) the answer is "not known to be current". On DuckDB it is read through a read-only connection
-that by default does not wait: when another process holds the warehouse (a run writing it
-while the registry sensor ticks), the answer is "not known to be current", and the run builds
-the models again: slower, never wrong. ``rai evaluate`` waits for the warehouse instead, and
-decides once its run's turn on the warehouse has come (:mod:`rai_pipeline.app.locks`), so
-that runs started together build them once.
+sensor) the answer is "not known to be current". On DuckDB it is read through a read-only
+connection that by default does not wait: when another process holds the warehouse (a run
+writing it while the registry sensor ticks), the answer is "not known to be current", and the
+run builds the models again: slower, never wrong. ``rai evaluate`` waits for the warehouse
+instead, and decides once its run's turn on the warehouse has come
+(:mod:`rai_pipeline.app.locks`), so that runs started together build them once.
 """
 
 from __future__ import annotations
