@@ -1,8 +1,8 @@
 """The evaluation pipeline on the local Spark warehouse (the config's ``warehouse: {engine:
-spark}``), end to end: ``rai evaluate`` lands nothing new, scores with an MLflow ``spark_udf``,
-builds the evaluation frame with dbt-spark inside the run's process, runs the checks and the
-slice engine on the same Spark session, and publishes a pack equal to the one the same config
-gives on DuckDB, the default warehouse.
+spark}``), end to end: ``rai evaluate`` loads the landed data set into Spark, scores with an
+MLflow ``spark_udf``, builds the evaluation frame with dbt-spark inside the run's process, runs
+the checks and the slice engine on the same Spark session, and publishes a pack equal to the
+one the same config gives on DuckDB, the default warehouse.
 
 The data set is the COMPAS example with the costly extras turned down; two model versions are
 trained and registered in each RAI_HOME (the same training gives the same models), and one
