@@ -211,6 +211,7 @@ class JobSpec:
 
 
 def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
+    from rai_pipeline.adapters.spark_session import stop_local_session
     from rai_pipeline.adapters.warehouse_lock import lock_timeout
     from rai_pipeline.core.config.schema import load_config
     from rai_pipeline.defs.evaluation.jobs import (
@@ -236,14 +237,8 @@ def classifier_job(config_path: Path, home: RaiHome) -> JobSpec:
         ),
         tags=warehouse_run_tags(config),
         queued=config.warehouse.engine != "postgres",
-        end_of_turn=_stop_spark if config.warehouse.engine == "spark" else None,
+        end_of_turn=stop_local_session if config.warehouse.engine == "spark" else None,
     )
-
-
-def _stop_spark() -> None:
-    from rai_pipeline.adapters.spark_session import stop_local_session
-
-    stop_local_session()
 
 
 def evaluate_versions(
